@@ -1,0 +1,57 @@
+# The interface a newcomer uses. Every target works from a fresh clone.
+#   make run     everything in the foreground, stopped by Ctrl-C
+#   make start   the same in the background; make stop stops it
+#   make psql    psql on the local cluster
+#   make test    installs what it needs, builds, runs every suite
+#   make bench   benchmarks (see bench/README section of README.md)
+#   make coverage  line coverage of our C++ under the test suites
+SHELL := /bin/bash
+RUN_DIR := $(CURDIR)/.run
+PG_DIR := $(RUN_DIR)/pg
+FAMILY_PG_PORT ?= 5433
+PGBIN := /usr/lib/postgresql/15/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export FAMILY_PG_PORT
+
+.PHONY: all deps build install unit run start stop psql test coverage bench clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	$(MAKE) -C extension
+	$(MAKE) -C extension/test/unit
+
+install: build
+	$(SUDO) $(MAKE) -C extension install
+
+unit: build
+	extension/test/unit/run-unit-tests --color_output=no --report_level=short
+
+start: install
+	@scripts/stack.sh start
+
+stop:
+	@scripts/stack.sh stop
+
+run: install
+	@scripts/stack.sh run
+
+psql:
+	@$(PGBIN)/psql -h $(PG_DIR) -p $(FAMILY_PG_PORT) -U postgres family
+
+test: install
+	@scripts/test.sh
+
+coverage: deps
+	@scripts/coverage.sh
+
+bench: install
+	@bench/run.sh
+
+clean:
+	$(MAKE) -C extension clean
+	$(MAKE) -C extension/test/unit clean
+	rm -rf build coverage

@@ -1,0 +1,169 @@
+// SQL-callable functions written in C++: ancestors/descendants (breadth
+// first, one query per depth), compute_ancestor_rank and repair (both from
+// the parent links alone, never from stored derived values).
+#include <unordered_set>
+
+#include "pg.hpp"
+
+extern "C" {
+PG_MODULE_MAGIC;
+}
+
+namespace family::pg {
+namespace {
+
+std::vector<Links> fetch_links(const std::vector<PersonId>& ids) {
+    static Statement q(
+        "SELECT id, father_id, mother_id, father_rank, mother_rank FROM family.person"
+        " WHERE id = ANY($1)",
+        {INT8ARRAYOID});
+    std::vector<Links> out;
+    uint64 n = q.run({int64_array(ids)});
+    out.reserve(n);
+    for (uint64 i = 0; i < n; ++i)
+        out.push_back({*col_int64(i, 1), col_int64(i, 2), col_int64(i, 3),
+                       static_cast<int>(col_int64(i, 4).value_or(0)),
+                       static_cast<int>(col_int64(i, 5).value_or(0))});
+    return out;
+}
+
+void require_person(int64 id) {
+    static Statement q("SELECT 1 FROM family.person WHERE id = $1", {INT8OID});
+    if (q.run({Int64GetDatum(id)}) == 0)
+        fail("23503", "person " + std::to_string(id) + " does not exist");
+}
+
+// Each relative once, at its smallest depth.
+std::vector<std::pair<int64, int>> relatives(int64 start, std::optional<int> max_depth, bool up) {
+    static Statement parents(
+        "SELECT father_id, mother_id FROM family.person WHERE id = ANY($1)", {INT8ARRAYOID});
+    static Statement children(
+        "SELECT id FROM family.person WHERE father_id = ANY($1) OR mother_id = ANY($1)",
+        {INT8ARRAYOID});
+    if (max_depth && *max_depth < 0)
+        fail("22023", "max_depth must be 0 or more, not " + std::to_string(*max_depth));
+    require_person(start);
+    std::vector<std::pair<int64, int>> out;
+    std::unordered_set<int64> seen{start};
+    std::vector<int64> frontier{start};
+    for (int depth = 1; !frontier.empty() && (!max_depth || depth <= *max_depth); ++depth) {
+        uint64 n = (up ? parents : children).run({int64_array(frontier)});
+        frontier.clear();
+        for (uint64 i = 0; i < n; ++i)
+            for (int col = 1; col <= (up ? 2 : 1); ++col)
+                if (std::optional<int64> id = col_int64(i, col); id && seen.insert(*id).second) {
+                    frontier.push_back(*id);
+                    out.emplace_back(*id, depth);
+                }
+    }
+    return out;
+}
+
+Datum relatives_srf(FunctionCallInfo fcinfo, bool up) {
+    if (PG_ARGISNULL(0)) fail("22023", std::string(up ? "ancestors" : "descendants") +
+                                           ": person must not be null");
+    int64 person = PG_GETARG_INT64(0);
+    std::optional<int> max_depth;
+    if (!PG_ARGISNULL(1)) max_depth = PG_GETARG_INT32(1);
+    guard([&] { InitMaterializedSRF(fcinfo, 0); });
+    spi_connect();
+    std::vector<std::pair<int64, int>> rows = relatives(person, max_depth, up);
+    spi_finish();
+    auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    guard([&] {
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            Datum values[2] = {Int64GetDatum(rows[i].first), Int32GetDatum(rows[i].second)};
+            bool nulls[2] = {false, false};
+            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+        }
+    });
+    return 0;
+}
+
+// Recomputes every person's derived values from the links, writing those
+// that differ, in batches. Writers wait meanwhile; readers do not.
+int64 repair() {
+    constexpr long kChunk = 10000;
+    guard([] {
+        if (SPI_execute("LOCK TABLE family.person IN SHARE ROW EXCLUSIVE MODE", false, 0) < 0)
+            elog(ERROR, "family: could not lock family.person");
+    });
+    std::vector<Links> all;
+    Portal portal = nullptr;
+    guard([&] {
+        portal = SPI_cursor_open_with_args(
+            nullptr,
+            "SELECT id, father_id, mother_id, father_rank, mother_rank FROM family.person",
+            0, nullptr, nullptr, nullptr, true, 0);
+    });
+    for (;;) {
+        guard([&] { SPI_cursor_fetch(portal, true, kChunk); });
+        uint64 n = SPI_processed;
+        for (uint64 i = 0; i < n; ++i)
+            all.push_back({*col_int64(i, 1), col_int64(i, 2), col_int64(i, 3),
+                           static_cast<int>(col_int64(i, 4).value_or(0)),
+                           static_cast<int>(col_int64(i, 5).value_or(0))});
+        guard([] { SPI_freetuptable(SPI_tuptable); });
+        if (n == 0) break;
+    }
+    guard([&] { SPI_cursor_close(portal); });
+
+    int64 changed = 0;
+    DerivedBatch batch;
+    GraphResult result = derive_all(all, [&](PersonId id, const Derived& d) {
+        batch.add(id, d);
+        if (batch.size() == static_cast<std::size_t>(kChunk)) {
+            changed += static_cast<int64>(batch.write());
+            batch = DerivedBatch{};
+        }
+    });
+    changed += static_cast<int64>(batch.write());
+    if (!result.in_cycle.empty())
+        fail("FA001",
+             "repair: persons " + id_list(result.in_cycle) +
+                 " are their own ancestors or descend from such a cycle",
+             "Break the cycle by changing a parent link of one of them, then repair again.");
+    return changed;
+}
+
+}  // namespace
+}  // namespace family::pg
+
+using namespace family::pg;
+
+extern "C" {
+PG_FUNCTION_INFO_V1(family_compute_ancestor_rank);
+PG_FUNCTION_INFO_V1(family_ancestors);
+PG_FUNCTION_INFO_V1(family_descendants);
+PG_FUNCTION_INFO_V1(family_repair);
+
+Datum family_compute_ancestor_rank(PG_FUNCTION_ARGS) {
+    int64 person = PG_GETARG_INT64(0);
+    std::optional<double> rank;
+    Datum result = entry([&] {
+        spi_connect();
+        rank = family::ancestor_rank(family::ranks_from_scratch(person, fetch_links));
+        spi_finish();
+        return Float8GetDatum(rank.value_or(0));
+    });
+    if (!rank) PG_RETURN_NULL();
+    return result;
+}
+
+Datum family_ancestors(PG_FUNCTION_ARGS) {
+    return entry([&] { return relatives_srf(fcinfo, true); });
+}
+
+Datum family_descendants(PG_FUNCTION_ARGS) {
+    return entry([&] { return relatives_srf(fcinfo, false); });
+}
+
+Datum family_repair(PG_FUNCTION_ARGS) {
+    return entry([&] {
+        spi_connect();
+        int64 changed = repair();
+        spi_finish();
+        return Int64GetDatum(changed);
+    });
+}
+}

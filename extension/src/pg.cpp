@@ -1,0 +1,206 @@
+#include "pg.hpp"
+
+#include <typeinfo>
+
+namespace family::pg {
+
+namespace {
+bool internal_write = false;
+
+// Sets the internal-write flag for a scope; plain C++ state, so the
+// destructor also runs when a PgError unwinds through.
+struct InternalWrite {
+    InternalWrite() { internal_write = true; }
+    ~InternalWrite() { internal_write = false; }
+};
+
+int sqlstate_code(const char* s) { return MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]); }
+
+ErrorData* make_error(int sqlerrcode, const char* message, const char* detail) {
+    ErrorData* e = static_cast<ErrorData*>(palloc0(sizeof(ErrorData)));
+    e->elevel = ERROR;
+    e->output_to_server = true;
+    e->output_to_client = true;
+    e->sqlerrcode = sqlerrcode;
+    e->message = pstrdup(message);
+    e->detail = detail && *detail ? pstrdup(detail) : nullptr;
+    return e;
+}
+}  // namespace
+
+bool internal_write_in_progress() { return internal_write; }
+
+void throw_pg_error(MemoryContext context) {
+    MemoryContextSwitchTo(context);
+    ErrorData* edata = CopyErrorData();
+    FlushErrorState();
+    throw PgError(edata);
+}
+
+ErrorData* capture_exception() {
+    try {
+        throw;
+    } catch (const PgError& e) {
+        return e.edata();
+    } catch (const Error& e) {
+        return make_error(sqlstate_code(e.sqlstate()), e.what(), e.detail().c_str());
+    } catch (const std::exception& e) {
+        std::string detail = std::string("C++ exception of type ") + typeid(e).name();
+        return make_error(ERRCODE_INTERNAL_ERROR, e.what(), detail.c_str());
+    } catch (...) {
+        return make_error(ERRCODE_INTERNAL_ERROR, "unknown C++ exception in family", nullptr);
+    }
+}
+
+void fail(const char* sqlstate, const std::string& message, const std::string& detail) {
+    throw Error(sqlstate, message, detail);
+}
+
+void spi_connect() {
+    guard([] {
+        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "family: SPI_connect failed");
+    });
+}
+
+void spi_finish() {
+    guard([] { SPI_finish(); });
+}
+
+uint64 Statement::run(const std::vector<Datum>& args, const std::vector<bool>& nulls, bool latest) {
+    std::vector<char> flags(args.size(), ' ');
+    for (std::size_t i = 0; i < nulls.size(); ++i)
+        if (nulls[i]) flags[i] = 'n';
+    uint64 processed = 0;
+    guard([&] {
+        if (!plan_) {
+            SPIPlanPtr plan = SPI_prepare(sql_, static_cast<int>(types_.size()), types_.data());
+            if (!plan) elog(ERROR, "family: SPI_prepare failed for %s", sql_);
+            SPI_keepplan(plan);
+            plan_ = plan;
+        }
+        int rc = latest ? SPI_execute_snapshot(plan_, const_cast<Datum*>(args.data()),
+                                               flags.data(), GetLatestSnapshot(),
+                                               InvalidSnapshot, false, true, 0)
+                        : SPI_execute_plan(plan_, const_cast<Datum*>(args.data()), flags.data(),
+                                           false, 0);
+        if (rc < 0) elog(ERROR, "family: SPI error %d for %s", rc, sql_);
+        processed = SPI_processed;
+    });
+    return processed;
+}
+
+std::optional<int64> col_int64(uint64 row, int col) {
+    bool isnull = false;
+    Datum d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+    if (isnull) return std::nullopt;
+    switch (TupleDescAttr(SPI_tuptable->tupdesc, col - 1)->atttypid) {
+        case INT2OID:
+            return DatumGetInt16(d);
+        case INT4OID:
+            return DatumGetInt32(d);
+        default:
+            return DatumGetInt64(d);
+    }
+}
+
+std::optional<double> col_float8(uint64 row, int col) {
+    bool isnull = false;
+    Datum d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+    if (isnull) return std::nullopt;
+    return DatumGetFloat8(d);
+}
+
+RankVector col_ranks(uint64 row, int sums_col, int counts_col) {
+    RankVector out;
+    for (auto [col, target] : {std::pair{sums_col, &out.sums}, std::pair{counts_col, &out.counts}}) {
+        bool isnull = false;
+        Datum d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+        if (isnull) continue;
+        Datum* elems = nullptr;
+        int n = 0;
+        guard([&] {
+            deconstruct_array(DatumGetArrayTypeP(d), FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL,
+                              TYPALIGN_DOUBLE, &elems, nullptr, &n);
+        });
+        target->reserve(n);
+        for (int i = 0; i < n; ++i) target->push_back(DatumGetFloat8(elems[i]));
+    }
+    return out;
+}
+
+namespace {
+template <typename T, typename ToDatum>
+Datum make_array(const std::vector<T>& values, Oid type, int len, bool byval, char align,
+                 ToDatum to_datum) {
+    std::vector<Datum> datums;
+    datums.reserve(values.size());
+    for (const T& v : values) datums.push_back(to_datum(v));
+    Datum result = 0;
+    guard([&] {
+        result = PointerGetDatum(construct_array(datums.data(), static_cast<int>(datums.size()),
+                                                 type, len, byval, align));
+    });
+    return result;
+}
+}  // namespace
+
+Datum int64_array(const std::vector<int64>& values) {
+    return make_array(values, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+                      [](int64 v) { return Int64GetDatum(v); });
+}
+
+Datum float8_array(const std::vector<double>& values) {
+    return make_array(values, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+                      [](double v) { return Float8GetDatum(v); });
+}
+
+Datum int32_array(const std::vector<int32>& values) {
+    return make_array(values, INT4OID, sizeof(int32), true, TYPALIGN_INT,
+                      [](int32 v) { return Int32GetDatum(v); });
+}
+
+void DerivedBatch::add(PersonId id, const Derived& d) {
+    ids_.push_back(id);
+    generations_.push_back(d.generation);
+    std::optional<double> rank = ancestor_rank(d.ranks);
+    ranks_.push_back(rank.value_or(0));
+    rank_null_.push_back(!rank);
+    // SQL array slices are 1-based and inclusive; an empty one has lo > hi.
+    lo_.push_back(static_cast<int32>(sums_.size() + 1));
+    sums_.insert(sums_.end(), d.ranks.sums.begin(), d.ranks.sums.end());
+    counts_.insert(counts_.end(), d.ranks.counts.begin(), d.ranks.counts.end());
+    hi_.push_back(static_cast<int32>(sums_.size()));
+}
+
+uint64 DerivedBatch::write() {
+    static Statement update(
+        "UPDATE family.person AS p"
+        "   SET generation = u.generation, ancestor_relationship_rank = u.rank,"
+        "       link_rank_sums = $5[u.lo:u.hi], link_counts = $6[u.lo:u.hi],"
+        "       updated_at = pg_catalog.now()"
+        "  FROM unnest($1::int8[], $2::int4[], $3::float8[], $4::int4[], $7::int4[])"
+        "       AS u(id, generation, rank, lo, hi)"
+        " WHERE p.id = u.id"
+        "   AND (p.generation, p.ancestor_relationship_rank, p.link_rank_sums, p.link_counts)"
+        "       IS DISTINCT FROM (u.generation, u.rank, $5[u.lo:u.hi], $6[u.lo:u.hi])",
+        {INT8ARRAYOID, INT4ARRAYOID, FLOAT8ARRAYOID, INT4ARRAYOID, FLOAT8ARRAYOID,
+         FLOAT8ARRAYOID, INT4ARRAYOID});
+    if (ids_.empty()) return 0;
+    std::vector<Datum> datums;
+    for (double r : ranks_) datums.push_back(Float8GetDatum(r));
+    Datum ranks = 0;
+    guard([&] {
+        bool* nulls = static_cast<bool*>(palloc(sizeof(bool) * datums.size()));
+        for (std::size_t i = 0; i < datums.size(); ++i) nulls[i] = rank_null_[i];
+        int dims[1] = {static_cast<int>(datums.size())};
+        int lbs[1] = {1};
+        ranks = PointerGetDatum(construct_md_array(datums.data(), nulls, 1, dims, lbs, FLOAT8OID,
+                                                   sizeof(float8), FLOAT8PASSBYVAL,
+                                                   TYPALIGN_DOUBLE));
+    });
+    InternalWrite scope;
+    return update.run({int64_array(ids_), int32_array(generations_), ranks, int32_array(lo_),
+                       float8_array(sums_), float8_array(counts_), int32_array(hi_)});
+}
+
+}  // namespace family::pg

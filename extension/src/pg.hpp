@@ -1,0 +1,136 @@
+// The boundary between C++ and PostgreSQL. The one rule (see CONTRIBUTING.md):
+// a PostgreSQL error (a longjmp) never crosses a C++ frame that owns objects,
+// and a C++ exception never crosses a PostgreSQL frame.
+//  - C++ code calls anything that may ereport() through guard(): the error is
+//    caught right there and rethrown as a PgError exception. The lambda given
+//    to guard() owns no object with a destructor.
+//  - Every extern "C" entry point runs its C++ body through entry(), which
+//    catches every exception and raises it with ereport(ERROR) only once the
+//    C++ stack has unwound.
+// Only the boundary's .cpp files include this header.
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+}
+
+#include <initializer_list>
+#include <optional>
+#include <vector>
+
+#include "lineage.hpp"
+
+namespace family::pg {
+
+// A PostgreSQL error caught below C++ frames, on its way up to entry().
+class PgError : public std::exception {
+public:
+    explicit PgError(ErrorData* edata) : edata_(edata) {}
+    const char* what() const noexcept override { return edata_->message; }
+    ErrorData* edata() const { return edata_; }
+
+private:
+    ErrorData* edata_;
+};
+
+[[noreturn]] void throw_pg_error(MemoryContext context);
+
+template <typename F>
+void guard(F&& f) {
+    MemoryContext context = CurrentMemoryContext;
+    bool failed = false;
+    PG_TRY();
+    { f(); }
+    PG_CATCH();
+    { failed = true; }
+    PG_END_TRY();
+    if (failed) throw_pg_error(context);
+}
+
+// Converts the exception being handled into a PostgreSQL error, allocated in
+// PostgreSQL memory. Called only from entry()'s catch handler.
+ErrorData* capture_exception();
+
+template <typename F>
+Datum entry(F&& body) {
+    ErrorData* error = nullptr;
+    try {
+        return body();
+    } catch (...) {
+        error = capture_exception();
+    }
+    // The C++ stack of the body and the exception object are gone: only now
+    // may we longjmp.
+    ReThrowError(error);
+}
+
+// A prepared statement kept for the life of the backend (SPI_keepplan).
+class Statement {
+public:
+    Statement(const char* sql, std::initializer_list<Oid> types) : sql_(sql), types_(types) {}
+    // Runs it inside the current SPI connection; returns SPI_processed.
+    // `latest` runs it on a snapshot taken now rather than the transaction's.
+    uint64 run(const std::vector<Datum>& args, const std::vector<bool>& nulls = {},
+               bool latest = false);
+
+private:
+    const char* sql_;
+    std::vector<Oid> types_;
+    SPIPlanPtr plan_ = nullptr;
+};
+
+void spi_connect();
+void spi_finish();
+
+// Results of the last Statement::run. Reading a column cannot raise.
+std::optional<int64> col_int64(uint64 row, int col);
+std::optional<double> col_float8(uint64 row, int col);
+RankVector col_ranks(uint64 row, int sums_col, int counts_col);
+
+// Datum conversions that allocate in the current memory context.
+Datum int64_array(const std::vector<int64>& values);
+Datum float8_array(const std::vector<double>& values);
+Datum int32_array(const std::vector<int32>& values);
+
+// Flattens derived values for one set-wise UPDATE: persons' vectors are
+// slices [lo, hi] of two shared arrays.
+class DerivedBatch {
+public:
+    void add(PersonId id, const Derived& d);
+    bool empty() const { return ids_.empty(); }
+    std::size_t size() const { return ids_.size(); }
+    const std::vector<int64>& ids() const { return ids_; }
+    // Writes them all with the triggers' bookkeeping bypassed; returns the
+    // number of rows whose stored values differed.
+    uint64 write();
+
+private:
+    std::vector<int64> ids_;
+    std::vector<int32> generations_, lo_, hi_;
+    std::vector<double> ranks_, sums_, counts_;
+    std::vector<bool> rank_null_;
+};
+
+// True while the extension itself writes derived values: the person triggers
+// let such writes through without recomputing or propagating them.
+bool internal_write_in_progress();
+
+// Raises a domain error (SQLSTATE from a five-character code).
+[[noreturn]] void fail(const char* sqlstate, const std::string& message,
+                       const std::string& detail = {});
+
+}  // namespace family::pg
