@@ -140,6 +140,7 @@ GraphResult derive_all(const std::vector<Links>& persons, const DerivedSink& sin
     }
     for (std::size_t i = 0; i < n; ++i)
         if (pending_parents[i] != 0) result.in_cycle.push_back(persons[i].id);
+    std::sort(result.in_cycle.begin(), result.in_cycle.end());
     return result;
 }
 

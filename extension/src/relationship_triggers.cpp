@@ -23,18 +23,22 @@ struct RelationshipColumns {
 
 struct Relationship {
     int64 id, a, b;
+    bool complete;  // both persons and started_at given: else NOT NULL speaks
     bool current;
+    TimestampTz started_at, ended_at;
 };
 
 Relationship read(HeapTuple t, TupleDesc d) {
     RelationshipColumns c(d);
-    bool isnull = false;
+    bool id_null = false, a_null = false, b_null = false, start_null = false, end_null = false;
     Relationship r{};
-    r.id = DatumGetInt64(heap_getattr(t, c.id, d, &isnull));
-    r.a = DatumGetInt64(heap_getattr(t, c.person_a, d, &isnull));
-    r.b = DatumGetInt64(heap_getattr(t, c.person_b, d, &isnull));
-    heap_getattr(t, c.ended_at, d, &isnull);
-    r.current = isnull;
+    r.id = DatumGetInt64(heap_getattr(t, c.id, d, &id_null));
+    r.a = DatumGetInt64(heap_getattr(t, c.person_a, d, &a_null));
+    r.b = DatumGetInt64(heap_getattr(t, c.person_b, d, &b_null));
+    r.started_at = DatumGetTimestampTz(heap_getattr(t, c.started_at, d, &start_null));
+    r.ended_at = DatumGetTimestampTz(heap_getattr(t, c.ended_at, d, &end_null));
+    r.complete = !(id_null || a_null || b_null || start_null);
+    r.current = end_null;
     return r;
 }
 
@@ -69,6 +73,14 @@ void before_write(TriggerData* td) {
     TupleDesc d = td->tg_relation->rd_att;
     bool insert = TRIGGER_FIRED_BY_INSERT(td->tg_event);
     Relationship r = read(insert ? td->tg_trigtuple : td->tg_newtuple, d);
+    if (!r.complete) return;
+    if (!r.current && r.ended_at < r.started_at)
+    {
+        // timestamptz_to_str returns a static buffer: copy each result at once.
+        std::string ended = timestamptz_to_str(r.ended_at);
+        std::string started = timestamptz_to_str(r.started_at);
+        fail("23514", name(r) + " cannot end (" + ended + ") before it started (" + started + ")");
+    }
     if (!insert) {
         Relationship old = read(td->tg_trigtuple, d);
         if (old.a != r.a || old.b != r.b)

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Runs every test suite against servers it starts itself, then prints one
+# summary line: "N passed, N failed". Exits non-zero on any failure.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+test_dir="$top/.run/test"
+log_dir="$test_dir/logs"
+PGBIN=/usr/lib/postgresql/15/bin
+
+passed=0
+failed=0
+failed_suites=()
+count() { # suite passed failed
+    passed=$((passed + $2))
+    failed=$((failed + $3))
+    [ "$3" -eq 0 ] || failed_suites+=("$1")
+}
+
+"$top/scripts/cluster.sh" stop "$test_dir" 2>/dev/null
+rm -rf "$test_dir"
+mkdir -p "$log_dir"
+port=$("$top/scripts/free-port.sh")
+export PGHOST="$test_dir" PGPORT="$port" PGUSER=postgres
+FAMILY_PG_FAST=1 "$top/scripts/cluster.sh" start "$test_dir" "$port" || { echo "0 passed, 1 failed"; exit 1; }
+trap '"$top/scripts/cluster.sh" stop "$test_dir"' EXIT
+
+# pg_regress and pg_isolation_regress (make installcheck runs both).
+echo "== pg_regress and isolation"
+regress_out="$log_dir/installcheck.log"
+[ "$(id -u)" = 0 ] && chown -R postgres: "$top/extension" 2>/dev/null
+make -s -C extension installcheck >"$regress_out" 2>&1
+regress_rc=$?
+cat "$regress_out"
+# pg_regress ends each run with "All N tests passed." or "M of N tests failed."
+while read -r line; do
+    if [[ $line =~ All\ ([0-9]+)\ tests\ passed ]]; then
+        count regress "${BASH_REMATCH[1]}" 0
+    elif [[ $line =~ ([0-9]+)\ of\ ([0-9]+)\ tests\ failed ]]; then
+        count regress $((BASH_REMATCH[2] - BASH_REMATCH[1])) "${BASH_REMATCH[1]}"
+    fi
+done < <(grep -E "tests passed|tests failed" "$regress_out")
+if [ $regress_rc -ne 0 ]; then
+    for d in extension/regression.diffs extension/output_iso/regression.diffs; do
+        [ -f "$d" ] && { echo "== $d"; cat "$d"; }
+    done
+    grep -qE "tests (passed|failed)" "$regress_out" || count regress 0 1
+fi
+
+# Boost.Test unit tests of the pure C++ core.
+echo "== unit tests"
+unit_out="$log_dir/unit.log"
+extension/test/unit/run-unit-tests --color_output=no --report_level=short >"$unit_out" 2>&1
+unit_rc=$?
+cat "$unit_out"
+if [[ $(cat "$unit_out") =~ ([0-9]+)\ test\ cases?\ out\ of\ ([0-9]+)\ (passed|failed) ]]; then
+    total=$(grep -oE "out of [0-9]+" "$unit_out" | head -1 | grep -oE "[0-9]+")
+    ok=$(grep -oE "[0-9]+ test cases? out of" "$unit_out" | head -1 | grep -oE "^[0-9]+")
+    if [ $unit_rc -eq 0 ]; then count unit "$total" 0; else count unit $((total - ${ok:-0})) "${ok:-0}"; fi
+else
+    count unit 0 1
+fi
+
+# Randomized concurrent stress test with a from-scratch oracle.
+echo "== stress"
+if tests/stress/run.sh "$log_dir/stress.log"; then count stress 1 0; else count stress 0 1; fi
+cat "$log_dir/stress.log"
+
+echo
+[ ${#failed_suites[@]} -eq 0 ] || echo "failing suites: ${failed_suites[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
