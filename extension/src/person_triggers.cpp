@@ -231,7 +231,8 @@ std::vector<std::pair<int64, int>> children_of(const std::vector<int64>& ids) {
         for (uint64 i = 0; same && i < n; ++i) same = *col_int64(i, 1) == out[i].first;
         if (!same)
             fail("40001",
-                 "could not serialize access: the children of persons " + id_list(ids) +
+                 std::string("could not serialize access: the children of ") +
+                     (ids.size() == 1 ? "person " : "persons ") + id_list(ids) +
                      " changed concurrently",
                  "Retry the transaction.");
     }
