@@ -34,7 +34,8 @@ lc_messages = 'C'
 CONF
         if [ -n "${FAMILY_PG_FAST:-}" ]; then
             # Throwaway test clusters: durability buys nothing there.
-            printf "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n" \
+            # A short deadlock_timeout lets stress tests resolve lock cycles quickly.
+            printf "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\ndeadlock_timeout = 100ms\n" \
                 >>"$dir/data/postgresql.conf"
         fi
     fi

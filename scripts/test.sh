@@ -28,7 +28,6 @@ trap '"$top/scripts/cluster.sh" stop "$test_dir"' EXIT
 # pg_regress and pg_isolation_regress (make installcheck runs both).
 echo "== pg_regress and isolation"
 regress_out="$log_dir/installcheck.log"
-[ "$(id -u)" = 0 ] && chown -R postgres: "$top/extension" 2>/dev/null
 make -s -C extension installcheck >"$regress_out" 2>&1
 regress_rc=$?
 cat "$regress_out"
