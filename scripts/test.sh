@@ -49,7 +49,7 @@ fi
 # Boost.Test unit tests of the pure C++ core.
 echo "== unit tests"
 unit_out="$log_dir/unit.log"
-extension/test/unit/run-unit-tests --color_output=no --report_level=short >"$unit_out" 2>&1
+"${FAMILY_UNIT_BIN:-extension/test/unit/run-unit-tests}" --color_output=no --report_level=short >"$unit_out" 2>&1
 unit_rc=$?
 cat "$unit_out"
 if [[ $(cat "$unit_out") =~ ([0-9]+)\ test\ cases?\ out\ of\ ([0-9]+)\ (passed|failed) ]]; then

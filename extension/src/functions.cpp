@@ -35,8 +35,8 @@ void require_person(int64 id) {
 
 // Each relative once, at its smallest depth.
 std::vector<std::pair<int64, int>> relatives(int64 start, std::optional<int> max_depth, bool up) {
-    static Statement parents(
-        "SELECT father_id, mother_id FROM family.person WHERE id = ANY($1)", {INT8ARRAYOID});
+    static Statement parents("SELECT father_id, mother_id FROM family.person WHERE id = ANY($1)",
+                             {INT8ARRAYOID});
     static Statement children(
         "SELECT id FROM family.person WHERE father_id = ANY($1) OR mother_id = ANY($1)",
         {INT8ARRAYOID});
@@ -60,8 +60,8 @@ std::vector<std::pair<int64, int>> relatives(int64 start, std::optional<int> max
 }
 
 Datum relatives_srf(FunctionCallInfo fcinfo, bool up) {
-    if (PG_ARGISNULL(0)) fail("22023", std::string(up ? "ancestors" : "descendants") +
-                                           ": person must not be null");
+    if (PG_ARGISNULL(0))
+        fail("22023", std::string(up ? "ancestors" : "descendants") + ": person must not be null");
     int64 person = PG_GETARG_INT64(0);
     std::optional<int> max_depth;
     if (!PG_ARGISNULL(1)) max_depth = PG_GETARG_INT32(1);
@@ -84,16 +84,13 @@ Datum relatives_srf(FunctionCallInfo fcinfo, bool up) {
 // that differ, in batches. Writers wait meanwhile; readers do not.
 int64 repair() {
     constexpr long kChunk = 10000;
-    guard([] {
-        if (SPI_execute("LOCK TABLE family.person IN SHARE ROW EXCLUSIVE MODE", false, 0) < 0)
-            elog(ERROR, "family: could not lock family.person");
-    });
+    static Statement lock("LOCK TABLE family.person IN SHARE ROW EXCLUSIVE MODE", {});
+    lock.run({});
     std::vector<Links> all;
     Portal portal = nullptr;
     guard([&] {
         portal = SPI_cursor_open_with_args(
-            nullptr,
-            "SELECT id, father_id, mother_id, father_rank, mother_rank FROM family.person",
+            nullptr, "SELECT id, father_id, mother_id, father_rank, mother_rank FROM family.person",
             0, nullptr, nullptr, nullptr, true, 0);
     });
     for (;;) {
@@ -110,13 +107,14 @@ int64 repair() {
 
     int64 changed = 0;
     DerivedBatch batch;
-    GraphResult result = derive_all(all, [&](PersonId id, const Derived& d) {
+    auto write_in_chunks = [&](PersonId id, const Derived& d) {
         batch.add(id, d);
         if (batch.size() == static_cast<std::size_t>(kChunk)) {
             changed += static_cast<int64>(batch.write());
             batch = DerivedBatch{};
         }
-    });
+    };
+    GraphResult result = derive_all(all, write_in_chunks);
     changed += static_cast<int64>(batch.write());
     if (!result.in_cycle.empty())
         fail("FA001",

@@ -109,7 +109,8 @@ GraphResult derive_all(const std::vector<Links>& persons, const DerivedSink& sin
                 ++first_child[p + 1];
             }
     for (std::size_t i = 0; i < n; ++i) first_child[i + 1] += first_child[i];
-    std::vector<std::uint32_t> children(first_child[n]), fill(first_child.begin(), first_child.end() - 1);
+    std::vector<std::uint32_t> children(first_child[n]),
+        fill(first_child.begin(), first_child.end() - 1);
     for (std::size_t i = 0; i < n; ++i)
         for (long p : {parent_index(persons[i].father), parent_index(persons[i].mother)})
             if (p >= 0) children[fill[p]++] = static_cast<std::uint32_t>(i);

@@ -24,13 +24,13 @@ constexpr std::size_t kMaxDepth = 64;
 
 // A domain error: the boundary turns it into ereport(ERROR) with this SQLSTATE.
 class Error : public std::runtime_error {
-public:
+  public:
     Error(const char* sqlstate, const std::string& message, std::string detail = {})
         : std::runtime_error(message), sqlstate_(sqlstate), detail_(std::move(detail)) {}
     const char* sqlstate() const { return sqlstate_; }
     const std::string& detail() const { return detail_; }
 
-private:
+  private:
     const char* sqlstate_;  // five characters, e.g. "FA001"
     std::string detail_;
 };
@@ -93,14 +93,14 @@ RankVector ranks_from_scratch(PersonId person, const LinksFetcher& fetch);
 // graph). Each pop yields all queued persons of the lowest generation at once;
 // none of them is an ancestor of another, so a batch is handled set-wise.
 class RevisitQueue {
-public:
+  public:
     // False if the person was queued before (it is visited once).
     bool push(PersonId id, int old_generation);
     // The next batch, empty when done.
     std::vector<PersonId> pop_batch();
     bool empty() const { return by_generation_.empty(); }
 
-private:
+  private:
     std::map<int, std::vector<PersonId>> by_generation_;
     std::unordered_set<PersonId> seen_;
 };

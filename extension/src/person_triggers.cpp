@@ -60,7 +60,9 @@ bool attr_same(HeapTuple a, HeapTuple b, TupleDesc d, int col) {
     return same;
 }
 
-std::string person(int64 id) { return "person " + std::to_string(id); }
+std::string person(int64 id) {
+    return "person " + std::to_string(id);
+}
 
 // A person's parent links as written in a row.
 struct RowLinks {
@@ -77,23 +79,23 @@ void check_rank(const RowLinks& r, const char* role, const std::optional<int64>&
                 const std::optional<int64>& rank) {
     std::string column = std::string(role) + "_rank";
     if (parent && !rank)
-        fail("23514", person(r.id) + ": " + role + " " + std::to_string(*parent) +
-                          " needs a " + column + " (1..5)");
+        fail("23514", person(r.id) + ": " + role + " " + std::to_string(*parent) + " needs a " +
+                          column + " (1..5)");
     if (!parent && rank)
         fail("23514", person(r.id) + ": " + column + " " + std::to_string(*rank) +
                           " given without a " + role + "_id");
     if (rank && (*rank < 1 || *rank > 5))
-        fail("23514", person(r.id) + ": " + column + " " + std::to_string(*rank) +
-                          " is out of range 1..5");
+        fail("23514",
+             person(r.id) + ": " + column + " " + std::to_string(*rank) + " is out of range 1..5");
 }
 
 void validate(const RowLinks& r) {
-    for (const auto& [role, parent] : {std::pair{"father", r.father}, std::pair{"mother", r.mother}})
-        if (parent && *parent == r.id)
-            fail("23514", person(r.id) + " cannot be their own " + role);
+    for (const auto& [role, parent] :
+         {std::pair{"father", r.father}, std::pair{"mother", r.mother}})
+        if (parent && *parent == r.id) fail("23514", person(r.id) + " cannot be their own " + role);
     if (r.father && r.mother && *r.father == *r.mother)
-        fail("23514", person(r.id) + ": father and mother are the same person " +
-                          std::to_string(*r.father));
+        fail("23514",
+             person(r.id) + ": father and mother are the same person " + std::to_string(*r.father));
     check_rank(r, "father", r.father, r.father_rank);
     check_rank(r, "mother", r.mother, r.mother_rank);
 }
@@ -146,8 +148,8 @@ Derived derive_row(const RowLinks& r) {
     std::unordered_map<int64, ParentRow> parents = read_parents(ids);
     for (const auto& [role, p] : {std::pair{"father", r.father}, std::pair{"mother", r.mother}})
         if (p && !parents.count(*p))
-            fail("23503", person(r.id) + ": " + role + " " + std::to_string(*p) +
-                              " does not exist");
+            fail("23503",
+                 person(r.id) + ": " + role + " " + std::to_string(*p) + " does not exist");
     return derive(view(parents, r.father, r.father_rank), view(parents, r.mother, r.mother_rank));
 }
 
@@ -196,7 +198,8 @@ HeapTuple before_write(TriggerData* td) {
         values.push_back(v);
         nulls.push_back(isnull);
     };
-    if (!insert) set(c.updated_at, TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), false);
+    if (!insert)
+        set(c.updated_at, TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), false);
     if (derived) {
         std::optional<double> rank = ancestor_rank(derived->ranks);
         set(c.generation, Int32GetDatum(derived->generation), false);
@@ -226,7 +229,7 @@ std::vector<std::pair<int64, int>> children_of(const std::vector<int64>& ids) {
     for (uint64 i = 0; i < n; ++i)
         out.emplace_back(*col_int64(i, 1), static_cast<int>(*col_int64(i, 2)));
     if (IsolationUsesXactSnapshot()) {
-        uint64 latest = q.run({arg}, {}, true);
+        uint64 latest = q.run({arg}, true);
         bool same = latest == n;
         for (uint64 i = 0; same && i < n; ++i) same = *col_int64(i, 1) == out[i].first;
         if (!same)
@@ -318,9 +321,7 @@ PG_FUNCTION_INFO_V1(family_person_propagate);
 PG_FUNCTION_INFO_V1(family_person_after_delete);
 
 Datum family_person_before_write(PG_FUNCTION_ARGS) {
-    return entry([&] {
-        return PointerGetDatum(before_write(trigger_data(fcinfo)));
-    });
+    return entry([&] { return PointerGetDatum(before_write(trigger_data(fcinfo))); });
 }
 
 Datum family_person_propagate(PG_FUNCTION_ARGS) {

@@ -38,12 +38,11 @@ namespace family::pg {
 
 // A PostgreSQL error caught below C++ frames, on its way up to entry().
 class PgError : public std::exception {
-public:
+  public:
     explicit PgError(ErrorData* edata) : edata_(edata) {}
-    const char* what() const noexcept override { return edata_->message; }
     ErrorData* edata() const { return edata_; }
 
-private:
+  private:
     ErrorData* edata_;
 };
 
@@ -80,14 +79,13 @@ Datum entry(F&& body) {
 
 // A prepared statement kept for the life of the backend (SPI_keepplan).
 class Statement {
-public:
+  public:
     Statement(const char* sql, std::initializer_list<Oid> types) : sql_(sql), types_(types) {}
     // Runs it inside the current SPI connection; returns SPI_processed.
     // `latest` runs it on a snapshot taken now rather than the transaction's.
-    uint64 run(const std::vector<Datum>& args, const std::vector<bool>& nulls = {},
-               bool latest = false);
+    uint64 run(const std::vector<Datum>& args, bool latest = false);
 
-private:
+  private:
     const char* sql_;
     std::vector<Oid> types_;
     SPIPlanPtr plan_ = nullptr;
@@ -98,7 +96,6 @@ void spi_finish();
 
 // Results of the last Statement::run. Reading a column cannot raise.
 std::optional<int64> col_int64(uint64 row, int col);
-std::optional<double> col_float8(uint64 row, int col);
 RankVector col_ranks(uint64 row, int sums_col, int counts_col);
 
 // Datum conversions that allocate in the current memory context.
@@ -109,7 +106,7 @@ Datum int32_array(const std::vector<int32>& values);
 // Flattens derived values for one set-wise UPDATE: persons' vectors are
 // slices [lo, hi] of two shared arrays.
 class DerivedBatch {
-public:
+  public:
     void add(PersonId id, const Derived& d);
     bool empty() const { return ids_.empty(); }
     std::size_t size() const { return ids_.size(); }
@@ -118,7 +115,7 @@ public:
     // number of rows whose stored values differed.
     uint64 write();
 
-private:
+  private:
     std::vector<int64> ids_;
     std::vector<int32> generations_, lo_, hi_;
     std::vector<double> ranks_, sums_, counts_;

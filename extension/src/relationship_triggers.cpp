@@ -42,7 +42,9 @@ Relationship read(HeapTuple t, TupleDesc d) {
     return r;
 }
 
-std::string name(const Relationship& r) { return "relationship " + std::to_string(r.id); }
+std::string name(const Relationship& r) {
+    return "relationship " + std::to_string(r.id);
+}
 
 void check_one_current(const Relationship& r) {
     static Statement lock(
@@ -58,7 +60,7 @@ void check_one_current(const Relationship& r) {
         int64 missing = n == 1 && *col_int64(0, 1) == r.a ? r.b : r.a;
         fail("23503", name(r) + ": person " + std::to_string(missing) + " does not exist");
     }
-    if (current.run({Int64GetDatum(r.a), Int64GetDatum(r.b), Int64GetDatum(r.id)}, {}, true) > 0) {
+    if (current.run({Int64GetDatum(r.a), Int64GetDatum(r.b), Int64GetDatum(r.id)}, true) > 0) {
         int64 other = *col_int64(0, 1), pa = *col_int64(0, 2), pb = *col_int64(0, 3);
         int64 busy = (pa == r.a || pb == r.a) ? r.a : r.b;
         fail("FA003",
@@ -74,8 +76,7 @@ void before_write(TriggerData* td) {
     bool insert = TRIGGER_FIRED_BY_INSERT(td->tg_event);
     Relationship r = read(insert ? td->tg_trigtuple : td->tg_newtuple, d);
     if (!r.complete) return;
-    if (!r.current && r.ended_at < r.started_at)
-    {
+    if (!r.current && r.ended_at < r.started_at) {
         // timestamptz_to_str returns a static buffer: copy each result at once.
         std::string ended = timestamptz_to_str(r.ended_at);
         std::string started = timestamptz_to_str(r.started_at);
@@ -101,9 +102,11 @@ void before_write(TriggerData* td) {
 void before_delete(TriggerData* td) {
     static Statement children(
         "SELECT c.id FROM family.person c"
-        " WHERE ((c.father_id = $1 AND c.mother_id = $2) OR (c.father_id = $2 AND c.mother_id = $1))"
+        " WHERE ((c.father_id = $1 AND c.mother_id = $2) OR (c.father_id = $2 AND c.mother_id = "
+        "$1))"
         "   AND NOT EXISTS (SELECT FROM family.relationship r WHERE r.id <> $3"
-        "        AND ((r.person_a = $1 AND r.person_b = $2) OR (r.person_a = $2 AND r.person_b = $1)))"
+        "        AND ((r.person_a = $1 AND r.person_b = $2) OR (r.person_a = $2 AND r.person_b = "
+        "$1)))"
         // Cascading from a deleted person: its children are being unlinked.
         "   AND EXISTS (SELECT FROM family.person WHERE id = $1)"
         "   AND EXISTS (SELECT FROM family.person WHERE id = $2)"
@@ -111,7 +114,7 @@ void before_delete(TriggerData* td) {
         {INT8OID, INT8OID, INT8OID});
     Relationship r = read(td->tg_trigtuple, td->tg_relation->rd_att);
     spi_connect();
-    if (children.run({Int64GetDatum(r.a), Int64GetDatum(r.b), Int64GetDatum(r.id)}, {}, true) > 0)
+    if (children.run({Int64GetDatum(r.a), Int64GetDatum(r.b), Int64GetDatum(r.id)}, true) > 0)
         fail("FA002",
              name(r) + " cannot be deleted: persons " + std::to_string(r.a) + " and " +
                  std::to_string(r.b) + " have children (e.g. person " +

@@ -30,6 +30,11 @@ SELECT pg_temp.fails('SELECT family.end_relationship(999999)');
 SELECT pg_temp.fails('SELECT family.end_relationship(NULL)');
 SELECT pg_temp.fails('SELECT family.partner_of(999999)');
 
+-- History can be recorded: an ended relationship beside a current one.
+INSERT INTO family.relationship (person_a, person_b, started_at, ended_at)
+VALUES (:a, :c, '1990-01-01', '1995-01-01') RETURNING ended_at IS NOT NULL AS ended;
+SELECT family.partner_of(:a) = :b AS still_with_b;
+
 -- A child of the couple; then the couple ends and both move on.
 SELECT family.add_child(:a, :b, 3, 4) AS ab_child \gset
 SELECT family.end_relationship(:b, '2010-01-01');

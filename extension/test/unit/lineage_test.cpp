@@ -67,7 +67,8 @@ BOOST_AUTO_TEST_CASE(spec_example_1_two_parents_no_grandparents) {
 
 BOOST_AUTO_TEST_CASE(spec_example_2_one_side_has_grandparents) {
     Graph g;
-    PersonId ff = g.add(), fm = g.add(), f = g.add(ff, 5, fm, 5), m = g.add(), u = g.add(f, 4, m, 2);
+    PersonId ff = g.add(), fm = g.add(), f = g.add(ff, 5, fm, 5), m = g.add(),
+             u = g.add(f, 4, m, 2);
     BOOST_TEST(std::abs(g.rank(u) - 11.0 / 3) < 1e-15);
 }
 
@@ -188,7 +189,8 @@ BOOST_AUTO_TEST_CASE(whole_graph_recomputation_agrees_on_a_random_genealogy) {
 
 BOOST_AUTO_TEST_CASE(whole_graph_recomputation_reports_cycles_and_what_hangs_below) {
     Graph g;
-    PersonId root = g.add(), a = g.add(root, 1), b = g.add(a, 2), c = g.add(b, 3), below = g.add(c, 4);
+    PersonId root = g.add(), a = g.add(root, 1), b = g.add(a, 2), c = g.add(b, 3),
+             below = g.add(c, 4);
     g.persons[a].mother = c;  // a -> b -> c -> a
     g.persons[a].mother_rank = 1;
     std::vector<PersonId> done;
