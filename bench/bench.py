@@ -1,0 +1,245 @@
+#!/usr/bin/python3
+"""Benchmarks of the family extension on a generated 1M-person genealogy.
+
+Every figure is a ratio of two things measured side by side in this run
+(alternating rounds, median), so that a noisy machine still gives stable
+numbers. Usage: bench.py DSN_OF_AN_EMPTY_DATABASE [--persons N] [--reuse]
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import psycopg2
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PGBIN = "/usr/lib/postgresql/15/bin"
+results = []
+PGBENCH_VARIABLES = {}
+
+
+def report(name, ratio, target, detail):
+    ok = target(ratio)
+    results.append((name, ratio, ok))
+    print(f"  {name:58} {ratio:7.2f}x  {'meets' if ok else 'MISSES'} target  ({detail})",
+          flush=True)
+
+
+def q(conn, sql, args=()):
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        return cur.fetchall() if cur.description else None
+
+
+def timed(conn, sql, args=()):
+    t = time.perf_counter()
+    q(conn, sql, args)
+    return time.perf_counter() - t
+
+
+def pgbench(dsn_args, script, seconds, clients=1, variables=()):
+    variables = list(variables) + list(PGBENCH_VARIABLES.items())
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
+        f.write(script)
+    cmd = [f"{PGBIN}/pgbench", "-n", "-M", "prepared", "-T", str(seconds), "-c", str(clients),
+           "-j", str(clients), "-f", f.name] + [f"-D{k}={v}" for k, v in variables] + dsn_args
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError(f"pgbench failed: {run.stderr[-2000:]}")
+    out = run.stdout
+    os.unlink(f.name)
+    for line in out.splitlines():
+        if line.startswith("tps = "):
+            return float(line.split()[2])
+    raise RuntimeError(out)
+
+
+def load(conn, dsn_args, persons):
+    """Loads the genealogy through the extension, then the same rows into
+    plain tables without triggers; returns both times."""
+    script = subprocess.run([sys.executable, os.path.join(HERE, "genealogy.py"), str(persons)],
+                            capture_output=True, text=True, check=True).stdout
+    t = time.perf_counter()
+    subprocess.run([f"{PGBIN}/psql", "-Xq", "-v", "ON_ERROR_STOP=1"] + dsn_args,
+                   input=script, text=True, check=True, capture_output=True)
+    extension_load = time.perf_counter() - t
+    q(conn, "VACUUM ANALYZE family.person")
+    q(conn, "VACUUM ANALYZE family.relationship")
+    # Identical tables, no triggers: same columns, constraints, indexes, keys.
+    q(conn, """
+        DROP SCHEMA IF EXISTS plain CASCADE;
+        CREATE SCHEMA plain;
+        CREATE TABLE plain.person (LIKE family.person INCLUDING ALL);
+        ALTER TABLE plain.person
+            ADD FOREIGN KEY (father_id) REFERENCES plain.person DEFERRABLE INITIALLY DEFERRED,
+            ADD FOREIGN KEY (mother_id) REFERENCES plain.person DEFERRABLE INITIALLY DEFERRED;
+        CREATE TABLE plain.relationship (LIKE family.relationship INCLUDING ALL);
+        ALTER TABLE plain.relationship
+            ADD FOREIGN KEY (person_a) REFERENCES plain.person ON DELETE CASCADE,
+            ADD FOREIGN KEY (person_b) REFERENCES plain.person ON DELETE CASCADE;
+    """)
+    with tempfile.TemporaryDirectory() as d:
+        os.chmod(d, 0o777)
+        person_file, rel_file = os.path.join(d, "p.copy"), os.path.join(d, "r.copy")
+        q(conn, f"COPY (SELECT * FROM family.person ORDER BY generation, id) TO '{person_file}'")
+        q(conn, f"COPY family.relationship TO '{rel_file}'")
+        t = time.perf_counter()
+        q(conn, f"COPY plain.person FROM '{person_file}'")
+        q(conn, f"COPY plain.relationship FROM '{rel_file}'")
+        plain_load = time.perf_counter() - t
+    q(conn, "VACUUM ANALYZE plain.person")
+    q(conn, "VACUUM ANALYZE plain.relationship")
+    return extension_load, plain_load
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("dsn")
+    parser.add_argument("--persons", type=int, default=1_000_000)
+    parser.add_argument("--reuse", action="store_true", help="keep an already loaded genealogy")
+    parser.add_argument("--seconds", type=int, default=8, help="per pgbench round")
+    args = parser.parse_args()
+    conn = psycopg2.connect(args.dsn)
+    conn.autocommit = True
+    params = dict(p.split("=", 1) for p in args.dsn.split())
+    dsn_args = ["-h", params["host"], "-p", params["port"], "-U", params["user"], params["dbname"]]
+
+    print(f"family benchmarks: {args.persons} persons, {os.cpu_count()} CPUs", flush=True)
+    loaded = q(conn, "SELECT count(*) FROM family.person")[0][0]
+    if args.reuse and loaded and q(conn, "SELECT to_regclass('plain.person') IS NOT NULL")[0][0]:
+        print("  (reusing the loaded genealogy: no load figures)")
+    else:
+        q(conn, "TRUNCATE family.person, family.relationship RESTART IDENTITY")
+        ext_s, plain_s = load(conn, dsn_args, args.persons)
+        n = q(conn, "SELECT count(*) FROM family.person")[0][0]
+        report("load through the extension vs plain COPY (same rows)", ext_s / plain_s,
+               lambda r: True, f"{ext_s:.1f} s vs {plain_s:.1f} s for {n} persons, "
+               f"{n / ext_s:,.0f} persons/s")
+    total, heap, vectors, rels, depth, n = q(conn, """
+        SELECT pg_total_relation_size('family.person'), pg_relation_size('family.person'),
+               sum(pg_column_size(link_rank_sums) + pg_column_size(link_counts)),
+               pg_total_relation_size('family.relationship'), max(generation), count(*)
+          FROM family.person""")[0]
+    report("on-disk size of family.person vs its heap without the vectors",
+           heap / (heap - float(vectors)), lambda r: True,
+           f"{total / 2**20:.0f} MiB with indexes, {total / n:.0f} bytes/person; vectors "
+           f"{float(vectors) / 2**20:.0f} MiB; relationships {rels / 2**20:.0f} MiB; "
+           f"deepest generation {depth}")
+
+    # 1. Insert of a child: trigger path vs plain INSERT into the identical table.
+    q(conn, """DROP TABLE IF EXISTS bench_couple;
+               CREATE UNLOGGED TABLE bench_couple AS
+               SELECT row_number() OVER () AS i, person_a, person_b FROM family.relationship
+                WHERE ended_at IS NULL ORDER BY random() LIMIT 100000;
+               DELETE FROM bench_couple WHERE i > (SELECT count(*) / 2 * 2 FROM bench_couple);
+               CREATE UNIQUE INDEX ON bench_couple (i); ANALYZE bench_couple;""")
+    q(conn, "SELECT setval(pg_get_serial_sequence('plain.person', 'id'), "
+            "(SELECT max(id) FROM family.person) + 1000000)")
+    PGBENCH_VARIABLES["couples"] = q(conn, "SELECT count(*) FROM bench_couple")[0][0]
+    insert = """\\set i random(1, :couples)
+SELECT person_a AS f, person_b AS m FROM bench_couple WHERE i = :i \\gset
+INSERT INTO {table} (first_name, father_id, father_rank, mother_id, mother_rank{extra})
+VALUES ('bench', :f, 3, :m, 4{extra_values});
+"""
+    ext_script = insert.format(table="family.person", extra="", extra_values="")
+    plain_script = insert.format(table="plain.person",
+                                 extra=", generation, link_rank_sums, link_counts",
+                                 extra_values=", 1, '{7}', '{2}'")
+    ext_tps, plain_tps = [], []
+    for _ in range(2):
+        ext_tps.append(pgbench(dsn_args, ext_script, args.seconds))
+        plain_tps.append(pgbench(dsn_args, plain_script, args.seconds))
+    e, p = statistics.median(ext_tps), statistics.median(plain_tps)
+    report("insert a child: extension vs plain INSERT (time per insert)", p / e,
+           lambda r: r <= 1.5, f"{e:,.0f} vs {p:,.0f} inserts/s, 1 client")
+
+    # 2. Two clients in unrelated families vs one client.
+    split = insert.replace("random(1, :couples)",
+                           "random(1 + :client_id * :couples / 2, (1 + :client_id) * :couples / 2)")
+    split = split.format(table="family.person", extra="", extra_values="")
+    one = pgbench(dsn_args, split, args.seconds, clients=1)
+    two = pgbench(dsn_args, split, args.seconds, clients=2)
+    report("2 clients adding children in unrelated families vs 1 client", two / one,
+           lambda r: r >= 1.6, f"{two:,.0f} vs {one:,.0f} inserts/s (throughput ratio)")
+
+    # 3. A rank change on a person with D descendants vs a plain UPDATE of the D rows.
+    q(conn, """DROP TABLE IF EXISTS bench_root;
+               CREATE UNLOGGED TABLE bench_root (root bigint, ids bigint[]);""")
+    for want in (100, 1000, 10000):
+        root = q(conn, """SELECT p.id FROM family.person p
+                           WHERE p.father_id IS NOT NULL AND p.generation BETWEEN 3 AND 20
+                             AND p.id %% 101 = 0
+                           ORDER BY abs((SELECT count(*) FROM family.descendants(p.id, 12)) - %s)
+                           LIMIT 1""", (want,))
+        if not root:
+            continue
+        root = root[0][0]
+        ids = [r[0] for r in q(conn, "SELECT person_id FROM family.descendants(%s)", (root,))]
+        d = len(ids)
+        ext, plain = [], []
+        for k in range(6):
+            ext.append(timed(conn, "UPDATE family.person SET father_rank = %s WHERE id = %s",
+                             (1 + 4 * (k % 2), root)))
+            plain.append(timed(conn, """UPDATE plain.person
+                SET ancestor_relationship_rank = 6 - ancestor_relationship_rank,
+                    link_rank_sums = link_rank_sums, updated_at = now()
+                WHERE id = ANY(%s)""", (ids + [root],)))
+        e, p = statistics.median(ext), statistics.median(plain)
+        report(f"rank change, {d} descendants: extension vs plain UPDATE of {d + 1} rows",
+               e / p, lambda r: r <= 2, f"{e * 1000:.1f} ms vs {p * 1000:.1f} ms")
+
+    # 4. A childless person gets a parent 10,000 generations deep vs 1 deep.
+    q(conn, """DELETE FROM family.person WHERE first_name IN ('line', 'bench-child');
+               INSERT INTO family.person (first_name) VALUES ('line');""")
+    q(conn, """DO $$
+               DECLARE last bigint := (SELECT max(id) FROM family.person WHERE first_name = 'line');
+               BEGIN
+                 FOR i IN 1..10000 LOOP
+                   INSERT INTO family.person (first_name, father_id, father_rank)
+                   VALUES ('line', last, 1 + i % 5) RETURNING id INTO last;
+                 END LOOP;
+               END $$;""")
+    deep, shallow = q(conn, """SELECT max(id) FILTER (WHERE generation = 10000),
+                                      max(id) FILTER (WHERE generation = 1)
+                                 FROM family.person WHERE first_name = 'line'""")[0]
+    child = q(conn, "INSERT INTO family.person (first_name) VALUES ('bench-child') RETURNING id")[0][0]
+    d_t, s_t = [], []
+    for k in range(200):
+        d_t.append(timed(conn, "UPDATE family.person SET father_id = %s, father_rank = %s WHERE id = %s",
+                         (deep, 1 + k % 5, child)))
+        s_t.append(timed(conn, "UPDATE family.person SET father_id = %s, father_rank = %s WHERE id = %s",
+                         (shallow, 1 + k % 5, child)))
+    e, p = statistics.median(d_t), statistics.median(s_t)
+    report("new parent 10,000 generations deep vs 1 deep (childless person)", e / p,
+           lambda r: r <= 1.2, f"{e * 1e6:.0f} us vs {p * 1e6:.0f} us")
+
+    # 5. Reading the stored rank vs computing it from scratch.
+    read = "\\set id random(1, 900000)\nSELECT ancestor_relationship_rank FROM family.person WHERE id = :id;\n"
+    compute = "\\set id random(1, 900000)\nSELECT family.compute_ancestor_rank(id) FROM family.person WHERE id = :id;\n"
+    r1, c1 = pgbench(dsn_args, read, args.seconds // 2), pgbench(dsn_args, compute, args.seconds // 2)
+    report("compute_ancestor_rank from scratch vs reading the stored rank", r1 / c1,
+           lambda r: True, f"{c1:,.0f} vs {r1:,.0f} reads/s")
+
+    # 6. Whole recomputation: repair() on the genealogy, and its memory.
+    pid = q(conn, "SELECT pg_backend_pid()")[0][0]
+    t = time.perf_counter()
+    changed = q(conn, "SELECT family.repair()")[0][0]
+    repair_s = time.perf_counter() - t
+    t = time.perf_counter()
+    q(conn, "SELECT count(*) FROM family.person")
+    scan_s = time.perf_counter() - t
+    with open(f"/proc/{pid}/status") as f:
+        hwm = next(line.split()[1] for line in f if line.startswith("VmHWM"))
+    report("repair() of every person vs counting them", repair_s / scan_s, lambda r: True,
+           f"{repair_s:.1f} s, {changed} rows changed, backend peak RSS {int(hwm) // 1024} MiB")
+
+    missed = [name for name, _r, ok in results if not ok]
+    print(f"bench: {len(results) - len(missed)} of {len(results)} figures meet their targets"
+          + (f"; missed: {', '.join(missed)}" if missed else ""))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# make bench: a cluster of its own under .run/bench (durable settings, like a
+# real one), a fresh 1M-person genealogy, then every benchmark side by side.
+#   FAMILY_BENCH_PERSONS  size of the genealogy (default 1000000)
+#   FAMILY_BENCH_REUSE=1  keep the genealogy loaded by the previous run
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+dir="$top/.run/bench"
+PGBIN=/usr/lib/postgresql/15/bin
+port=$("$top/scripts/free-port.sh")
+"$top/scripts/cluster.sh" stop "$dir" 2>/dev/null || true
+"$top/scripts/cluster.sh" start "$dir" "$port"
+trap '"$top/scripts/cluster.sh" stop "$dir"' EXIT
+"$PGBIN/psql" -Xq -h "$dir" -p "$port" -U postgres family -c "CREATE EXTENSION IF NOT EXISTS family"
+reuse=()
+[ -n "${FAMILY_BENCH_REUSE:-}" ] && reuse=(--reuse)
+/usr/bin/python3 "$top/bench/bench.py" "host=$dir port=$port user=postgres dbname=family" \
+    --persons "${FAMILY_BENCH_PERSONS:-1000000}" "${reuse[@]}"
