@@ -66,14 +66,14 @@ CREATE FUNCTION family.relationship_before_delete() RETURNS trigger
 
 CREATE TRIGGER person_before_write BEFORE INSERT OR UPDATE ON family.person
     FOR EACH ROW EXECUTE FUNCTION family.person_before_write();
+-- Once per statement, over all its rows: a multi-row UPDATE or DELETE is
+-- handled as one change, whatever the order of its rows.
 CREATE TRIGGER person_propagate AFTER UPDATE ON family.person
-    FOR EACH ROW
-    WHEN (OLD.generation IS DISTINCT FROM NEW.generation
-          OR OLD.link_counts IS DISTINCT FROM NEW.link_counts
-          OR OLD.link_rank_sums IS DISTINCT FROM NEW.link_rank_sums)
-    EXECUTE FUNCTION family.person_propagate();
+    REFERENCING OLD TABLE AS family_old_rows NEW TABLE AS family_new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION family.person_propagate();
 CREATE TRIGGER person_after_delete AFTER DELETE ON family.person
-    FOR EACH ROW EXECUTE FUNCTION family.person_after_delete();
+    REFERENCING OLD TABLE AS family_deleted_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION family.person_after_delete();
 CREATE TRIGGER relationship_before_write BEFORE INSERT OR UPDATE ON family.relationship
     FOR EACH ROW EXECUTE FUNCTION family.relationship_before_write();
 CREATE TRIGGER relationship_before_delete BEFORE DELETE ON family.relationship

@@ -89,6 +89,7 @@ int64 repair() {
     std::vector<Links> all;
     Portal portal = nullptr;
     guard([&] {
+        // No operator or unqualified function here: nothing for search_path to hijack.
         portal = SPI_cursor_open_with_args(
             nullptr, "SELECT id, father_id, mother_id, father_rank, mother_rank FROM family.person",
             0, nullptr, nullptr, nullptr, true, 0);
@@ -107,15 +108,15 @@ int64 repair() {
 
     int64 changed = 0;
     DerivedBatch batch;
-    auto write_in_chunks = [&](PersonId id, const Derived& d) {
-        batch.add(id, d);
+    auto write_in_chunks = [&](const Links& links, const Derived& d) {
+        batch.add(links, d);
         if (batch.size() == static_cast<std::size_t>(kChunk)) {
-            changed += static_cast<int64>(batch.write());
+            changed += static_cast<int64>(batch.write().size());
             batch = DerivedBatch{};
         }
     };
     GraphResult result = derive_all(all, write_in_chunks);
-    changed += static_cast<int64>(batch.write());
+    changed += static_cast<int64>(batch.write().size());
     if (!result.in_cycle.empty())
         fail("FA001",
              "repair: persons " + id_list(result.in_cycle) +

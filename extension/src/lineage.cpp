@@ -74,21 +74,8 @@ RankVector ranks_from_scratch(PersonId person, const LinksFetcher& fetch) {
     return out;
 }
 
-bool RevisitQueue::push(PersonId id, int old_generation) {
-    if (!seen_.insert(id).second) return false;
-    by_generation_[old_generation].push_back(id);
-    return true;
-}
-
-std::vector<PersonId> RevisitQueue::pop_batch() {
-    if (by_generation_.empty()) return {};
-    auto first = by_generation_.begin();
-    std::vector<PersonId> batch = std::move(first->second);
-    by_generation_.erase(first);
-    return batch;
-}
-
-GraphResult derive_all(const std::vector<Links>& persons, const DerivedSink& sink) {
+GraphResult derive_all(const std::vector<Links>& persons, const DerivedSink& sink,
+                       const OutsideLookup& outside) {
     const std::size_t n = persons.size();
     std::unordered_map<PersonId, std::uint32_t> index;
     index.reserve(n);
@@ -121,17 +108,21 @@ GraphResult derive_all(const std::vector<Links>& persons, const DerivedSink& sin
         if (pending_parents[i] == 0) ready.push_back(static_cast<std::uint32_t>(i));
 
     GraphResult result;
-    auto view = [&](long p, int rank) -> std::optional<ParentView> {
-        if (p < 0) return std::nullopt;
-        return ParentView{rank, derived[p].generation, &derived[p].ranks};
+    auto view = [&](const std::optional<PersonId>& id, long p,
+                    int rank) -> std::optional<ParentView> {
+        if (p >= 0) return ParentView{rank, derived[p].generation, &derived[p].ranks};
+        const Derived* o = id && outside ? outside(*id) : nullptr;
+        if (!o) return std::nullopt;
+        return ParentView{rank, o->generation, &o->ranks};
     };
     while (!ready.empty()) {
         std::uint32_t i = ready.front();
         ready.pop_front();
         const Links& row = persons[i];
         long f = parent_index(row.father), m = parent_index(row.mother);
-        derived[i] = derive(view(f, row.father_rank), view(m, row.mother_rank));
-        sink(row.id, derived[i]);
+        derived[i] =
+            derive(view(row.father, f, row.father_rank), view(row.mother, m, row.mother_rank));
+        sink(row, derived[i]);
         ++result.persons;
         for (long p : {f, m})
             if (p >= 0 && --pending_children[p] == 0) derived[p].ranks = RankVector{};

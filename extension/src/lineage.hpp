@@ -6,12 +6,10 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 namespace family {
@@ -87,34 +85,20 @@ using LinksFetcher = std::function<std::vector<Links>(const std::vector<PersonId
 // independent of every stored derived value. Throws 23503 if unknown.
 RankVector ranks_from_scratch(PersonId person, const LinksFetcher& fetch);
 
-// Which descendants to revisit next after a change, in an order where every
-// changed parent comes before its children: by the generation they had before
-// the change (which strictly increases along every link of the unchanged
-// graph). Each pop yields all queued persons of the lowest generation at once;
-// none of them is an ancestor of another, so a batch is handled set-wise.
-class RevisitQueue {
-  public:
-    // False if the person was queued before (it is visited once).
-    bool push(PersonId id, int old_generation);
-    // The next batch, empty when done.
-    std::vector<PersonId> pop_batch();
-    bool empty() const { return by_generation_.empty(); }
-
-  private:
-    std::map<int, std::vector<PersonId>> by_generation_;
-    std::unordered_set<PersonId> seen_;
-};
-
-// Whole-graph recomputation (used by repair): derived values of every person
-// from the links alone, in topological order (Kahn), iteratively.
+// Recomputation of a set of persons from their links, in topological order
+// (Kahn), iteratively: the whole table for repair(), or a changed person and
+// all its descendants for the triggers. A parent outside the set is looked up
+// in `outside` (its stored values); one found nowhere counts as unknown.
+// `sink` is called once per person, parents before children; the vectors of a
+// person are released once all its children in the set are done.
 struct GraphResult {
-    // Called once per person, parents before children, with its derived values.
-    // The vectors of a person are released once all its children are done.
     std::size_t persons = 0;
-    std::vector<PersonId> in_cycle;  // persons that could not be ordered
+    std::vector<PersonId> in_cycle;  // persons that could not be ordered, sorted
 };
-using DerivedSink = std::function<void(PersonId, const Derived&)>;
-GraphResult derive_all(const std::vector<Links>& persons, const DerivedSink& sink);
+using DerivedSink = std::function<void(const Links&, const Derived&)>;
+using OutsideLookup = std::function<const Derived*(PersonId)>;
+GraphResult derive_all(const std::vector<Links>& persons, const DerivedSink& sink,
+                       const OutsideLookup& outside = nullptr);
 
 std::string id_list(const std::vector<PersonId>& ids, std::size_t max_shown = 20);
 

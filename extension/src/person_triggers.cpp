@@ -1,19 +1,23 @@
-// Triggers on family.person: the derived values of a written row (BEFORE),
-// their propagation to descendants (AFTER UPDATE), and unlinking the
-// children of a deleted person (AFTER DELETE).
+// Triggers on family.person.
+//  - BEFORE INSERT OR UPDATE (row): checks the row, locks its parents FOR
+//    SHARE and computes its derived values from them.
+//  - AFTER UPDATE (statement): recomputes the changed rows and all their
+//    descendants as one set, in topological order, and writes what differs.
+//    A set that cannot be ordered holds a cycle: FA001.
+//  - AFTER DELETE (statement): unlinks the children of the deleted persons,
+//    which is an UPDATE and so recomputes everything below them.
 //
-// Concurrency: a row's derived values are computed from its parents read
-// FOR SHARE, and a propagation locks every person it revisits FOR NO KEY
-// UPDATE before reading it. A writer and a reader of the same parent thus
-// serialize; at READ COMMITTED the later one reads the latest version, at
-// REPEATABLE READ / SERIALIZABLE PostgreSQL raises 40001 on such a row. What
-// a row lock cannot show an old snapshot is a child added concurrently: the
-// children of a changed person are therefore also read on a fresh snapshot
-// and any difference raises 40001. Cycles: a new parent that descends from
-// the person raises that person's generation, and the propagation then
-// reaches the person itself (see README, "No cycles").
+// Concurrency. A row's values are computed from its parents read FOR SHARE,
+// and every row whose values change is written (so locked) by the recompute:
+// a writer of a person and a reader of it as a parent serialize. At READ
+// COMMITTED the recompute reads without locks, writes only rows whose links
+// are still the ones it read, then reads the set again; if anything moved
+// while it ran (a child added, a link changed), it starts over on the latest
+// state. At REPEATABLE READ and SERIALIZABLE the snapshot cannot move: the set
+// is also read on a fresh snapshot, and any difference raises 40001.
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "pg.hpp"
 
@@ -109,7 +113,7 @@ struct ParentRow {
 std::unordered_map<int64, ParentRow> read_parents(const std::vector<int64>& ids) {
     static Statement q(
         "SELECT id, generation, link_rank_sums, link_counts FROM family.person"
-        " WHERE id = ANY($1) FOR SHARE",
+        " WHERE id = ANY($1) ORDER BY id FOR SHARE",
         {INT8ARRAYOID});
     std::unordered_map<int64, ParentRow> out;
     uint64 n = q.run({int64_array(ids)});
@@ -166,7 +170,12 @@ HeapTuple before_write(TriggerData* td) {
     if (internal_write_in_progress()) return row;
     TupleDesc d = td->tg_relation->rd_att;
     PersonColumns c(d);
+    if (attr_null(row, d, c.id)) return row;  // the primary key's NOT NULL speaks
     RowLinks links = read_links(row, d, c);
+    if (!insert && !attr_same(td->tg_trigtuple, row, d, c.id))
+        fail("22023",
+             person(*attr_int(td->tg_trigtuple, d, c.id)) + ": a person's id cannot change",
+             "Children and relationships refer to it.");
     static const std::pair<const char*, int PersonColumns::*> derived_columns[] = {
         {"generation", &PersonColumns::generation},
         {"ancestor_relationship_rank", &PersonColumns::rank},
@@ -216,93 +225,169 @@ HeapTuple before_write(TriggerData* td) {
     return out;
 }
 
-// Children of the given persons with their stored generations. At REPEATABLE
-// READ and SERIALIZABLE the set must not differ from the latest committed one.
-std::vector<std::pair<int64, int>> children_of(const std::vector<int64>& ids) {
-    static Statement q(
-        "SELECT id, generation FROM family.person WHERE father_id = ANY($1) OR mother_id = ANY($1)"
-        " ORDER BY id",
-        {INT8ARRAYOID});
-    Datum arg = int64_array(ids);
-    std::vector<std::pair<int64, int>> out;
-    uint64 n = q.run({arg});
-    for (uint64 i = 0; i < n; ++i)
-        out.emplace_back(*col_int64(i, 1), static_cast<int>(*col_int64(i, 2)));
-    if (IsolationUsesXactSnapshot()) {
-        uint64 latest = q.run({arg}, true);
-        bool same = latest == n;
-        for (uint64 i = 0; same && i < n; ++i) same = *col_int64(i, 1) == out[i].first;
-        if (!same)
-            fail("40001",
-                 std::string("could not serialize access: the children of ") +
-                     (ids.size() == 1 ? "person " : "persons ") + id_list(ids) +
-                     " changed concurrently",
-                 "Retry the transaction.");
+// A set of persons with their links, as read by one statement.
+struct LinkSet {
+    std::vector<Links> rows;  // ordered by id
+    bool operator==(const LinkSet& o) const {
+        if (rows.size() != o.rows.size()) return false;
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            const Links &a = rows[i], &b = o.rows[i];
+            if (a.id != b.id || a.father != b.father || a.mother != b.mother ||
+                a.father_rank != b.father_rank || a.mother_rank != b.mother_rank)
+                return false;
+        }
+        return true;
     }
+};
+
+Links links_at(uint64 row) {
+    return {*col_int64(row, 1), col_int64(row, 2), col_int64(row, 3),
+            static_cast<int>(col_int64(row, 4).value_or(0)),
+            static_cast<int>(col_int64(row, 5).value_or(0))};
+}
+
+// The given persons and all their descendants, with their links.
+LinkSet with_descendants(const std::vector<int64>& roots, bool latest) {
+    static Statement q(
+        "WITH RECURSIVE a(id) AS ("
+        "    SELECT unnest($1::int8[])"
+        "  UNION"
+        "    SELECT c.id FROM a, LATERAL ("
+        "        SELECT id FROM family.person WHERE father_id = a.id"
+        "        UNION ALL SELECT id FROM family.person WHERE mother_id = a.id) AS c)"
+        " SELECT p.id, p.father_id, p.mother_id, p.father_rank, p.mother_rank"
+        "   FROM family.person AS p JOIN a ON a.id = p.id ORDER BY p.id",
+        {INT8ARRAYOID});
+    LinkSet out;
+    uint64 n = q.run({int64_array(roots)}, latest);
+    out.rows.reserve(n);
+    for (uint64 i = 0; i < n; ++i) out.rows.push_back(links_at(i));
     return out;
 }
 
-void propagate(const RowLinks& root) {
-    static Statement lock(
-        "SELECT id, father_id, mother_id, father_rank, mother_rank, generation,"
-        "       link_rank_sums, link_counts"
-        "  FROM family.person WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
-        {INT8ARRAYOID});
-    RevisitQueue queue;
-    auto enqueue_children = [&](const std::vector<int64>& parents) {
-        for (const auto& [child, generation] : children_of(parents)) {
-            if (child == root.id) {
-                // A revisited person lists root as a child: it is one of
-                // root's parents and descends from root.
-                int64 culprit = std::count(parents.begin(), parents.end(), root.father.value_or(0))
-                                    ? *root.father
-                                    : *root.mother;
+[[noreturn]] void cycle_error(const LinkSet& set, const std::vector<int64>& roots,
+                              const std::vector<PersonId>& in_cycle) {
+    std::unordered_set<int64> stuck(in_cycle.begin(), in_cycle.end());
+    for (const Links& l : set.rows) {
+        if (!stuck.count(l.id) || !std::count(roots.begin(), roots.end(), l.id)) continue;
+        for (const auto& p : {l.father, l.mother})
+            if (p && stuck.count(*p))
                 fail("FA001",
-                     person(root.id) + " would become their own ancestor: parent " +
-                         std::to_string(culprit) + " descends from " + person(root.id),
+                     person(l.id) + " would become their own ancestor: parent " +
+                         std::to_string(*p) + " descends from " + person(l.id),
                      "A person cannot be a parent of one of their ancestors.");
-            }
-            queue.push(child, generation);
-        }
-    };
-    enqueue_children({root.id});
-    for (std::vector<int64> batch = queue.pop_batch(); !batch.empty(); batch = queue.pop_batch()) {
-        uint64 n = lock.run({int64_array(batch)});
-        std::vector<RowLinks> rows;
-        std::vector<Derived> stored;
-        std::vector<int64> parent_ids;
-        for (uint64 i = 0; i < n; ++i) {
-            RowLinks r{*col_int64(i, 1), col_int64(i, 2), col_int64(i, 3), col_int64(i, 4),
-                       col_int64(i, 5)};
-            for (const auto& p : {r.father, r.mother})
-                if (p) parent_ids.push_back(*p);
-            rows.push_back(r);
-            stored.push_back({static_cast<int>(*col_int64(i, 6)), col_ranks(i, 7, 8)});
-        }
-        std::unordered_map<int64, ParentRow> parents = read_parents(parent_ids);
-        DerivedBatch changed;
-        for (std::size_t i = 0; i < rows.size(); ++i) {
-            const RowLinks& r = rows[i];
-            Derived d = derive(view(parents, r.father, r.father_rank),
-                               view(parents, r.mother, r.mother_rank));
-            if (d != stored[i]) changed.add(r.id, d);
-        }
-        if (changed.empty()) continue;
-        changed.write();
-        enqueue_children(changed.ids());
+    }
+    // Unreachable while the graph was acyclic before the statement: a new cycle
+    // always runs through a changed row. Kept for a graph corrupted behind the
+    // triggers' back.
+    fail("FA001",
+         "persons " + id_list(in_cycle) + " would be their own ancestors");  // LCOV_EXCL_LINE
+}
+
+// Recomputes `roots` and all their descendants; see the header comment.
+void propagate(const std::vector<int64>& roots) {
+    bool snapshot_fixed = IsolationUsesXactSnapshot();
+    for (int attempt = 0;; ++attempt) {
+        LinkSet set = with_descendants(roots, false);
+        std::unordered_set<int64> members;
+        for (const Links& l : set.rows) members.insert(l.id);
+        std::vector<int64> outside;
+        for (const Links& l : set.rows)
+            for (const auto& p : {l.father, l.mother})
+                if (p && !members.count(*p)) outside.push_back(*p);
+        std::sort(outside.begin(), outside.end());
+        outside.erase(std::unique(outside.begin(), outside.end()), outside.end());
+        std::unordered_map<int64, Derived> parents;
+        for (auto& [id, row] : read_parents(outside))
+            parents[id] = Derived{row.generation, std::move(row.ranks)};
+
+        DerivedBatch batch;
+        GraphResult result = derive_all(
+            set.rows, [&](const Links& l, const Derived& d) { batch.add(l, d); },
+            [&](PersonId id) -> const Derived* {
+                auto it = parents.find(id);
+                return it == parents.end() ? nullptr : &it->second;
+            });
+        if (!result.in_cycle.empty()) cycle_error(set, roots, result.in_cycle);
+        batch.write();
+        // Read the set again, now that every changed row is locked: on the
+        // latest state (at READ COMMITTED every statement sees it; at a fixed
+        // snapshot it must be asked for).
+        if (with_descendants(roots, snapshot_fixed) == set) return;
+        if (snapshot_fixed)
+            fail("40001",
+                 "could not serialize access: the descendants of " +
+                     (roots.size() == 1 ? person(roots[0]) : "persons " + id_list(roots)) +
+                     " changed concurrently",
+                 "Retry the transaction.");
+        if (attempt == 10)
+            fail("40001",  // LCOV_EXCL_LINE: needs ten lost races in a row
+                 "could not serialize access: the descendants of " +    // LCOV_EXCL_LINE
+                     person(roots[0]) + " keep changing concurrently",  // LCOV_EXCL_LINE
+                 "Retry the transaction.");                             // LCOV_EXCL_LINE
     }
 }
 
-void unlink_children(int64 id) {
+// Deleted persons leave their children: parent link and rank go.
+void unlink_children(const std::vector<int64>& deleted) {
     static Statement q(
         "UPDATE family.person"
-        "   SET father_id = CASE WHEN father_id = $1 THEN NULL ELSE father_id END,"
-        "       father_rank = CASE WHEN father_id = $1 THEN NULL ELSE father_rank END,"
-        "       mother_id = CASE WHEN mother_id = $1 THEN NULL ELSE mother_id END,"
-        "       mother_rank = CASE WHEN mother_id = $1 THEN NULL ELSE mother_rank END"
-        " WHERE father_id = $1 OR mother_id = $1",
-        {INT8OID});
-    q.run({Int64GetDatum(id)});
+        "   SET father_id = CASE WHEN father_id = ANY($1) THEN NULL ELSE father_id END,"
+        "       father_rank = CASE WHEN father_id = ANY($1) THEN NULL ELSE father_rank END,"
+        "       mother_id = CASE WHEN mother_id = ANY($1) THEN NULL ELSE mother_id END,"
+        "       mother_rank = CASE WHEN mother_id = ANY($1) THEN NULL ELSE mother_rank END"
+        " WHERE father_id = ANY($1) OR mother_id = ANY($1)",
+        {INT8ARRAYOID});
+    q.run({int64_array(deleted)});
+}
+
+// Ids of the rows of a transition table (column `id`).
+std::vector<int64> transition_ids(Tuplestorestate* table, TupleDesc desc, int id_col) {
+    std::vector<int64> ids;
+    guard([&] {
+        TupleTableSlot* slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+        tuplestore_rescan(table);
+        while (tuplestore_gettupleslot(table, true, false, slot)) {
+            bool isnull = false;
+            Datum d = slot_getattr(slot, id_col, &isnull);
+            if (!isnull) ids.push_back(DatumGetInt64(d));
+        }
+        ExecDropSingleTupleTableSlot(slot);
+    });
+    return ids;
+}
+
+// Rows of an UPDATE whose links or derived values changed.
+std::vector<int64> changed_rows(TriggerData* td) {
+    TupleDesc d = td->tg_relation->rd_att;
+    PersonColumns c(d);
+    std::vector<int64> changed;
+    guard([&] {
+        TupleTableSlot* o = MakeSingleTupleTableSlot(d, &TTSOpsMinimalTuple);
+        TupleTableSlot* n = MakeSingleTupleTableSlot(d, &TTSOpsMinimalTuple);
+        tuplestore_rescan(td->tg_oldtable);
+        tuplestore_rescan(td->tg_newtable);
+        // Both tables hold the rows in the same order, old and new side by side.
+        while (tuplestore_gettupleslot(td->tg_oldtable, true, false, o) &&
+               tuplestore_gettupleslot(td->tg_newtable, true, false, n)) {
+            HeapTuple ot = ExecFetchSlotHeapTuple(o, false, nullptr);
+            HeapTuple nt = ExecFetchSlotHeapTuple(n, false, nullptr);
+            for (int col : {c.father_id, c.mother_id, c.father_rank, c.mother_rank, c.generation,
+                            c.sums, c.counts}) {
+                bool on = false, nn = false;
+                Datum ov = heap_getattr(ot, col, d, &on), nv = heap_getattr(nt, col, d, &nn);
+                Form_pg_attribute att = TupleDescAttr(d, col - 1);
+                if (on != nn || (!on && !datum_image_eq(ov, nv, att->attbyval, att->attlen))) {
+                    bool isnull = false;
+                    changed.push_back(DatumGetInt64(heap_getattr(nt, c.id, d, &isnull)));
+                    break;
+                }
+            }
+        }
+        ExecDropSingleTupleTableSlot(o);
+        ExecDropSingleTupleTableSlot(n);
+    });
+    return changed;
 }
 
 // PostgreSQL calls a function declared RETURNS trigger only as a trigger.
@@ -327,10 +412,11 @@ Datum family_person_before_write(PG_FUNCTION_ARGS) {
 Datum family_person_propagate(PG_FUNCTION_ARGS) {
     return entry([&] {
         TriggerData* td = trigger_data(fcinfo);
-        if (!internal_write_in_progress()) {
-            PersonColumns c(td->tg_relation->rd_att);
+        if (internal_write_in_progress()) return PointerGetDatum(nullptr);
+        std::vector<int64> roots = changed_rows(td);
+        if (!roots.empty()) {
             spi_connect();
-            propagate(read_links(td->tg_newtuple, td->tg_relation->rd_att, c));
+            propagate(roots);
             spi_finish();
         }
         return PointerGetDatum(nullptr);
@@ -341,9 +427,12 @@ Datum family_person_after_delete(PG_FUNCTION_ARGS) {
     return entry([&] {
         TriggerData* td = trigger_data(fcinfo);
         PersonColumns c(td->tg_relation->rd_att);
-        spi_connect();
-        unlink_children(*attr_int(td->tg_trigtuple, td->tg_relation->rd_att, c.id));
-        spi_finish();
+        std::vector<int64> deleted = transition_ids(td->tg_oldtable, td->tg_relation->rd_att, c.id);
+        if (!deleted.empty()) {
+            spi_connect();
+            unlink_children(deleted);
+            spi_finish();
+        }
         return PointerGetDatum(nullptr);
     });
 }

@@ -1,5 +1,10 @@
 #include "pg.hpp"
 
+extern "C" {
+#include "utils/guc.h"
+#include "utils/memutils.h"
+}
+
 #include <typeinfo>
 
 namespace family::pg {
@@ -79,6 +84,13 @@ uint64 Statement::run(const std::vector<Datum>& args, bool latest) {
     std::vector<char> flags(args.size(), ' ');
     uint64 processed = 0;
     guard([&] {
+        // Operators and functions in our SQL resolve in pg_catalog only,
+        // whatever the caller's search_path (a cached plan is re-analyzed
+        // under the path in force when it runs). An error on the way leaves
+        // the restore to the transaction's abort.
+        int nest = NewGUCNestLevel();
+        set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+                          GUC_ACTION_SAVE, true, 0, false);
         if (!plan_) {
             SPIPlanPtr plan = SPI_prepare(sql_, static_cast<int>(types_.size()), types_.data());
             if (!plan) elog(ERROR, "family: SPI_prepare failed for %s", sql_);
@@ -91,6 +103,7 @@ uint64 Statement::run(const std::vector<Datum>& args, bool latest) {
                                            false, 0);
         if (rc < 0) elog(ERROR, "family: SPI error %d for %s", rc, sql_);
         processed = SPI_processed;
+        AtEOXact_GUC(true, nest);
     });
     return processed;
 }
@@ -142,6 +155,26 @@ Datum make_array(const std::vector<T>& values, Oid type, int len, bool byval, ch
     });
     return result;
 }
+
+template <typename T, typename ToDatum>
+Datum make_nullable_array(const std::vector<std::optional<T>>& values, Oid type, int len,
+                          bool byval, char align, ToDatum to_datum) {
+    std::vector<Datum> datums;
+    std::vector<char> nulls;  // bool-sized
+    for (const std::optional<T>& v : values) {
+        datums.push_back(v ? to_datum(*v) : Datum(0));
+        nulls.push_back(!v);
+    }
+    Datum result = 0;
+    guard([&] {
+        int dims[1] = {static_cast<int>(datums.size())};
+        int lbs[1] = {1};
+        result =
+            PointerGetDatum(construct_md_array(datums.data(), reinterpret_cast<bool*>(nulls.data()),
+                                               1, dims, lbs, type, len, byval, align));
+    });
+    return result;
+}
 }  // namespace
 
 Datum int64_array(const std::vector<int64>& values) {
@@ -159,12 +192,27 @@ Datum int32_array(const std::vector<int32>& values) {
                       [](int32 v) { return Int32GetDatum(v); });
 }
 
-void DerivedBatch::add(PersonId id, const Derived& d) {
-    ids_.push_back(id);
+Datum nullable_int64_array(const std::vector<std::optional<int64>>& values) {
+    return make_nullable_array(values, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+                               [](int64 v) { return Int64GetDatum(v); });
+}
+
+Datum nullable_float8_array(const std::vector<std::optional<double>>& values) {
+    return make_nullable_array(values, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+                               [](double v) { return Float8GetDatum(v); });
+}
+
+void DerivedBatch::add(const Links& links, const Derived& d) {
+    auto rank = [](const std::optional<PersonId>& parent, int r) {
+        return parent ? std::optional<int64>(r) : std::nullopt;
+    };
+    ids_.push_back(links.id);
+    fathers_.push_back(links.father);
+    mothers_.push_back(links.mother);
+    father_ranks_.push_back(rank(links.father, links.father_rank));
+    mother_ranks_.push_back(rank(links.mother, links.mother_rank));
     generations_.push_back(d.generation);
-    std::optional<double> rank = ancestor_rank(d.ranks);
-    ranks_.push_back(rank.value_or(0));
-    rank_null_.push_back(!rank);
+    ranks_.push_back(ancestor_rank(d.ranks));
     // SQL array slices are 1-based and inclusive; an empty one has lo > hi.
     lo_.push_back(static_cast<int32>(sums_.size() + 1));
     sums_.insert(sums_.end(), d.ranks.sums.begin(), d.ranks.sums.end());
@@ -172,35 +220,56 @@ void DerivedBatch::add(PersonId id, const Derived& d) {
     hi_.push_back(static_cast<int32>(sums_.size()));
 }
 
-uint64 DerivedBatch::write() {
+std::vector<int64> DerivedBatch::write() {
     static Statement update(
         "UPDATE family.person AS p"
         "   SET generation = u.generation, ancestor_relationship_rank = u.rank,"
         "       link_rank_sums = $5[u.lo:u.hi], link_counts = $6[u.lo:u.hi],"
-        "       updated_at = pg_catalog.now()"
-        "  FROM unnest($1::int8[], $2::int4[], $3::float8[], $4::int4[], $7::int4[])"
-        "       AS u(id, generation, rank, lo, hi)"
+        "       updated_at = now()"
+        "  FROM unnest($1::int8[], $2::int4[], $3::float8[], $4::int4[], $7::int4[],"
+        "              $8::int8[], $9::int8[], $10::int8[], $11::int8[])"
+        "       AS u(id, generation, rank, lo, hi, father_id, mother_id, father_rank, mother_rank)"
         " WHERE p.id = u.id"
+        "   AND (p.father_id, p.mother_id, p.father_rank, p.mother_rank)"
+        "       IS NOT DISTINCT FROM (u.father_id, u.mother_id, u.father_rank, u.mother_rank)"
         "   AND (p.generation, p.ancestor_relationship_rank, p.link_rank_sums, p.link_counts)"
-        "       IS DISTINCT FROM (u.generation, u.rank, $5[u.lo:u.hi], $6[u.lo:u.hi])",
+        "       IS DISTINCT FROM (u.generation, u.rank, $5[u.lo:u.hi], $6[u.lo:u.hi])"
+        " RETURNING p.id",
         {INT8ARRAYOID, INT4ARRAYOID, FLOAT8ARRAYOID, INT4ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
-         INT4ARRAYOID});
-    if (ids_.empty()) return 0;
-    std::vector<Datum> datums;
-    for (double r : ranks_) datums.push_back(Float8GetDatum(r));
-    Datum ranks = 0;
+         INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID});
+    std::vector<int64> written;
+    if (ids_.empty()) return written;
+    // The argument arrays can be large (repair writes many batches): build
+    // them in a context of their own, freed right after the statement.
+    MemoryContext batch = nullptr, caller = CurrentMemoryContext;
     guard([&] {
-        bool* nulls = static_cast<bool*>(palloc(sizeof(bool) * datums.size()));
-        for (std::size_t i = 0; i < datums.size(); ++i) nulls[i] = rank_null_[i];
-        int dims[1] = {static_cast<int>(datums.size())};
-        int lbs[1] = {1};
-        ranks =
-            PointerGetDatum(construct_md_array(datums.data(), nulls, 1, dims, lbs, FLOAT8OID,
-                                               sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+        batch = AllocSetContextCreate(CurrentMemoryContext, "family derived batch",
+                                      ALLOCSET_DEFAULT_SIZES);
     });
-    InternalWrite scope;
-    return update.run({int64_array(ids_), int32_array(generations_), ranks, int32_array(lo_),
-                       float8_array(sums_), float8_array(counts_), int32_array(hi_)});
+    MemoryContextSwitchTo(batch);
+    try {
+        std::vector<Datum> args{int64_array(ids_),
+                                int32_array(generations_),
+                                nullable_float8_array(ranks_),
+                                int32_array(lo_),
+                                float8_array(sums_),
+                                float8_array(counts_),
+                                int32_array(hi_),
+                                nullable_int64_array(fathers_),
+                                nullable_int64_array(mothers_),
+                                nullable_int64_array(father_ranks_),
+                                nullable_int64_array(mother_ranks_)};
+        InternalWrite scope;
+        uint64 n = update.run(args);
+        for (uint64 i = 0; i < n; ++i) written.push_back(*col_int64(i, 1));
+    } catch (...) {
+        // The transaction is aborting: PostgreSQL frees the context.
+        MemoryContextSwitchTo(caller);
+        throw;
+    }
+    MemoryContextSwitchTo(caller);
+    guard([&] { MemoryContextDelete(batch); });
+    return written;
 }
 
 }  // namespace family::pg

@@ -102,24 +102,27 @@ RankVector col_ranks(uint64 row, int sums_col, int counts_col);
 Datum int64_array(const std::vector<int64>& values);
 Datum float8_array(const std::vector<double>& values);
 Datum int32_array(const std::vector<int32>& values);
+Datum nullable_int64_array(const std::vector<std::optional<int64>>& values);
+Datum nullable_float8_array(const std::vector<std::optional<double>>& values);
 
-// Flattens derived values for one set-wise UPDATE: persons' vectors are
-// slices [lo, hi] of two shared arrays.
+// Derived values for one set-wise UPDATE; persons' vectors are slices
+// [lo, hi] of two shared arrays.
 class DerivedBatch {
   public:
-    void add(PersonId id, const Derived& d);
-    bool empty() const { return ids_.empty(); }
+    void add(const Links& links, const Derived& d);
     std::size_t size() const { return ids_.size(); }
-    const std::vector<int64>& ids() const { return ids_; }
-    // Writes them all with the triggers' bookkeeping bypassed; returns the
-    // number of rows whose stored values differed.
-    uint64 write();
+    // Writes the values that differ from the stored ones, for rows whose
+    // links are still those given (else the row changed concurrently and is
+    // left alone), with the triggers' bookkeeping bypassed. Returns the ids
+    // of the rows written.
+    std::vector<int64> write();
 
   private:
     std::vector<int64> ids_;
+    std::vector<std::optional<int64>> fathers_, mothers_, father_ranks_, mother_ranks_;
     std::vector<int32> generations_, lo_, hi_;
-    std::vector<double> ranks_, sums_, counts_;
-    std::vector<bool> rank_null_;
+    std::vector<std::optional<double>> ranks_;
+    std::vector<double> sums_, counts_;
 };
 
 // True while the extension itself writes derived values: the person triggers

@@ -110,7 +110,7 @@ void before_delete(TriggerData* td) {
         // Cascading from a deleted person: its children are being unlinked.
         "   AND EXISTS (SELECT FROM family.person WHERE id = $1)"
         "   AND EXISTS (SELECT FROM family.person WHERE id = $2)"
-        " LIMIT 1",
+        " ORDER BY c.id LIMIT 1",
         {INT8OID, INT8OID, INT8OID});
     Relationship r = read(td->tg_trigtuple, td->tg_relation->rd_att);
     spi_connect();

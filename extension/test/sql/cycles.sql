@@ -37,6 +37,20 @@ UPDATE family.person SET father_id = 11, father_rank = 4 WHERE id = 1;
 SELECT id, father_id, generation FROM family.person ORDER BY id;
 SELECT pg_temp.fails('UPDATE family.person SET father_id = 5, father_rank = 1 WHERE id = 10');
 
+-- A multi-row UPDATE whose rows together close a cycle: 1 <- 2 <- 3 <- 4 <- 5,
+-- a rank change on 2 and 5 becoming a parent of 4 in one statement.
+TRUNCATE family.person, family.relationship;
+INSERT INTO family.person (id, first_name) VALUES (1, 'q1');
+INSERT INTO family.person (id, first_name, father_id, father_rank)
+SELECT g, 'q' || g, g - 1, 3 FROM generate_series(2, 5) AS g;
+INSERT INTO family.relationship (person_a, person_b) VALUES (3, 5);
+SELECT pg_temp.fails($$UPDATE family.person
+    SET father_rank = CASE WHEN id = 2 THEN 2 ELSE father_rank END,
+        mother_id = CASE WHEN id = 4 THEN 5 END,
+        mother_rank = CASE WHEN id = 4 THEN 1 END
+  WHERE id IN (2, 4)$$);
+SELECT id, father_id, mother_id, generation FROM family.person ORDER BY id;
+
 SELECT count(*) AS wrong_ranks FROM family.person
  WHERE ancestor_relationship_rank IS DISTINCT FROM family.compute_ancestor_rank(id);
 SELECT family.repair() AS repaired;

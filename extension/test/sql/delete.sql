@@ -22,6 +22,16 @@ SELECT id, father_id, mother_id, generation, ancestor_relationship_rank FROM fam
 DELETE FROM family.person WHERE id IN (:c1, :q);
 SELECT id, father_id, mother_id, generation, ancestor_relationship_rank FROM family.person ORDER BY id;
 
+-- Both parents of a child in one statement.
+SELECT family.add_person('m1', '') AS m1, family.add_person('m2', '') AS m2 \gset
+SELECT family.start_relationship(:m1, :m2) IS NOT NULL;
+SELECT family.add_child(:m1, :m2, 2, 3) AS orphan \gset
+INSERT INTO family.person (father_id, father_rank) VALUES (:orphan, 4) RETURNING id AS orphan_child \gset
+DELETE FROM family.person WHERE id IN (:m1, :m2);
+SELECT father_id, mother_id, father_rank, mother_rank, generation, ancestor_relationship_rank
+  FROM family.person WHERE id = :orphan;
+SELECT generation, ancestor_relationship_rank FROM family.person WHERE id = :orphan_child;
+
 -- Deleting in a transaction that then rolls back loses nothing.
 BEGIN;
 DELETE FROM family.person;

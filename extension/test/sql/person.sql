@@ -75,6 +75,23 @@ SELECT id, generation, ancestor_relationship_rank FROM family.person WHERE id >=
 -- COPY giving a derived column fails like INSERT.
 SELECT pg_temp.fails($$COPY family.person (id, generation) FROM PROGRAM 'echo 200,1' WITH (FORMAT csv)$$);
 
+-- A person's id cannot change (children and relationships refer to it).
+SELECT pg_temp.fails(format('UPDATE family.person SET id = 5000 WHERE id = %s', :ada));
+-- NULL ids are refused by the primary key.
+SELECT pg_temp.fails('INSERT INTO family.person (id) VALUES (NULL)');
+
+-- The triggers' SQL resolves operators in pg_catalog, whatever the caller's
+-- search_path: a hostile = on float8[] is never called.
+CREATE SCHEMA hostile;
+CREATE FUNCTION hostile.eq(float8[], float8[]) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'hostile operator called'; END $$;
+CREATE OPERATOR hostile.= (LEFTARG = float8[], RIGHTARG = float8[], FUNCTION = hostile.eq);
+SET search_path = hostile, public;
+UPDATE family.person SET father_rank = 2 WHERE id = :gil;
+SELECT family.repair() AS repaired;
+RESET search_path;
+DROP SCHEMA hostile CASCADE;
+
 -- Oracle: stored values equal a from-scratch recomputation.
 SELECT count(*) AS wrong_ranks FROM family.person
  WHERE ancestor_relationship_rank IS DISTINCT FROM family.compute_ancestor_rank(id);

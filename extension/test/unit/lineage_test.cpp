@@ -139,20 +139,6 @@ BOOST_AUTO_TEST_CASE(from_scratch_terminates_on_a_cycle) {
     BOOST_TEST(ranks_from_scratch(a, g.fetcher()).depths() == kMaxDepth);
 }
 
-BOOST_AUTO_TEST_CASE(revisit_queue_pops_lowest_generation_batches_once_each) {
-    RevisitQueue q;
-    BOOST_TEST(q.empty());
-    BOOST_TEST(q.push(7, 3));
-    BOOST_TEST(q.push(5, 1));
-    BOOST_TEST(q.push(6, 1));
-    BOOST_TEST(!q.push(5, 2));
-    BOOST_TEST(q.pop_batch() == (std::vector<PersonId>{5, 6}));
-    BOOST_TEST(!q.push(6, 4));
-    BOOST_TEST(q.pop_batch() == (std::vector<PersonId>{7}));
-    BOOST_TEST(q.empty());
-    BOOST_TEST(q.pop_batch().empty());
-}
-
 BOOST_AUTO_TEST_CASE(whole_graph_recomputation_agrees_on_a_random_genealogy) {
     // Random couples over 40 generations, with remarriages, single parents
     // and cousin marriages; both paths and the from-scratch walk must agree.
@@ -176,9 +162,9 @@ BOOST_AUTO_TEST_CASE(whole_graph_recomputation_agrees_on_a_random_genealogy) {
     }
     std::map<PersonId, Derived> expected = g.incremental();
     std::size_t seen = 0;
-    GraphResult r = derive_all(g.all(), [&](PersonId id, const Derived& d) {
+    GraphResult r = derive_all(g.all(), [&](const Links& l, const Derived& d) {
         ++seen;
-        BOOST_TEST((d == expected.at(id)));
+        BOOST_TEST((d == expected.at(l.id)));
     });
     BOOST_TEST(r.persons == g.persons.size());
     BOOST_TEST(seen == g.persons.size());
@@ -194,7 +180,8 @@ BOOST_AUTO_TEST_CASE(whole_graph_recomputation_reports_cycles_and_what_hangs_bel
     g.persons[a].mother = c;  // a -> b -> c -> a
     g.persons[a].mother_rank = 1;
     std::vector<PersonId> done;
-    GraphResult r = derive_all(g.all(), [&](PersonId id, const Derived&) { done.push_back(id); });
+    GraphResult r =
+        derive_all(g.all(), [&](const Links& l, const Derived&) { done.push_back(l.id); });
     BOOST_TEST(done == (std::vector<PersonId>{root}));
     BOOST_TEST(r.in_cycle == (std::vector<PersonId>{a, b, c, below}));
 }
@@ -202,9 +189,25 @@ BOOST_AUTO_TEST_CASE(whole_graph_recomputation_reports_cycles_and_what_hangs_bel
 BOOST_AUTO_TEST_CASE(a_link_to_an_unknown_person_is_ignored_by_the_recomputation) {
     std::vector<Links> persons{{1, std::nullopt, std::nullopt, 0, 0}, {2, 1, 99, 3, 3}};
     std::map<PersonId, Derived> got;
-    derive_all(persons, [&](PersonId id, const Derived& d) { got[id] = d; });
+    derive_all(persons, [&](const Links& l, const Derived& d) { got[l.id] = d; });
     BOOST_TEST(got.at(2).generation == 1);
     BOOST_TEST(got.at(2).ranks.counts == (std::vector<double>{1}));
+}
+
+BOOST_AUTO_TEST_CASE(parents_outside_the_set_come_from_the_lookup) {
+    // A subgraph recomputation: persons 2 and 3 recomputed, 1 read as stored.
+    RankVector none;
+    Derived stored_1 = derive(ParentView{4, 0, &none}, std::nullopt);
+    std::vector<Links> set{{3, 2, std::nullopt, 5, 0}, {2, 1, std::nullopt, 2, 0}};
+    std::map<PersonId, Derived> got;
+    GraphResult r = derive_all(
+        set, [&](const Links& l, const Derived& d) { got[l.id] = d; },
+        [&](PersonId id) { return id == 1 ? &stored_1 : nullptr; });
+    BOOST_TEST(r.in_cycle.empty());
+    BOOST_TEST(got.at(2).generation == 2);
+    BOOST_TEST(got.at(3).generation == 3);
+    BOOST_TEST(got.at(3).ranks.counts == (std::vector<double>{1, 1, 1}));
+    BOOST_TEST(got.at(3).ranks.sums == (std::vector<double>{5, 2, 4}));
 }
 
 BOOST_AUTO_TEST_CASE(id_lists_are_capped) {
