@@ -287,8 +287,12 @@ LinkSet with_descendants(const std::vector<int64>& roots, bool latest) {
 // Recomputes `roots` and all their descendants; see the header comment.
 void propagate(const std::vector<int64>& roots) {
     bool snapshot_fixed = IsolationUsesXactSnapshot();
+    // Rows written by an attempt that then saw the set move were computed
+    // from links that no longer hold (a relinked person may have taken them
+    // out of the set): the next attempt recomputes them too.
+    std::vector<int64> targets = roots;
     for (int attempt = 0;; ++attempt) {
-        LinkSet set = with_descendants(roots, false);
+        LinkSet set = with_descendants(targets, false);
         std::unordered_set<int64> members;
         for (const Links& l : set.rows) members.insert(l.id);
         std::vector<int64> outside;
@@ -309,11 +313,11 @@ void propagate(const std::vector<int64>& roots) {
                 return it == parents.end() ? nullptr : &it->second;
             });
         if (!result.in_cycle.empty()) cycle_error(set, roots, result.in_cycle);
-        batch.write();
+        std::vector<int64> written = batch.write();
         // Read the set again, now that every changed row is locked: on the
         // latest state (at READ COMMITTED every statement sees it; at a fixed
         // snapshot it must be asked for).
-        if (with_descendants(roots, snapshot_fixed) == set) return;
+        if (with_descendants(targets, snapshot_fixed) == set) return;
         if (snapshot_fixed)
             fail("40001",
                  "could not serialize access: the descendants of " +
@@ -322,9 +326,12 @@ void propagate(const std::vector<int64>& roots) {
                  "Retry the transaction.");
         if (attempt == 10)
             fail("40001",  // LCOV_EXCL_LINE: needs ten lost races in a row
-                 "could not serialize access: the descendants of " +    // LCOV_EXCL_LINE
+                 "could not serialize access: the descendants of " +  // LCOV_EXCL_LINE
                      person(roots[0]) + " keep changing concurrently",  // LCOV_EXCL_LINE
-                 "Retry the transaction.");                             // LCOV_EXCL_LINE
+                 "Retry the transaction.");  // LCOV_EXCL_LINE
+        targets.insert(targets.end(), written.begin(), written.end());
+        std::sort(targets.begin(), targets.end());
+        targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
     }
 }
 
