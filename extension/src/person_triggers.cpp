@@ -277,11 +277,11 @@ LinkSet with_descendants(const std::vector<int64>& roots, bool latest) {
                          std::to_string(*p) + " descends from " + person(l.id),
                      "A person cannot be a parent of one of their ancestors.");
     }
-    // Unreachable while the graph was acyclic before the statement: a new cycle
-    // always runs through a changed row. Kept for a graph corrupted behind the
-    // triggers' back.
+    // A cycle that runs through no changed row was there before: made behind
+    // the triggers' back (session_replication_role = replica).
     fail("FA001",
-         "persons " + id_list(in_cycle) + " would be their own ancestors");  // LCOV_EXCL_LINE
+         "persons " + id_list(in_cycle) + " are their own ancestors or descend from such a cycle",
+         "Break the cycle by changing a parent link of one of them, then run family.repair().");
 }
 
 // Recomputes `roots` and all their descendants; see the header comment.
@@ -306,12 +306,12 @@ void propagate(const std::vector<int64>& roots) {
             parents[id] = Derived{row.generation, std::move(row.ranks)};
 
         DerivedBatch batch;
-        GraphResult result = derive_all(
-            set.rows, [&](const Links& l, const Derived& d) { batch.add(l, d); },
-            [&](PersonId id) -> const Derived* {
-                auto it = parents.find(id);
-                return it == parents.end() ? nullptr : &it->second;
-            });
+        auto add = [&](const Links& l, const Derived& d) { batch.add(l, d); };
+        auto stored = [&](PersonId id) -> const Derived* {
+            auto it = parents.find(id);
+            return it == parents.end() ? nullptr : &it->second;
+        };
+        GraphResult result = derive_all(set.rows, add, stored);
         if (!result.in_cycle.empty()) cycle_error(set, roots, result.in_cycle);
         std::vector<int64> written = batch.write();
         // Read the set again, now that every changed row is locked: on the
@@ -326,9 +326,9 @@ void propagate(const std::vector<int64>& roots) {
                  "Retry the transaction.");
         if (attempt == 10)
             fail("40001",  // LCOV_EXCL_LINE: needs ten lost races in a row
-                 "could not serialize access: the descendants of " +  // LCOV_EXCL_LINE
+                 "could not serialize access: the descendants of " +    // LCOV_EXCL_LINE
                      person(roots[0]) + " keep changing concurrently",  // LCOV_EXCL_LINE
-                 "Retry the transaction.");  // LCOV_EXCL_LINE
+                 "Retry the transaction.");                             // LCOV_EXCL_LINE
         targets.insert(targets.end(), written.begin(), written.end());
         std::sort(targets.begin(), targets.end());
         targets.erase(std::unique(targets.begin(), targets.end()), targets.end());

@@ -60,6 +60,9 @@ SET session_replication_role = replica;
 UPDATE family.person SET father_id = :e, father_rank = 1 WHERE id = :gf;
 RESET session_replication_role;
 SELECT pg_temp.fails('SELECT family.repair()');
+-- A write above such a cycle reports it as it is.
+SELECT family.add_person('z', '') AS z \gset
+SELECT pg_temp.fails(format('UPDATE family.person SET father_id = %s, father_rank = 2 WHERE id = %s', :z, :gm));
 SET session_replication_role = replica;
 UPDATE family.person SET father_id = NULL, father_rank = NULL WHERE id = :gf;
 RESET session_replication_role;
