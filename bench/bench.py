@@ -132,10 +132,13 @@ def main():
     # 1. Insert of a child: trigger path vs plain INSERT into the identical table.
     q(conn, """DROP TABLE IF EXISTS bench_couple;
                CREATE UNLOGGED TABLE bench_couple AS
-               SELECT row_number() OVER () AS i, person_a, person_b FROM family.relationship
-                WHERE ended_at IS NULL ORDER BY random() LIMIT 100000;
+               SELECT row_number() OVER () AS i, person_a, person_b
+                 FROM (SELECT person_a, person_b FROM family.relationship
+                        WHERE ended_at IS NULL ORDER BY random() LIMIT 100000) AS c;
                DELETE FROM bench_couple WHERE i > (SELECT count(*) / 2 * 2 FROM bench_couple);
                CREATE UNIQUE INDEX ON bench_couple (i); ANALYZE bench_couple;""")
+    # The plain rows carry vectors of the typical length, as the real ones do.
+    depth = q(conn, "SELECT round(avg(cardinality(link_counts)))::int FROM family.person")[0][0]
     q(conn, "SELECT setval(pg_get_serial_sequence('plain.person', 'id'), "
             "(SELECT max(id) FROM family.person) + 1000000)")
     PGBENCH_VARIABLES["couples"] = q(conn, "SELECT count(*) FROM bench_couple")[0][0]
@@ -147,7 +150,8 @@ VALUES ('bench', :f, 3, :m, 4{extra_values});
     ext_script = insert.format(table="family.person", extra="", extra_values="")
     plain_script = insert.format(table="plain.person",
                                  extra=", generation, link_rank_sums, link_counts",
-                                 extra_values=", 1, '{7}', '{2}'")
+                                 extra_values=f", 1, array_fill(7.0, ARRAY[{depth}]), "
+                                              f"array_fill(2.0, ARRAY[{depth}])")
     ext_tps, plain_tps = [], []
     for _ in range(2):
         ext_tps.append(pgbench(dsn_args, ext_script, args.seconds))
@@ -156,14 +160,21 @@ VALUES ('bench', :f, 3, :m, 4{extra_values});
     report("insert a child: extension vs plain INSERT (time per insert)", p / e,
            lambda r: r <= 1.5, f"{e:,.0f} vs {p:,.0f} inserts/s, 1 client")
 
-    # 2. Two clients in unrelated families vs one client.
-    split = insert.replace("random(1, :couples)",
-                           "random(1 + :client_id * :couples / 2, (1 + :client_id) * :couples / 2)")
-    split = split.format(table="family.person", extra="", extra_values="")
-    one = pgbench(dsn_args, split, args.seconds, clients=1)
-    two = pgbench(dsn_args, split, args.seconds, clients=2)
+    # 2. Two clients in unrelated families vs one client. Commits do not wait
+    # for the disk here: the question is whether writers queue behind a lock,
+    # not how fast this machine's disk flushes.
+    def split(script):
+        return script.replace("random(1, :couples)",
+                              "random(1 + :client_id * :couples / 2, (1 + :client_id) * :couples / 2)")
+    os.environ["PGOPTIONS"] = "-c synchronous_commit=off"
+    one = pgbench(dsn_args, split(ext_script), args.seconds, clients=1)
+    two = pgbench(dsn_args, split(ext_script), args.seconds, clients=2)
+    plain_one = pgbench(dsn_args, split(plain_script), args.seconds, clients=1)
+    plain_two = pgbench(dsn_args, split(plain_script), args.seconds, clients=2)
+    del os.environ["PGOPTIONS"]
     report("2 clients adding children in unrelated families vs 1 client", two / one,
-           lambda r: r >= 1.6, f"{two:,.0f} vs {one:,.0f} inserts/s (throughput ratio)")
+           lambda r: r >= 1.6, f"{two:,.0f} vs {one:,.0f} inserts/s; plain INSERT scales "
+           f"{plain_two / plain_one:.2f}x ({plain_two:,.0f} vs {plain_one:,.0f})")
 
     # 3. A rank change on a person with D descendants vs a plain UPDATE of the D rows.
     q(conn, """DROP TABLE IF EXISTS bench_root;

@@ -9,7 +9,9 @@ dir="$top/.run/bench"
 PGBIN=/usr/lib/postgresql/15/bin
 port=$("$top/scripts/free-port.sh")
 "$top/scripts/cluster.sh" stop "$dir" 2>/dev/null || true
-"$top/scripts/cluster.sh" start "$dir" "$port"
+# A database server's memory: the 1M-person table and its indexes fit.
+FAMILY_PG_CONF="shared_buffers = 2GB
+max_wal_size = 4GB" "$top/scripts/cluster.sh" start "$dir" "$port"
 trap '"$top/scripts/cluster.sh" stop "$dir"' EXIT
 "$PGBIN/psql" -Xq -h "$dir" -p "$port" -U postgres family -c "CREATE EXTENSION IF NOT EXISTS family"
 reuse=()

@@ -32,6 +32,8 @@ max_worker_processes = 16
 log_line_prefix = '%m [%p] %q%u@%d '
 lc_messages = 'C'
 CONF
+        # Extra settings for this cluster, one per line (e.g. the benchmarks').
+        [ -n "${FAMILY_PG_CONF:-}" ] && printf "%s\n" "$FAMILY_PG_CONF" >>"$dir/data/postgresql.conf"
         if [ -n "${FAMILY_PG_FAST:-}" ]; then
             # Throwaway test clusters: durability buys nothing there.
             # A short deadlock_timeout lets stress tests resolve lock cycles quickly.

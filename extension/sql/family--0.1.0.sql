@@ -44,8 +44,12 @@ CREATE TABLE family.relationship (
     CONSTRAINT relationship_two_persons CHECK (person_a <> person_b),
     CONSTRAINT relationship_ends_after_start CHECK (ended_at >= started_at)
 );
-CREATE INDEX relationship_person_a ON family.relationship (person_a, person_b);
-CREATE INDEX relationship_person_b ON family.relationship (person_b, person_a);
+-- The couple of a child, whichever way round it was written.
+CREATE INDEX relationship_couple ON family.relationship
+    (least(person_a, person_b), greatest(person_a, person_b));
+-- Current relationships of a person, in either column.
+CREATE INDEX relationship_current_a ON family.relationship (person_a) WHERE ended_at IS NULL;
+CREATE INDEX relationship_current_b ON family.relationship (person_b) WHERE ended_at IS NULL;
 
 SELECT pg_catalog.pg_extension_config_dump('family.person', '');
 SELECT pg_catalog.pg_extension_config_dump('family.person_id_seq', '');

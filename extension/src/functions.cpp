@@ -66,9 +66,9 @@ Datum relatives_srf(FunctionCallInfo fcinfo, bool up) {
     std::optional<int> max_depth;
     if (!PG_ARGISNULL(1)) max_depth = PG_GETARG_INT32(1);
     guard([&] { InitMaterializedSRF(fcinfo, 0); });
-    spi_connect();
+    Spi spi;
     std::vector<std::pair<int64, int>> rows = relatives(person, max_depth, up);
-    spi_finish();
+    spi.finish();
     auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
     guard([&] {
         for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -140,9 +140,9 @@ Datum family_compute_ancestor_rank(PG_FUNCTION_ARGS) {
     int64 person = PG_GETARG_INT64(0);
     std::optional<double> rank;
     Datum result = entry([&] {
-        spi_connect();
+        Spi spi;
         rank = family::ancestor_rank(family::ranks_from_scratch(person, fetch_links));
-        spi_finish();
+        spi.finish();
         return Float8GetDatum(rank.value_or(0));
     });
     if (!rank) PG_RETURN_NULL();
@@ -159,9 +159,9 @@ Datum family_descendants(PG_FUNCTION_ARGS) {
 
 Datum family_repair(PG_FUNCTION_ARGS) {
     return entry([&] {
-        spi_connect();
+        Spi spi;
         int64 changed = repair();
-        spi_finish();
+        spi.finish();
         return Int64GetDatum(changed);
     });
 }

@@ -111,9 +111,13 @@ struct ParentRow {
 
 // Reads the given persons' derived values, locking them FOR SHARE.
 std::unordered_map<int64, ParentRow> read_parents(const std::vector<int64>& ids) {
+    // One index probe per id, in id order (a bitmap scan would cost more to
+    // start than the two rows it reads for a child).
     static Statement q(
-        "SELECT id, generation, link_rank_sums, link_counts FROM family.person"
-        " WHERE id = ANY($1) ORDER BY id FOR SHARE",
+        "SELECT p.id, p.generation, p.link_rank_sums, p.link_counts"
+        "  FROM (SELECT DISTINCT unnest($1::int8[]) AS id ORDER BY 1) AS k,"
+        "       LATERAL (SELECT id, generation, link_rank_sums, link_counts FROM family.person"
+        "                 WHERE id = k.id FOR SHARE) AS p",
         {INT8ARRAYOID});
     std::unordered_map<int64, ParentRow> out;
     uint64 n = q.run({int64_array(ids)});
@@ -132,7 +136,8 @@ std::optional<ParentView> view(const std::unordered_map<int64, ParentRow>& paren
 void check_couple(const RowLinks& r) {
     static Statement q(
         "SELECT 1 FROM family.relationship"
-        " WHERE (person_a = $1 AND person_b = $2) OR (person_a = $2 AND person_b = $1)"
+        " WHERE least(person_a, person_b) = least($1, $2)"
+        "   AND greatest(person_a, person_b) = greatest($1, $2)"
         " LIMIT 1 FOR KEY SHARE",
         {INT8OID, INT8OID});
     if (q.run({Int64GetDatum(*r.father), Int64GetDatum(*r.mother)}) == 0)
@@ -191,12 +196,12 @@ HeapTuple before_write(TriggerData* td) {
         !attr_same(td->tg_trigtuple, row, d, c.father_rank) ||
         !attr_same(td->tg_trigtuple, row, d, c.mother_rank)) {
         validate(links);
-        spi_connect();
+        Spi spi;
         derived = derive_row(links);
         bool parents_changed = insert || !attr_same(td->tg_trigtuple, row, d, c.father_id) ||
                                !attr_same(td->tg_trigtuple, row, d, c.mother_id);
         if (links.father && links.mother && parents_changed) check_couple(links);
-        spi_finish();
+        spi.finish();
     }
 
     std::vector<int> cols;
@@ -422,9 +427,9 @@ Datum family_person_propagate(PG_FUNCTION_ARGS) {
         if (internal_write_in_progress()) return PointerGetDatum(nullptr);
         std::vector<int64> roots = changed_rows(td);
         if (!roots.empty()) {
-            spi_connect();
+            Spi spi;
             propagate(roots);
-            spi_finish();
+            spi.finish();
         }
         return PointerGetDatum(nullptr);
     });
@@ -436,9 +441,9 @@ Datum family_person_after_delete(PG_FUNCTION_ARGS) {
         PersonColumns c(td->tg_relation->rd_att);
         std::vector<int64> deleted = transition_ids(td->tg_oldtable, td->tg_relation->rd_att, c.id);
         if (!deleted.empty()) {
-            spi_connect();
+            Spi spi;
             unlink_children(deleted);
-            spi_finish();
+            spi.finish();
         }
         return PointerGetDatum(nullptr);
     });

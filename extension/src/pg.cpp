@@ -69,14 +69,20 @@ void fail(const char* sqlstate, const std::string& message, const std::string& d
     throw Error(sqlstate, message, detail);
 }
 
-void spi_connect() {
-    guard([] {
+Spi::Spi() {
+    guard([&] {
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "family: SPI_connect failed");
+        guc_nest_level_ = NewGUCNestLevel();
+        set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+                          GUC_ACTION_SAVE, true, 0, false);
     });
 }
 
-void spi_finish() {
-    guard([] { SPI_finish(); });
+void Spi::finish() {
+    guard([&] {
+        AtEOXact_GUC(true, guc_nest_level_);
+        SPI_finish();
+    });
 }
 
 uint64 Statement::run(const std::vector<Datum>& args, bool latest) {
@@ -84,15 +90,11 @@ uint64 Statement::run(const std::vector<Datum>& args, bool latest) {
     std::vector<char> flags(args.size(), ' ');
     uint64 processed = 0;
     guard([&] {
-        // Operators and functions in our SQL resolve in pg_catalog only,
-        // whatever the caller's search_path (a cached plan is re-analyzed
-        // under the path in force when it runs). An error on the way leaves
-        // the restore to the transaction's abort.
-        int nest = NewGUCNestLevel();
-        set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-                          GUC_ACTION_SAVE, true, 0, false);
         if (!plan_) {
-            SPIPlanPtr plan = SPI_prepare(sql_, static_cast<int>(types_.size()), types_.data());
+            // A generic plan: planned once, not again for every call (the
+            // custom plans PostgreSQL tries first cost more than they save).
+            SPIPlanPtr plan = SPI_prepare_cursor(sql_, static_cast<int>(types_.size()),
+                                                 types_.data(), CURSOR_OPT_GENERIC_PLAN);
             if (!plan) elog(ERROR, "family: SPI_prepare failed for %s", sql_);
             SPI_keepplan(plan);
             plan_ = plan;
@@ -103,7 +105,6 @@ uint64 Statement::run(const std::vector<Datum>& args, bool latest) {
                                            false, 0);
         if (rc < 0) elog(ERROR, "family: SPI error %d for %s", rc, sql_);
         processed = SPI_processed;
-        AtEOXact_GUC(true, nest);
     });
     return processed;
 }

@@ -91,8 +91,18 @@ class Statement {
     SPIPlanPtr plan_ = nullptr;
 };
 
-void spi_connect();
-void spi_finish();
+// An SPI connection, with search_path pinned to pg_catalog while it is open:
+// operators and functions in our SQL resolve there whatever the caller's
+// path (a cached plan is re-analyzed under the path in force when it runs).
+// Only finish() closes it: on an error the transaction's abort cleans up.
+class Spi {
+  public:
+    Spi();
+    void finish();
+
+  private:
+    int guc_nest_level_ = 0;
+};
 
 // Results of the last Statement::run. Reading a column cannot raise.
 std::optional<int64> col_int64(uint64 row, int col);

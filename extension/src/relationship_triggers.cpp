@@ -94,9 +94,9 @@ void before_write(TriggerData* td) {
     if (r.a == r.b)
         fail("23514", name(r) + ": person " + std::to_string(r.a) +
                           " cannot be in a relationship with themselves");
-    spi_connect();
+    Spi spi;
     check_one_current(r);
-    spi_finish();
+    spi.finish();
 }
 
 void before_delete(TriggerData* td) {
@@ -113,14 +113,14 @@ void before_delete(TriggerData* td) {
         " ORDER BY c.id LIMIT 1",
         {INT8OID, INT8OID, INT8OID});
     Relationship r = read(td->tg_trigtuple, td->tg_relation->rd_att);
-    spi_connect();
+    Spi spi;
     if (children.run({Int64GetDatum(r.a), Int64GetDatum(r.b), Int64GetDatum(r.id)}, true) > 0)
         fail("FA002",
              name(r) + " cannot be deleted: persons " + std::to_string(r.a) + " and " +
                  std::to_string(r.b) + " have children (e.g. person " +
                  std::to_string(*col_int64(0, 1)) + ")",
              "End the relationship instead: ended relationships stay.");
-    spi_finish();
+    spi.finish();
 }
 
 }  // namespace
