@@ -13,7 +13,7 @@ psql() { "$PGBIN/psql" -h "$pg_dir" -p "$port" -U postgres -v ON_ERROR_STOP=1 -X
 start() {
     mkdir -p "$run_dir"
     "$top/scripts/cluster.sh" start "$pg_dir" "$port"
-    psql -d family -c "CREATE EXTENSION IF NOT EXISTS family; ALTER EXTENSION family UPDATE;"
+    psql -d family -f "$top/sql/setup.sql"
     cat <<MSG
 family is up.
   PostgreSQL  127.0.0.1:$port and socket $pg_dir (database family, user postgres)

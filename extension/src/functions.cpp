@@ -18,7 +18,7 @@ std::vector<Links> fetch_links(const std::vector<PersonId>& ids) {
         " WHERE id = ANY($1)",
         {INT8ARRAYOID});
     std::vector<Links> out;
-    uint64 n = q.run({int64_array(ids)});
+    uint64 n = q.run({int64_array(ids)}, Statement::Reads::Stable);
     out.reserve(n);
     for (uint64 i = 0; i < n; ++i)
         out.push_back({*col_int64(i, 1), col_int64(i, 2), col_int64(i, 3),
@@ -29,7 +29,7 @@ std::vector<Links> fetch_links(const std::vector<PersonId>& ids) {
 
 void require_person(int64 id) {
     static Statement q("SELECT 1 FROM family.person WHERE id = $1", {INT8OID});
-    if (q.run({Int64GetDatum(id)}) == 0)
+    if (q.run({Int64GetDatum(id)}, Statement::Reads::Stable) == 0)
         fail("23503", "person " + std::to_string(id) + " does not exist");
 }
 
@@ -47,7 +47,7 @@ std::vector<std::pair<int64, int>> relatives(int64 start, std::optional<int> max
     std::unordered_set<int64> seen{start};
     std::vector<int64> frontier{start};
     for (int depth = 1; !frontier.empty() && (!max_depth || depth <= *max_depth); ++depth) {
-        uint64 n = (up ? parents : children).run({int64_array(frontier)});
+        uint64 n = (up ? parents : children).run({int64_array(frontier)}, Statement::Reads::Stable);
         frontier.clear();
         for (uint64 i = 0; i < n; ++i)
             for (int col = 1; col <= (up ? 2 : 1); ++col)
@@ -92,7 +92,9 @@ int64 repair() {
         // No operator or unqualified function here: nothing for search_path to hijack.
         portal = SPI_cursor_open_with_args(
             nullptr, "SELECT id, father_id, mother_id, father_rank, mother_rank FROM family.person",
-            0, nullptr, nullptr, nullptr, true, 0);
+            // Not read-only: at READ COMMITTED a new snapshot, taken after the
+            // lock above, so that what committed while we waited is seen.
+            0, nullptr, nullptr, nullptr, false, 0);
     });
     for (;;) {
         guard([&] { SPI_cursor_fetch(portal, true, kChunk); });

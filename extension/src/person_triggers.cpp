@@ -253,6 +253,7 @@ Links links_at(uint64 row) {
 
 // The given persons and all their descendants, with their links.
 LinkSet with_descendants(const std::vector<int64>& roots, bool latest) {
+    using S = Statement::Reads;
     static Statement q(
         "WITH RECURSIVE a(id) AS ("
         "    SELECT unnest($1::int8[])"
@@ -264,7 +265,7 @@ LinkSet with_descendants(const std::vector<int64>& roots, bool latest) {
         "   FROM family.person AS p JOIN a ON a.id = p.id ORDER BY p.id",
         {INT8ARRAYOID});
     LinkSet out;
-    uint64 n = q.run({int64_array(roots)}, latest);
+    uint64 n = q.run({int64_array(roots)}, latest ? S::Latest : S::Fresh);
     out.rows.reserve(n);
     for (uint64 i = 0; i < n; ++i) out.rows.push_back(links_at(i));
     return out;
@@ -350,7 +351,9 @@ void unlink_children(const std::vector<int64>& deleted) {
         "       mother_rank = CASE WHEN mother_id = ANY($1) THEN NULL ELSE mother_rank END"
         " WHERE father_id = ANY($1) OR mother_id = ANY($1)",
         {INT8ARRAYOID});
-    q.run({int64_array(deleted)});
+    // On the latest state: at REPEATABLE READ a child added since the snapshot
+    // then raises 40001 here rather than a foreign key error at commit.
+    q.run({int64_array(deleted)}, Statement::Reads::Latest);
 }
 
 // Ids of the rows of a transition table (column `id`).

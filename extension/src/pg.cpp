@@ -85,7 +85,7 @@ void Spi::finish() {
     });
 }
 
-uint64 Statement::run(const std::vector<Datum>& args, bool latest) {
+uint64 Statement::run(const std::vector<Datum>& args, Reads reads) {
     // No argument is ever null: every caller passes values.
     std::vector<char> flags(args.size(), ' ');
     uint64 processed = 0;
@@ -99,10 +99,15 @@ uint64 Statement::run(const std::vector<Datum>& args, bool latest) {
             SPI_keepplan(plan);
             plan_ = plan;
         }
-        int rc = latest ? SPI_execute_snapshot(plan_, const_cast<Datum*>(args.data()), flags.data(),
-                                               GetLatestSnapshot(), InvalidSnapshot, false, true, 0)
-                        : SPI_execute_plan(plan_, const_cast<Datum*>(args.data()), flags.data(),
-                                           false, 0);
+        Datum* values = const_cast<Datum*>(args.data());
+        int rc = 0;
+        if (reads == Reads::Latest)
+            rc = SPI_execute_snapshot(
+                plan_, values, flags.data(), GetLatestSnapshot(),
+                IsolationUsesXactSnapshot() ? GetTransactionSnapshot() : InvalidSnapshot, false,
+                true, 0);
+        else
+            rc = SPI_execute_plan(plan_, values, flags.data(), reads == Reads::Stable, 0);
         if (rc < 0) elog(ERROR, "family: SPI error %d for %s", rc, sql_);
         processed = SPI_processed;
     });

@@ -81,9 +81,16 @@ Datum entry(F&& body) {
 class Statement {
   public:
     Statement(const char* sql, std::initializer_list<Oid> types) : sql_(sql), types_(types) {}
+    // Which snapshot a run reads (and writes through):
+    //  - Fresh: a new one per run at READ COMMITTED, the transaction's at
+    //    REPEATABLE READ and SERIALIZABLE (what triggers need);
+    //  - Stable: the calling query's, for every run of a STABLE function;
+    //  - Latest: one taken now whatever the isolation level; a write on it
+    //    at REPEATABLE READ or SERIALIZABLE raises 40001 on a row the
+    //    transaction's snapshot cannot see.
+    enum class Reads { Fresh, Stable, Latest };
     // Runs it inside the current SPI connection; returns SPI_processed.
-    // `latest` runs it on a snapshot taken now rather than the transaction's.
-    uint64 run(const std::vector<Datum>& args, bool latest = false);
+    uint64 run(const std::vector<Datum>& args, Reads reads = Reads::Fresh);
 
   private:
     const char* sql_;

@@ -60,7 +60,8 @@ void check_one_current(const Relationship& r) {
         int64 missing = n == 1 && *col_int64(0, 1) == r.a ? r.b : r.a;
         fail("23503", name(r) + ": person " + std::to_string(missing) + " does not exist");
     }
-    if (current.run({Int64GetDatum(r.a), Int64GetDatum(r.b), Int64GetDatum(r.id)}, true) > 0) {
+    if (current.run({Int64GetDatum(r.a), Int64GetDatum(r.b), Int64GetDatum(r.id)},
+                    Statement::Reads::Latest) > 0) {
         int64 other = *col_int64(0, 1), pa = *col_int64(0, 2), pb = *col_int64(0, 3);
         int64 busy = (pa == r.a || pb == r.a) ? r.a : r.b;
         fail("FA003",
@@ -100,6 +101,11 @@ void before_write(TriggerData* td) {
 }
 
 void before_delete(TriggerData* td) {
+    // The couple's persons, locked: deletes of two relationships of one couple
+    // (and children added meanwhile) serialize on them.
+    static Statement lock(
+        "SELECT id FROM family.person WHERE id IN ($1, $2) ORDER BY id FOR NO KEY UPDATE",
+        {INT8OID, INT8OID});
     static Statement children(
         "SELECT c.id FROM family.person c"
         " WHERE ((c.father_id = $1 AND c.mother_id = $2) OR (c.father_id = $2 AND c.mother_id = "
@@ -114,7 +120,9 @@ void before_delete(TriggerData* td) {
         {INT8OID, INT8OID, INT8OID});
     Relationship r = read(td->tg_trigtuple, td->tg_relation->rd_att);
     Spi spi;
-    if (children.run({Int64GetDatum(r.a), Int64GetDatum(r.b), Int64GetDatum(r.id)}, true) > 0)
+    lock.run({Int64GetDatum(r.a), Int64GetDatum(r.b)});
+    if (children.run({Int64GetDatum(r.a), Int64GetDatum(r.b), Int64GetDatum(r.id)},
+                     Statement::Reads::Latest) > 0)
         fail("FA002",
              name(r) + " cannot be deleted: persons " + std::to_string(r.a) + " and " +
                  std::to_string(r.b) + " have children (e.g. person " +
