@@ -75,6 +75,10 @@ Spi::Spi() {
         guc_nest_level_ = NewGUCNestLevel();
         set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
                           GUC_ACTION_SAVE, true, 0, false);
+        // Generic plans of our statements can look costly enough to compile
+        // (10+ ms each run) though they touch a handful of rows.
+        set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+                          false);
     });
 }
 

@@ -101,6 +101,7 @@ class Statement {
 // An SPI connection, with search_path pinned to pg_catalog while it is open:
 // operators and functions in our SQL resolve there whatever the caller's
 // path (a cached plan is re-analyzed under the path in force when it runs).
+// JIT is off meanwhile.
 // Only finish() closes it: on an error the transaction's abort cleans up.
 class Spi {
   public:
