@@ -38,7 +38,9 @@ std::vector<std::pair<int64, int>> relatives(int64 start, std::optional<int> max
     static Statement parents("SELECT father_id, mother_id FROM family.person WHERE id = ANY($1)",
                              {INT8ARRAYOID});
     static Statement children(
-        "SELECT id FROM family.person WHERE father_id = ANY($1) OR mother_id = ANY($1)",
+        "SELECT id FROM family.person WHERE father_id IN (SELECT unnest($1::int8[]))"
+        " UNION ALL "
+        "SELECT id FROM family.person WHERE mother_id IN (SELECT unnest($1::int8[]))",
         {INT8ARRAYOID});
     if (max_depth && *max_depth < 0)
         fail("22023", "max_depth must be 0 or more, not " + std::to_string(*max_depth));

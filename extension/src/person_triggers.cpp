@@ -254,15 +254,19 @@ Links links_at(uint64 row) {
 // The given persons and all their descendants, with their links.
 LinkSet with_descendants(const std::vector<int64>& roots, bool latest) {
     using S = Statement::Reads;
+    // The links travel with the rows: no second lookup of each person.
     static Statement q(
-        "WITH RECURSIVE a(id) AS ("
-        "    SELECT unnest($1::int8[])"
+        "WITH RECURSIVE a(id, father_id, mother_id, father_rank, mother_rank) AS ("
+        "    SELECT id, father_id, mother_id, father_rank, mother_rank FROM family.person"
+        "     WHERE id = ANY($1)"
         "  UNION"
-        "    SELECT c.id FROM a, LATERAL ("
-        "        SELECT id FROM family.person WHERE father_id = a.id"
-        "        UNION ALL SELECT id FROM family.person WHERE mother_id = a.id) AS c)"
-        " SELECT p.id, p.father_id, p.mother_id, p.father_rank, p.mother_rank"
-        "   FROM family.person AS p JOIN a ON a.id = p.id ORDER BY p.id",
+        "    SELECT c.* FROM a, LATERAL ("
+        "        SELECT id, father_id, mother_id, father_rank, mother_rank"
+        "          FROM family.person WHERE father_id = a.id"
+        "        UNION ALL"
+        "        SELECT id, father_id, mother_id, father_rank, mother_rank"
+        "          FROM family.person WHERE mother_id = a.id) AS c)"
+        " SELECT id, father_id, mother_id, father_rank, mother_rank FROM a ORDER BY id",
         {INT8ARRAYOID});
     LinkSet out;
     uint64 n = q.run({int64_array(roots)}, latest ? S::Latest : S::Fresh);
@@ -343,13 +347,19 @@ void propagate(const std::vector<int64>& roots) {
 
 // Deleted persons leave their children: parent link and rank go.
 void unlink_children(const std::vector<int64>& deleted) {
+    // The children are found through the parent indexes (a semi-join), not by
+    // testing each person against the whole list.
     static Statement q(
-        "UPDATE family.person"
-        "   SET father_id = CASE WHEN father_id = ANY($1) THEN NULL ELSE father_id END,"
-        "       father_rank = CASE WHEN father_id = ANY($1) THEN NULL ELSE father_rank END,"
-        "       mother_id = CASE WHEN mother_id = ANY($1) THEN NULL ELSE mother_id END,"
-        "       mother_rank = CASE WHEN mother_id = ANY($1) THEN NULL ELSE mother_rank END"
-        " WHERE father_id = ANY($1) OR mother_id = ANY($1)",
+        "UPDATE family.person AS p"
+        "   SET father_id = CASE WHEN p.father_id = ANY($1) THEN NULL ELSE p.father_id END,"
+        "       father_rank = CASE WHEN p.father_id = ANY($1) THEN NULL ELSE p.father_rank END,"
+        "       mother_id = CASE WHEN p.mother_id = ANY($1) THEN NULL ELSE p.mother_id END,"
+        "       mother_rank = CASE WHEN p.mother_id = ANY($1) THEN NULL ELSE p.mother_rank END"
+        "  FROM (SELECT id FROM family.person WHERE father_id IN (SELECT unnest($1::int8[]))"
+        "        UNION"
+        "        SELECT id FROM family.person WHERE mother_id IN (SELECT unnest($1::int8[])))"
+        "       AS c"
+        " WHERE p.id = c.id",
         {INT8ARRAYOID});
     // On the latest state: at REPEATABLE READ a child added since the snapshot
     // then raises 40001 here rather than a foreign key error at commit.
