@@ -39,6 +39,17 @@ SELECT count(*), max(depth) FROM family.ancestors(10001);
 SELECT count(*), max(depth) FROM family.descendants(20000);
 SELECT count(*), max(depth) FROM family.descendants(20000, 100);
 
+-- repair() over more than one write batch (10,000 rows) finds nothing to fix.
+SELECT count(*) AS persons FROM family.person;
+SELECT family.repair() AS repaired;
+
+-- Deleting the middle of the line lowers every generation below it; deleting
+-- 10,000 persons in one statement unlinks all their children at once.
+DELETE FROM family.person WHERE id = 5000;
+SELECT generation FROM family.person WHERE id = 10001;
+DELETE FROM family.person WHERE id BETWEEN 2 AND 9999;
+SELECT id, father_id, generation FROM family.person ORDER BY id;
+
 SELECT count(*) AS wrong_ranks FROM family.person
  WHERE id % 997 = 0 AND ancestor_relationship_rank IS DISTINCT FROM family.compute_ancestor_rank(id);
 SELECT family.repair() AS repaired;
