@@ -294,6 +294,45 @@ LinkSet with_descendants(const std::vector<int64>& roots, bool latest) {
          "Break the cycle by changing a parent link of one of them, then run family.repair().");
 }
 
+// The transactions running, or yet to start, at some moment.
+struct Horizon {
+    TransactionId xmax = InvalidTransactionId;
+    std::vector<TransactionId> running;
+};
+
+Horizon horizon_now() {
+    Horizon h;
+    guard([&] {
+        Snapshot s = GetLatestSnapshot();
+        h.xmax = s->xmax;
+        h.running.assign(s->xip, s->xip + s->xcnt);
+    });
+    return h;
+}
+
+// Whether another transaction has ended since `before` (so that a fresh read
+// could differ from the first one). Errs on the side of yes.
+bool others_ended_since(const Horizon& before) {
+    bool ended = false;
+    guard([&] {
+        Snapshot now = GetLatestSnapshot();
+        auto done = [&](TransactionId x) {
+            if (!TransactionIdPrecedes(x, now->xmax) || TransactionIdIsCurrentTransactionId(x))
+                return false;
+            for (uint32 i = 0; i < now->xcnt; ++i)
+                if (now->xip[i] == x) return false;
+            return true;
+        };
+        for (std::size_t i = 0; !ended && i < before.running.size(); ++i)
+            ended = done(before.running[i]);
+        for (TransactionId x = before.xmax; !ended && TransactionIdPrecedes(x, now->xmax);) {
+            ended = done(x);
+            TransactionIdAdvance(x);
+        }
+    });
+    return ended;
+}
+
 // Recomputes `roots` and all their descendants; see the header comment.
 void propagate(const std::vector<int64>& roots) {
     bool snapshot_fixed = IsolationUsesXactSnapshot();
@@ -302,6 +341,7 @@ void propagate(const std::vector<int64>& roots) {
     // out of the set): the next attempt recomputes them too.
     std::vector<int64> targets = roots;
     for (int attempt = 0;; ++attempt) {
+        Horizon before = horizon_now();
         LinkSet set = with_descendants(targets, false);
         std::unordered_set<int64> members;
         for (const Links& l : set.rows) members.insert(l.id);
@@ -326,7 +366,9 @@ void propagate(const std::vector<int64>& roots) {
         std::vector<int64> written = batch.write();
         // Read the set again, now that every changed row is locked: on the
         // latest state (at READ COMMITTED every statement sees it; at a fixed
-        // snapshot it must be asked for).
+        // snapshot it must be asked for). At READ COMMITTED, if no other
+        // transaction ended since the first read, that read was the latest.
+        if (!snapshot_fixed && !others_ended_since(before)) return;
         if (with_descendants(targets, snapshot_fixed) == set) return;
         if (snapshot_fixed)
             fail("40001",
