@@ -47,9 +47,10 @@ CREATE TABLE family.relationship (
 -- The couple of a child, whichever way round it was written.
 CREATE INDEX relationship_couple ON family.relationship
     (least(person_a, person_b), greatest(person_a, person_b));
--- Current relationships of a person, in either column.
-CREATE INDEX relationship_current_a ON family.relationship (person_a) WHERE ended_at IS NULL;
-CREATE INDEX relationship_current_b ON family.relationship (person_b) WHERE ended_at IS NULL;
+-- A person's relationships, in either column: the current one (FA003,
+-- partner_of) and those a deleted person takes along (ON DELETE CASCADE).
+CREATE INDEX relationship_person_a ON family.relationship (person_a);
+CREATE INDEX relationship_person_b ON family.relationship (person_b);
 
 SELECT pg_catalog.pg_extension_config_dump('family.person', '');
 SELECT pg_catalog.pg_extension_config_dump('family.person_id_seq', '');
