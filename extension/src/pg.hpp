@@ -29,6 +29,7 @@ extern "C" {
 #include "utils/timestamp.h"
 }
 
+#include <exception>
 #include <initializer_list>
 #include <optional>
 #include <vector>
@@ -53,11 +54,21 @@ template <typename F>
 void guard(F&& f) {
     MemoryContext context = CurrentMemoryContext;
     bool failed = false;
+    // A C++ exception (std::bad_alloc from a container the lambda fills) must
+    // not leave PG_TRY's frame without PG_END_TRY restoring the error stack.
+    std::exception_ptr cpp_error;
     PG_TRY();
-    { f(); }
+    {
+        try {
+            f();
+        } catch (...) {
+            cpp_error = std::current_exception();  // LCOV_EXCL_LINE: only on std::bad_alloc
+        }
+    }
     PG_CATCH();
     { failed = true; }
     PG_END_TRY();
+    if (cpp_error) std::rethrow_exception(cpp_error);  // LCOV_EXCL_LINE: as above
     if (failed) throw_pg_error(context);
 }
 
