@@ -104,13 +104,8 @@ void validate(const RowLinks& r) {
     check_rank(r, "mother", r.mother, r.mother_rank);
 }
 
-struct ParentRow {
-    int generation;
-    RankVector ranks;
-};
-
 // Reads the given persons' derived values, locking them FOR SHARE.
-std::unordered_map<int64, ParentRow> read_parents(const std::vector<int64>& ids) {
+std::unordered_map<int64, Derived> read_parents(const std::vector<int64>& ids) {
     // One index probe per id, in id order (a bitmap scan would cost more to
     // start than the two rows it reads for a child).
     static Statement q(
@@ -119,17 +114,17 @@ std::unordered_map<int64, ParentRow> read_parents(const std::vector<int64>& ids)
         "       LATERAL (SELECT id, generation, link_rank_sums, link_counts FROM family.person"
         "                 WHERE id = k.id FOR SHARE) AS p",
         {INT8ARRAYOID});
-    std::unordered_map<int64, ParentRow> out;
+    std::unordered_map<int64, Derived> out;
     uint64 n = q.run({int64_array(ids)});
     for (uint64 i = 0; i < n; ++i)
         out[*col_int64(i, 1)] = {static_cast<int>(*col_int64(i, 2)), col_ranks(i, 3, 4)};
     return out;
 }
 
-std::optional<ParentView> view(const std::unordered_map<int64, ParentRow>& parents,
+std::optional<ParentView> view(const std::unordered_map<int64, Derived>& parents,
                                const std::optional<int64>& id, const std::optional<int64>& rank) {
     if (!id) return std::nullopt;
-    const ParentRow& p = parents.at(*id);
+    const Derived& p = parents.at(*id);
     return ParentView{static_cast<int>(*rank), p.generation, &p.ranks};
 }
 
@@ -154,7 +149,7 @@ Derived derive_row(const RowLinks& r) {
     for (const auto& p : {r.father, r.mother})
         if (p) ids.push_back(*p);
     if (ids.empty()) return Derived{};
-    std::unordered_map<int64, ParentRow> parents = read_parents(ids);
+    std::unordered_map<int64, Derived> parents = read_parents(ids);
     for (const auto& [role, p] : {std::pair{"father", r.father}, std::pair{"mother", r.mother}})
         if (p && !parents.count(*p))
             fail("23503",
@@ -351,9 +346,7 @@ void propagate(const std::vector<int64>& roots) {
                 if (p && !members.count(*p)) outside.push_back(*p);
         std::sort(outside.begin(), outside.end());
         outside.erase(std::unique(outside.begin(), outside.end()), outside.end());
-        std::unordered_map<int64, Derived> parents;
-        for (auto& [id, row] : read_parents(outside))
-            parents[id] = Derived{row.generation, std::move(row.ranks)};
+        std::unordered_map<int64, Derived> parents = read_parents(outside);
 
         DerivedBatch batch;
         auto add = [&](const Links& l, const Derived& d) { batch.add(l, d); };
