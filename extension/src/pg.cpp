@@ -1,6 +1,7 @@
 #include "pg.hpp"
 
 extern "C" {
+#include "commands/dbcommands.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 }
@@ -132,6 +133,19 @@ std::optional<int64> col_int64(uint64 row, int col) {
     }
 }
 
+std::optional<double> col_float8(uint64 row, int col) {
+    bool isnull = false;
+    Datum d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+    if (isnull) return std::nullopt;
+    return DatumGetFloat8(d);
+}
+
+std::string col_text(uint64 row, int col) {
+    char* v = nullptr;
+    guard([&] { v = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col); });
+    return v ? v : "";
+}
+
 RankVector col_ranks(uint64 row, int sums_col, int counts_col) {
     RankVector out;
     for (auto [col, target] :
@@ -210,6 +224,34 @@ Datum nullable_int64_array(const std::vector<std::optional<int64>>& values) {
 Datum nullable_float8_array(const std::vector<std::optional<double>>& values) {
     return make_nullable_array(values, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
                                [](double v) { return Float8GetDatum(v); });
+}
+
+Datum text_array(const std::vector<std::string>& values) {
+    Datum result = 0;
+    guard([&] {
+        // The texts live in the current memory context, like the array.
+        Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * (values.size() + 1)));
+        for (std::size_t i = 0; i < values.size(); ++i)
+            datums[i] = PointerGetDatum(cstring_to_text_with_len(values[i].data(),
+                                                                 static_cast<int>(values[i].size())));
+        result = PointerGetDatum(
+            construct_array(datums, static_cast<int>(values.size()), TEXTOID, -1, false, TYPALIGN_INT));
+    });
+    return result;
+}
+
+Datum text_datum(const std::string& value) {
+    Datum result = 0;
+    guard([&] {
+        result = PointerGetDatum(cstring_to_text_with_len(value.data(), static_cast<int>(value.size())));
+    });
+    return result;
+}
+
+std::string database_name() {
+    const char* name = nullptr;
+    guard([&] { name = get_database_name(MyDatabaseId); });
+    return name;
 }
 
 void DerivedBatch::add(const Links& links, const Derived& d) {

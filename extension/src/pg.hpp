@@ -32,6 +32,7 @@ extern "C" {
 #include <exception>
 #include <initializer_list>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "lineage.hpp"
@@ -53,7 +54,7 @@ class PgError : public std::exception {
 template <typename F>
 void guard(F&& f) {
     MemoryContext context = CurrentMemoryContext;
-    bool failed = false;
+    volatile bool failed = false;
     // A C++ exception (std::bad_alloc from a container the lambda fills) must
     // not leave PG_TRY's frame without PG_END_TRY restoring the error stack.
     std::exception_ptr cpp_error;
@@ -126,6 +127,8 @@ class Spi {
 
 // Results of the last Statement::run. Reading a column cannot raise.
 std::optional<int64> col_int64(uint64 row, int col);
+std::optional<double> col_float8(uint64 row, int col);
+std::string col_text(uint64 row, int col);  // "" for null
 RankVector col_ranks(uint64 row, int sums_col, int counts_col);
 
 // Datum conversions that allocate in the current memory context.
@@ -134,6 +137,11 @@ Datum float8_array(const std::vector<double>& values);
 Datum int32_array(const std::vector<int32>& values);
 Datum nullable_int64_array(const std::vector<std::optional<int64>>& values);
 Datum nullable_float8_array(const std::vector<std::optional<double>>& values);
+Datum text_array(const std::vector<std::string>& values);
+Datum text_datum(const std::string& value);
+
+// The current database's name.
+std::string database_name();
 
 // Derived values for one set-wise UPDATE; persons' vectors are slices
 // [lo, hi] of two shared arrays.

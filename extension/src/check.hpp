@@ -1,0 +1,76 @@
+// The pure C++ side of the consistency check (SPEC section 6): what a person's
+// stored values must be, given its parents' stored values, and the report a
+// run mails. No PostgreSQL header here: unit-tested on its own.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lineage.hpp"
+
+namespace family::check {
+
+// One person as stored, with what the check needs of its parents.
+struct StoredParent {
+    bool exists = false;  // the row the link points to is there
+    int generation = 0;
+    RankVector ranks;
+};
+struct StoredPerson {
+    PersonId id = 0;
+    std::optional<PersonId> father, mother;
+    std::optional<int> father_rank, mother_rank;
+    int generation = 0;
+    std::optional<double> rank;  // ancestor_relationship_rank
+    RankVector ranks;
+    StoredParent father_row, mother_row;
+    bool couple = true;  // false: both parents known and never a couple
+};
+
+struct Finding {
+    PersonId person = 0;
+    std::string kind;  // see check_person
+    std::string expected, actual;
+};
+
+// Checks one person locally, appending what is wrong to `out`. Kinds:
+// missing_parent, rank_pairing, couple, generation, link_vectors,
+// ancestor_rank. Local consistency everywhere implies global consistency,
+// and generation strictly increasing along every link proves no cycle.
+void check_person(const StoredPerson& p, std::vector<Finding>& out);
+
+// Text of a vector, e.g. "{4, 2}/{1, 1}" (sums/counts), for findings.
+std::string format_ranks(const RankVector& r);
+
+// Everything a run's report holds; times are seconds since the run started.
+struct ErrorReport {
+    std::string where;  // "worker 1 (pid 123)" or "coordinator"
+    std::string sqlstate, message, detail, context, exception_type, stack_trace;
+};
+struct WorkerReport {
+    int number = 0;
+    int pid = 0;
+    double started = 0, finished = 0;
+    std::int64_t persons = 0, slices = 0, findings = 0;
+    std::string status;  // done, failed, lost
+};
+struct RunReport {
+    std::int64_t run_id = 0;
+    std::string database, status, started_at, finished_at;
+    double seconds = 0;
+    int workers_requested = 0;
+    std::int64_t persons = 0, findings_total = 0;
+    std::string note;  // e.g. why fewer workers ran than requested
+    std::vector<WorkerReport> workers;
+    std::vector<Finding> findings;  // the first ones, by person
+    std::vector<ErrorReport> errors;
+};
+
+constexpr std::size_t kMailedFindings = 100;
+
+std::string report_subject(const RunReport& r);
+std::string report_body(const RunReport& r);
+
+}  // namespace family::check
