@@ -2,7 +2,7 @@
 # Installs the Debian packages the project needs, if any is missing.
 set -euo pipefail
 packages=(build-essential postgresql-15 postgresql-server-dev-15 postgresql-15-cron
-          libboost-test-dev gcovr python3 python3-psycopg2)
+          libboost-test-dev gcovr python3 python3-psycopg2 libcurl4-openssl-dev python3-aiosmtpd)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

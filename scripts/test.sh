@@ -60,6 +60,19 @@ else
     count unit 0 1
 fi
 
+# The consistency check end to end: workers, pg_cron, a real SMTP server.
+echo "== consistency check"
+check_out="$log_dir/check.log"
+/usr/bin/python3 tests/check/check_test.py >"$check_out" 2>&1
+check_rc=$?
+cat "$check_out"
+if [[ $(tail -1 "$check_out") =~ check:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+    count check "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
+    [ $check_rc -eq 0 ] || [ "${BASH_REMATCH[2]}" -gt 0 ] || count check 0 1
+else
+    count check 0 1
+fi
+
 # Randomized concurrent stress test with a from-scratch oracle.
 echo "== stress"
 if tests/stress/run.sh "$log_dir/stress.log"; then count stress 1 0; else count stress 0 1; fi

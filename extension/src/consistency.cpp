@@ -42,7 +42,8 @@ extern "C" {
 
 namespace family::pg {
 
-namespace {
+// Not an anonymous namespace: these names show in the reports' stack traces.
+namespace consistency {
 
 // GUCs (SPEC section 5).
 int check_workers = 0;
@@ -307,11 +308,16 @@ void run_worker(Shared* sh, int number) {
 
 // ---- the coordinator -------------------------------------------------------
 
+// SIGTERM (the caller was cancelled, or the server is shutting down): a
+// statement the coordinator is running is cancelled, and the wait for the
+// workers ends with terminating them; then the run is recorded as failed.
 volatile sig_atomic_t got_sigterm = false;
 void on_sigterm(SIGNAL_ARGS) {
     (void)postgres_signal_arg;
     int saved = errno;
     got_sigterm = true;
+    QueryCancelPending = true;
+    InterruptPending = true;
     SetLatch(MyLatch);
     errno = saved;
 }
@@ -449,11 +455,15 @@ class Coordinator {
             if (got_sigterm && !terminated) {
                 for (BackgroundWorkerHandle* h : handles_) TerminateBackgroundWorker(h);
                 terminated = true;
-                cancelled_ = true;
             }
             (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000L,
                             PG_WAIT_EXTENSION);
             ResetLatch(MyLatch);
+        }
+        if (got_sigterm) {
+            // Recording the run is still to come: not cancelled.
+            QueryCancelPending = false;
+            cancelled_ = true;
         }
         finished_ = GetCurrentTimestamp();
     }
@@ -721,10 +731,11 @@ int64 run_consistency_check(std::optional<int> workers) {
     return run;
 }
 
-}  // namespace
+}  // namespace consistency
 }  // namespace family::pg
 
 using namespace family::pg;
+using namespace family::pg::consistency;
 
 extern "C" {
 PGDLLEXPORT void family_check_coordinator(Datum arg);
