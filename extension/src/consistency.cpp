@@ -719,8 +719,10 @@ int64 run_consistency_check(std::optional<int> workers) {
     if (status == "findings")
         guard([&] {
             ereport(WARNING,
-                    (errmsg("family: consistency check run %ld found %ld inconsistencies",
-                            static_cast<long>(run), static_cast<long>(sh->findings)),
+                    (errmsg_plural("family: consistency check run %ld found %ld inconsistency",
+                                   "family: consistency check run %ld found %ld inconsistencies",
+                                   static_cast<unsigned long>(sh->findings), static_cast<long>(run),
+                                   static_cast<long>(sh->findings)),
                      errhint("See family.check_finding; SELECT family.repair() recomputes "
                              "derived values.")));
         });

@@ -1,0 +1,191 @@
+// The consistency check's pure parts: the local check of one person, the
+// report, the mail as composed and sent, and stack traces.
+#include <boost/test/unit_test.hpp>
+
+#include <set>
+#include <stdexcept>
+
+#include "check.hpp"
+#include "mail.hpp"
+#include "trace.hpp"
+
+using namespace family;
+using namespace family::check;
+
+namespace {
+
+// Ann and Bob have no parents; their child with ranks 4 and 2, as stored by
+// the triggers.
+StoredPerson consistent_child() {
+    StoredPerson p;
+    p.id = 3;
+    p.father = 2;
+    p.mother = 1;
+    p.father_rank = 4;
+    p.mother_rank = 2;
+    p.father_row.exists = p.mother_row.exists = true;
+    p.generation = 1;
+    p.ranks = {{6}, {2}};
+    p.rank = 3;
+    return p;
+}
+
+std::set<std::string> kinds(const StoredPerson& p) {
+    std::vector<Finding> out;
+    check_person(p, out);
+    std::set<std::string> k;
+    for (const Finding& f : out) {
+        BOOST_TEST(f.person == p.id);
+        k.insert(f.kind);
+    }
+    return k;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(consistent_persons_have_no_findings) {
+    BOOST_TEST(kinds(consistent_child()).empty());
+    StoredPerson founder;
+    founder.id = 1;
+    BOOST_TEST(kinds(founder).empty());
+}
+
+BOOST_AUTO_TEST_CASE(each_corruption_has_its_kind) {
+    StoredPerson p = consistent_child();
+    p.generation = 5;
+    BOOST_TEST((kinds(p) == std::set<std::string>{"generation"}));
+
+    p = consistent_child();
+    p.rank = 2.5;
+    std::vector<Finding> out;
+    check_person(p, out);
+    BOOST_REQUIRE(out.size() == 1u);
+    BOOST_TEST(out[0].kind == "ancestor_rank");
+    BOOST_TEST(out[0].expected == "3");
+    BOOST_TEST(out[0].actual == "2.5");
+
+    p = consistent_child();
+    p.ranks.counts = {3};
+    out.clear();
+    check_person(p, out);
+    BOOST_REQUIRE(out.size() == 1u);
+    BOOST_TEST(out[0].kind == "link_vectors");
+    BOOST_TEST(out[0].expected == "{6}/{2}");
+    BOOST_TEST(out[0].actual == "{6}/{3}");
+
+    p = consistent_child();
+    p.couple = false;
+    BOOST_TEST((kinds(p) == std::set<std::string>{"couple"}));
+
+    // A missing mother: the values expected are those of the father alone.
+    p = consistent_child();
+    p.mother_row.exists = false;
+    BOOST_TEST((kinds(p) == std::set<std::string>{"missing_parent", "link_vectors",
+                                                  "ancestor_rank"}));
+
+    // A rank without its parent, and a parent without its rank.
+    p = consistent_child();
+    p.father.reset();
+    p.mother_rank.reset();
+    out.clear();
+    check_person(p, out);
+    std::set<std::string> actual;
+    for (const Finding& f : out)
+        if (f.kind == "rank_pairing") actual.insert(f.actual);
+    BOOST_TEST((actual == std::set<std::string>{"father_id null, father_rank 4",
+                                                "mother_id 1, mother_rank null"}));
+
+    // No parent left: null rank expected.
+    p = consistent_child();
+    p.father.reset();
+    p.father_rank.reset();
+    p.mother.reset();
+    p.mother_rank.reset();
+    out.clear();
+    check_person(p, out);
+    BOOST_TEST(out.back().kind == "ancestor_rank");
+    BOOST_TEST(out.back().expected == "null");
+}
+
+BOOST_AUTO_TEST_CASE(report_lists_workers_findings_and_errors) {
+    RunReport r;
+    r.run_id = 7;
+    r.database = "family";
+    r.status = "failed";
+    r.started_at = "2026-11-23 10:00:00+00";
+    r.finished_at = "2026-11-23 10:00:01.5+00";
+    r.seconds = 1.5;
+    r.workers_requested = 2;
+    r.persons = 1000;
+    r.findings_total = 150;
+    r.note = "only 1 of 2 check workers could start";
+    r.workers.push_back({0, 4242, 0.01, 1.4, 1000, 3, 150, "failed"});
+    for (int i = 0; i < 100; ++i) r.findings.push_back({i, "generation", "1", "2"});
+    r.errors.push_back({"worker 0 (pid 4242)", "57014", "canceling statement", "",
+                        "line one\nline two", "PostgreSQL ERROR (ereport)", "#0 a\n#1 b"});
+    BOOST_TEST(report_subject(r) ==
+               "[family] consistency check run 7 on family: failed, 150 findings, 1 errors");
+    std::string body = report_body(r);
+    for (const char* part :
+         {"run 7 on database family: failed", "(1.500 s)", "1 of 2 requested",
+          "note: only 1 of 2", "4242", "the first 100 of 150", "person 99",
+          "SELECT family.repair()", "SQLSTATE   57014", "context    line one\n",
+          "               line two", "stack      #0 a\n               #1 b"})
+        BOOST_TEST(body.find(part) != std::string::npos, part);
+    BOOST_TEST(body.find("detail") == std::string::npos);  // empty fields are left out
+
+    RunReport clean;
+    clean.run_id = 8;
+    clean.status = "clean";
+    BOOST_TEST(report_subject(clean) == "[family] consistency check run 8 on : clean");
+    BOOST_TEST(report_body(clean).find("Findings") == std::string::npos);
+    clean.findings_total = 1;
+    clean.findings.push_back({5, "cycle", "a", "b"});
+    BOOST_TEST(report_body(clean).find("Findings (1;") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(mail_is_composed_with_crlf) {
+    mail::Settings s{"smtp://127.0.0.1:1", "family@localhost", "a@x, b@y"};
+    std::string m = mail::compose(s, "subject", "line 1\nline 2\n", "Mon, 23 Nov 2026", "<id>");
+    BOOST_TEST(m.find("To: a@x, b@y\r\n") != std::string::npos);
+    BOOST_TEST(m.find("Subject: subject\r\n") != std::string::npos);
+    BOOST_TEST(m.find("\r\n\r\nline 1\r\nline 2\r\n") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(mail_failures_are_returned) {
+    // Port 1 on loopback: nothing listens there.
+    mail::Settings s{"smtp://127.0.0.1:1", "Family <family@localhost>", "a@x"};
+    std::optional<std::string> error = mail::send(s, "s", "b");
+    BOOST_REQUIRE(error);
+    BOOST_TEST(error->find("smtp://127.0.0.1:1") != std::string::npos, *error);
+    s.to = " , ";
+    BOOST_TEST(*mail::send(s, "s", "b") == "family.mail_to names no recipient");
+}
+
+namespace {
+[[gnu::noinline]] void throw_here() {
+    throw std::logic_error("here");
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(stacks_of_throws_and_captures) {
+    try {
+        throw_here();
+    } catch (const std::exception& e) {
+        const trace::Stack* at = trace::thrown(&e);
+        BOOST_REQUIRE(at);
+        std::string text = trace::symbolize(*at);
+        BOOST_TEST(text.find("#0 __wrap___cxa_throw") == 0u, text);
+    }
+    std::logic_error other("not thrown");
+    BOOST_TEST(!trace::thrown(&other));
+    trace::Stack here = trace::capture();
+    BOOST_TEST(here.depth > 1);
+    BOOST_TEST(trace::symbolize(here, here.depth).empty());
+
+    BOOST_TEST(trace::readable("/usr/lib/x.so(_ZN6family5checkEv+0x1f) [0x7f]") ==
+               "family::check()  (x.so)");
+    BOOST_TEST(trace::readable("x(+0x3c050) [0x7f]") == "x(+0x3c050)  (no symbol: a static function)");
+    BOOST_TEST(trace::readable("plain(not_mangled) [0x1]") == "not_mangled  (plain)");
+    BOOST_TEST(trace::readable("[0x1]") == "[0x1]");
+}
