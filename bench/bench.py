@@ -102,6 +102,7 @@ def main():
     parser.add_argument("--persons", type=int, default=1_000_000)
     parser.add_argument("--reuse", action="store_true", help="keep an already loaded genealogy")
     parser.add_argument("--seconds", type=int, default=8, help="per pgbench round")
+    parser.add_argument("--only", choices=["check"], help="only these benchmarks")
     args = parser.parse_args()
     conn = psycopg2.connect(args.dsn)
     conn.autocommit = True
@@ -129,6 +130,10 @@ def main():
            f"{total / 2**20:.0f} MiB with indexes, {total / n:.0f} bytes/person; vectors "
            f"{float(vectors) / 2**20:.0f} MiB; relationships {rels / 2**20:.0f} MiB; "
            f"deepest generation {depth}")
+
+    if args.only == "check":
+        bench_check(conn)
+        return summary()
 
     # 1. Insert of a child: trigger path vs plain INSERT into the identical table.
     q(conn, """DROP TABLE IF EXISTS bench_couple;
@@ -267,9 +272,89 @@ SELECT 'bench', person_a, 3, person_b, 4{extra_values} FROM bench_couple WHERE i
            f"{repair_s:.1f} s, {changed} rows changed, backend private memory peak "
            f"{peak[0] // 1024} MiB")
 
+    bench_check(conn)
+    summary()
+
+
+def summary():
     missed = [name for name, _r, ok in results if not ok]
     print(f"bench: {len(results) - len(missed)} of {len(results)} figures meet their targets"
           + (f"; missed: {', '.join(missed)}" if missed else ""))
+
+
+def cpu_times():
+    """(busy, total) jiffies of all CPUs."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def worker_peak_kib():
+    """Largest peak resident set (VmHWM) among running check workers."""
+    peak = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if not f.read().startswith(b"postgres: family check worker"):
+                    continue
+            with open(f"/proc/{pid}/status") as f:
+                peak = max(peak, next(int(line.split()[1]) for line in f
+                                      if line.startswith("VmHWM")))
+        except (OSError, StopIteration):
+            continue
+    return peak
+
+
+def bench_check(conn):
+    """7. The consistency check: 2 workers vs 1, all workers vs one parallel
+    SELECT reading the same columns, and how busy the CPUs are meanwhile."""
+    q(conn, "SET family.smtp_url = ''")
+    n = q(conn, "SELECT count(*) FROM family.person")[0][0]
+    cpus = os.cpu_count()
+    # The same columns the check reads, every person joined to its parents,
+    # by a parallel plan with as many processes as the check has workers.
+    q(conn, f"SET max_parallel_workers_per_gather = {cpus - 1}")
+    plain = """SELECT count(*), sum(p.generation + coalesce(f.generation, 0) + coalesce(m.generation, 0)),
+                      sum(p.ancestor_relationship_rank),
+                      sum(cardinality(p.link_rank_sums) + cardinality(p.link_counts)
+                          + coalesce(cardinality(f.link_rank_sums) + cardinality(f.link_counts), 0)
+                          + coalesce(cardinality(m.link_rank_sums) + cardinality(m.link_counts), 0))
+                 FROM family.person p
+                 LEFT JOIN family.person f ON f.id = p.father_id
+                 LEFT JOIN family.person m ON m.id = p.mother_id"""
+    one, two, every, select, busy, peak = [], [], [], [], [], [0]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], worker_peak_kib())
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    for _ in range(3):
+        one.append(timed(conn, "SELECT family.run_consistency_check(1)"))
+        two.append(timed(conn, "SELECT family.run_consistency_check(2)"))
+        b0, t0 = cpu_times()
+        every.append(timed(conn, "SELECT family.run_consistency_check(0)"))
+        b1, t1 = cpu_times()
+        busy.append((b1 - b0) / (t1 - t0))
+        select.append(timed(conn, plain))
+    done.set()
+    sampler.join()
+    findings = q(conn, "SELECT sum(findings) FROM family.check_run WHERE status <> 'running'"
+                       " AND id > (SELECT max(id) - 9 FROM family.check_run)")[0][0]
+    o, t, e, s = (statistics.median(x) for x in (one, two, every, select))
+    report("consistency check: 2 workers vs 1 (speed-up)", o / t, lambda r: r >= 1.8,
+           f"{t:.2f} s vs {o:.2f} s for {n:,} persons, {findings} findings")
+    report(f"consistency check, {cpus} workers vs a parallel SELECT of the same columns", e / s,
+           lambda r: r <= 2, f"{e:.2f} s vs {s:.2f} s; check worker peak RSS {peak[0] // 1024} MiB")
+    u = statistics.median(busy)
+    report("CPU busy during the check (all cores = 1.00)", u, lambda r: r >= 0.9,
+           f"{u * cpus:.1f} of {cpus} cores")
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ cat "$unit_out"
 if [[ $(cat "$unit_out") =~ ([0-9]+)\ test\ cases?\ out\ of\ ([0-9]+)\ (passed|failed) ]]; then
     total=$(grep -oE "out of [0-9]+" "$unit_out" | head -1 | grep -oE "[0-9]+")
     ok=$(grep -oE "[0-9]+ test cases? out of" "$unit_out" | head -1 | grep -oE "^[0-9]+")
-    if [ $unit_rc -eq 0 ]; then count unit "$total" 0; else count unit $((total - ${ok:-0})) "${ok:-0}"; fi
+    if [ $unit_rc -eq 0 ]; then count unit "$total" 0; else count unit "${ok:-0}" $((total - ${ok:-0})); fi
 else
     count unit 0 1
 fi

@@ -83,8 +83,8 @@ void check_person(const StoredPerson& p, std::vector<Finding>& out) {
     Derived d = derive(view(p.father, p.father_rank, p.father_row),
                        view(p.mother, p.mother_rank, p.mother_row));
     if (d.generation != p.generation)
-        out.push_back({p.id, "generation", std::to_string(d.generation),
-                       std::to_string(p.generation)});
+        out.push_back(
+            {p.id, "generation", std::to_string(d.generation), std::to_string(p.generation)});
     if (d.ranks != p.ranks)
         out.push_back({p.id, "link_vectors", format_ranks(d.ranks), format_ranks(p.ranks)});
     std::optional<double> rank = ancestor_rank(d.ranks);
@@ -127,15 +127,14 @@ std::string report_body(const RunReport& r) {
                     ? "the first " + std::to_string(r.findings.size()) + " of "
                     : std::string()) +
                std::to_string(r.findings_total) +
-               "; all in family.check_finding where run_id = " + std::to_string(r.run_id) +
-               ")\n";
+               "; all in family.check_finding where run_id = " + std::to_string(r.run_id) + ")\n";
         for (const Finding& f : r.findings)
-            out += "  person " + pad(std::to_string(f.person), 10) + pad(f.kind, 16) +
-                   "expected " + f.expected + "\n" + std::string(35, ' ') + "actual   " +
-                   f.actual + "\n";
-        out += "\nTo fix the derived values: SELECT family.repair(); then check again with\n"
-               "SELECT family.run_consistency_check();  (missing_parent, rank_pairing and\n"
-               "couple findings are data that repair() cannot guess: fix those rows first.)\n";
+            out += "  person " + pad(std::to_string(f.person), 10) + pad(f.kind, 16) + "expected " +
+                   f.expected + "\n" + std::string(35, ' ') + "actual   " + f.actual + "\n";
+        out +=
+            "\nTo fix the derived values: SELECT family.repair(); then check again with\n"
+            "SELECT family.run_consistency_check();  (missing_parent, rank_pairing and\n"
+            "couple findings are data that repair() cannot guess: fix those rows first.)\n";
     }
 
     if (!r.errors.empty()) {

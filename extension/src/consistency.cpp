@@ -50,13 +50,14 @@ int check_workers = 0;
 char* smtp_url = nullptr;
 char* mail_from = nullptr;
 char* mail_to = nullptr;
-// Test hook: makes worker 0 fail on its first slice.
-enum Inject { kInjectNone, kInjectError, kInjectException };
+// Test hook: makes worker 0 fail on its first slice (error, exception), or
+// the coordinator while it records the run (coordinator) or its mail (mail).
+enum Inject { kInjectNone, kInjectError, kInjectException, kInjectCoordinator, kInjectMail };
 int check_inject = kInjectNone;
-const config_enum_entry inject_options[] = {{"none", kInjectNone, false},
-                                            {"error", kInjectError, false},
-                                            {"exception", kInjectException, false},
-                                            {nullptr, 0, false}};
+const config_enum_entry inject_options[] = {
+    {"none", kInjectNone, false},           {"error", kInjectError, false},
+    {"exception", kInjectException, false}, {"coordinator", kInjectCoordinator, false},
+    {"mail", kInjectMail, false},           {nullptr, 0, false}};
 
 template <std::size_t N>
 void copy(char (&to)[N], const std::string& from) {
@@ -86,8 +87,11 @@ struct WorkerSlot {
 };
 
 struct Shared {
-    // Set by the caller.
-    Oid database, user;
+    // Set by the caller: workers log in as its login user and then act as
+    // its current user (like parallel query's workers: a NOLOGIN role
+    // reached by SET ROLE works too).
+    Oid database, login_user, user;
+    int security_context;
     int requested;
     int inject;
     char smtp_url[1024], mail_from[512], mail_to[1024];
@@ -126,19 +130,16 @@ void record_exception(ErrorSlot& slot) {
         message = d->message ? d->message : "";
         detail = d->detail ? d->detail : "";
         context = d->context ? d->context : "";
-        // Frames 0-1 are the capture itself and errfinish's callback loop.
-        stack = trace::symbolize(pg_error_stack, 2);
+        // Frame 0 is capture_stack(), called by errfinish().
+        stack = trace::symbolize(pg_error_stack, 1);
     } catch (const std::exception& e) {
-        if (const auto* domain = dynamic_cast<const Error*>(&e)) {
-            sqlstate = domain->sqlstate();
-            detail = domain->detail();
-        }
         int status = 0;
         char* name = abi::__cxa_demangle(typeid(e).name(), nullptr, nullptr, &status);
         type = std::string("C++ ") + (name ? name : typeid(e).name());
         std::free(name);
         message = e.what();
         const trace::Stack* at = trace::thrown(&e);
+        // Frame 0 is the __cxa_throw wrapper, called by the throw site.
         stack = at ? trace::symbolize(*at, 1)
                    : "(thrown inside a library; stack where it was caught)\n" +
                          trace::symbolize(trace::capture());
@@ -183,12 +184,16 @@ Shared* attach(Datum arg) {
     guard([&] { segment = dsm_attach(DatumGetUInt32(arg)); });
     // The caller keeps the segment until the coordinator stops, and the
     // coordinator until its workers stop.
-    if (!segment) fail("55000", "family: the consistency check's shared memory is gone");  // LCOV_EXCL_LINE
+    if (!segment)
+        fail("55000", "family: the consistency check's shared memory is gone");  // LCOV_EXCL_LINE
     return static_cast<Shared*>(dsm_segment_address(segment));
 }
 
 void connect(const Shared* sh) {
-    guard([&] { BackgroundWorkerInitializeConnectionByOid(sh->database, sh->user, 0); });
+    guard([&] {
+        BackgroundWorkerInitializeConnectionByOid(sh->database, sh->login_user, 0);
+        SetUserIdAndSecContext(sh->user, sh->security_context);
+    });
 }
 
 BackgroundWorkerHandle* launch(const char* function, const char* type, dsm_handle segment,
@@ -259,7 +264,8 @@ void check_slice(Shared* sh, WorkerSlot& me, int number, int64 lo, int64 hi) {
             p.couple = *col_int64(i, 18) != 0;
             check::check_person(p, findings);
         }
-        if (sh->inject != kInjectNone && number == 0 && me.slices == 0) {
+        if ((sh->inject == kInjectError || sh->inject == kInjectException) && number == 0 &&
+            me.slices == 0) {
             if (sh->inject == kInjectError)
                 guard([] {
                     ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
@@ -388,7 +394,17 @@ class Coordinator {
             abort_transaction();
             fail_run();
         }
+        // The run is recorded: if the mail's bookkeeping fails, the error
+        // goes to the server log and the next run sends the mail.
         mail();
+    }
+
+    static void inject(const char* where) {
+        guard([&] {
+            ereport(ERROR,
+                    (errcode(ERRCODE_INTERNAL_ERROR),
+                     errmsg("family.check_inject: error injected in the coordinator's %s", where)));
+        });
     }
 
   private:
@@ -474,8 +490,8 @@ class Coordinator {
             "INSERT INTO family.check_worker (run_id, worker, pid, started_at, finished_at,"
             "                                 persons_checked, slices, findings, status)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            {INT8OID, INT4OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID, INT8OID,
-             INT8OID, TEXTOID});
+            {INT8OID, INT4OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID,
+             TEXTOID});
         static Statement add_error(
             "INSERT INTO family.check_error (run_id, worker, sqlstate, message, detail, context,"
             "                                exception_type, stack_trace)"
@@ -523,12 +539,15 @@ class Coordinator {
         for (std::size_t i = 0; i < handles_.size(); ++i) {
             WorkerSlot& w = sh_->workers[i];
             const char* status = w.state == kDone ? "done" : w.state == kFailed ? "failed" : "lost";
-            std::string where = "worker " + std::to_string(i) + " (pid " + std::to_string(w.pid) + ")";
+            std::string where =
+                "worker " + std::to_string(i) + " (pid " + std::to_string(w.pid) + ")";
             if (w.state == kFailed) r.errors.push_back(error_report(where, w.error));
             if (w.state == kRunning || w.state == kNotStarted)
-                r.errors.push_back({where, "", "the worker ended without finishing: it was"
-                                    " terminated, or it exited on a fatal error (see the server log)",
-                                    "", "", "", ""});
+                r.errors.push_back(
+                    {where, "",
+                     "the worker ended without finishing: it was"
+                     " terminated, or it exited on a fatal error (see the server log)",
+                     "", "", "", ""});
             r.workers.push_back({static_cast<int>(i), w.pid, since(start_, w.started),
                                  since(start_, w.finished), w.persons, w.slices, w.findings,
                                  status});
@@ -536,6 +555,7 @@ class Coordinator {
         }
 
         transaction("family consistency check: recording", [&] {
+            if (sh_->inject == kInjectCoordinator) inject("record");
             r.database = database_name();
             Datum run = Int64GetDatum(sh_->run_id);
             for (std::size_t i = 0; i < r.workers.size(); ++i) {
@@ -554,25 +574,27 @@ class Coordinator {
                                text_datum(e.exception_type), text_datum(e.stack_trace)});
             }
             cycles.run({run});
-            uint64 n = first_findings.run(
-                {run, Int32GetDatum(static_cast<int>(check::kMailedFindings))});
+            uint64 n =
+                first_findings.run({run, Int32GetDatum(static_cast<int>(check::kMailedFindings))});
             for (uint64 i = 0; i < n; ++i) {
-                r.findings.push_back({*col_int64(i, 1), col_text(i, 2), col_text(i, 3),
-                                      col_text(i, 4)});
+                r.findings.push_back(
+                    {*col_int64(i, 1), col_text(i, 2), col_text(i, 3), col_text(i, 4)});
                 r.findings_total = *col_int64(i, 5);
             }
             r.status = !r.errors.empty() ? "failed" : r.findings_total ? "findings" : "clean";
-            std::string error = r.errors.empty() ? "" : r.errors[0].where + ": " + r.errors[0].message;
+            std::string error =
+                r.errors.empty() ? "" : r.errors[0].where + ": " + r.errors[0].message;
             r.started_at = timestamp_text(start_);
             r.finished_at = timestamp_text(finished_);
-            close.run({run, TimestampTzGetDatum(finished_), Int32GetDatum(static_cast<int>(r.workers.size())),
-                       Int64GetDatum(r.persons), Int64GetDatum(r.findings_total),
-                       text_datum(r.status), text_datum(error),
+            close.run({run, TimestampTzGetDatum(finished_),
+                       Int32GetDatum(static_cast<int>(r.workers.size())), Int64GetDatum(r.persons),
+                       Int64GetDatum(r.findings_total), text_datum(r.status), text_datum(error),
                        text_datum(check::report_body(r))});
         });
         copy(sh_->status, r.status);
         sh_->findings = r.findings_total;
-        if (!r.errors.empty()) copy(sh_->error.message, r.errors[0].where + ": " + r.errors[0].message);
+        if (!r.errors.empty())
+            copy(sh_->error.message, r.errors[0].where + ": " + r.errors[0].message);
     }
 
     // Recording the run failed: mark it failed, with that error, in a
@@ -619,39 +641,35 @@ class Coordinator {
             std::string subject, body;
         };
         std::vector<Mail> mails;
-        try {
-            transaction("family consistency check: mail", [&] {
-                uint64 n = pending.run({Int64GetDatum(sh_->run_id)});
-                std::string database = database_name();
-                for (uint64 i = 0; i < n; ++i) {
-                    check::RunReport r;
-                    r.run_id = *col_int64(i, 1);
-                    r.database = database;
-                    r.status = col_text(i, 2);
-                    r.findings_total = *col_int64(i, 3);
-                    r.errors.resize(static_cast<std::size_t>(*col_int64(i, 5)));
-                    mails.push_back({r.run_id, check::report_subject(r), col_text(i, 4)});
-                }
-            });
-            for (const Mail& m : mails) {
-                std::optional<std::string> error;
-                const char* status = "off";
-                if (settings.url.empty())
-                    error = "family.smtp_url is not set: no mail is sent";
-                else {
-                    error = mail::send(settings, m.subject, m.body);
-                    status = error ? "failed" : "sent";
-                }
-                transaction("family consistency check: mail status", [&] {
-                    record.run({Int64GetDatum(m.id), text_datum(status),
-                                text_datum(error.value_or(""))});
-                });
-                // The server is unreachable: the rest waits for the next run.
-                if (error && !settings.url.empty()) break;
+        transaction("family consistency check: mail", [&] {
+            if (sh_->inject == kInjectMail) inject("mail");
+            uint64 n = pending.run({Int64GetDatum(sh_->run_id)});
+            std::string database = database_name();
+            for (uint64 i = 0; i < n; ++i) {
+                check::RunReport r;
+                r.run_id = *col_int64(i, 1);
+                r.database = database;
+                r.status = col_text(i, 2);
+                r.findings_total = *col_int64(i, 3);
+                r.errors.resize(static_cast<std::size_t>(*col_int64(i, 5)));
+                mails.push_back({r.run_id, check::report_subject(r), col_text(i, 4)});
             }
-        } catch (...) {
-            record_exception(sh_->error);
-            abort_transaction();
+        });
+        for (const Mail& m : mails) {
+            std::optional<std::string> error;
+            const char* status = "off";
+            if (settings.url.empty())
+                error = "family.smtp_url is not set: no mail is sent";
+            else {
+                error = mail::send(settings, m.subject, m.body);
+                status = error ? "failed" : "sent";
+            }
+            transaction("family consistency check: mail status", [&] {
+                record.run(
+                    {Int64GetDatum(m.id), text_datum(status), text_datum(error.value_or(""))});
+            });
+            // The server is unreachable: the rest waits for the next run.
+            if (error && !settings.url.empty()) break;
         }
     }
 
@@ -677,9 +695,9 @@ int64 run_consistency_check(std::optional<int> workers) {
     // One slot is the coordinator's.
     int cap = std::max(1, max_worker_processes - 1);
     if (requested > cap) {
-        note = std::to_string(requested) + " workers requested, capped to " +
-               std::to_string(cap) + " by max_worker_processes = " +
-               std::to_string(max_worker_processes) + " (one is the coordinator's)";
+        note = std::to_string(requested) + " workers requested, capped to " + std::to_string(cap) +
+               " by max_worker_processes = " + std::to_string(max_worker_processes) +
+               " (one is the coordinator's)";
         requested = cap;
     }
     dsm_segment* segment = nullptr;
@@ -690,7 +708,8 @@ int64 run_consistency_check(std::optional<int> workers) {
         std::memset(sh, 0, shared_size(requested));
     });
     sh->database = MyDatabaseId;
-    sh->user = GetUserId();
+    sh->login_user = GetAuthenticatedUserId();
+    GetUserIdAndSecContext(&sh->user, &sh->security_context);
     sh->requested = requested;
     sh->inject = check_inject;
     copy(sh->smtp_url, smtp_url ? smtp_url : "");
@@ -713,7 +732,9 @@ int64 run_consistency_check(std::optional<int> workers) {
     if (sh->note[0]) guard([&] { ereport(WARNING, (errmsg("family: %s", sh->note))); });
     if (!sh->recorded)
         fail(sh->error.sqlstate[0] ? sh->error.sqlstate : "XX000",
-             std::string("consistency check could not start: ") + sh->error.message);
+             std::string("consistency check could not start: ") +
+                 (sh->error.set ? sh->error.message
+                                : "its coordinator exited (see the server log)"));
     std::string status = sh->status;
     int64 run = sh->run_id;
     if (status == "findings")
@@ -727,7 +748,8 @@ int64 run_consistency_check(std::optional<int> workers) {
                              "derived values.")));
         });
     if (status != "clean" && status != "findings")
-        fail("XX000", "consistency check run " + std::to_string(run) + " failed: " + sh->error.message,
+        fail("XX000",
+             "consistency check run " + std::to_string(run) + " failed: " + sh->error.message,
              "See family.check_run and family.check_error for run " + std::to_string(run) + ".");
     guard([&] { dsm_detach(segment); });
     return run;
@@ -746,10 +768,9 @@ void _PG_init(void);
 PG_FUNCTION_INFO_V1(family_run_consistency_check);
 
 void _PG_init(void) {
-    DefineCustomIntVariable("family.check_workers",
-                            "Workers of family.run_consistency_check(); 0 = one per CPU.", nullptr,
-                            &check_workers, 0, 0, MAX_BACKENDS, PGC_SUSET, 0, nullptr, nullptr,
-                            nullptr);
+    DefineCustomIntVariable(
+        "family.check_workers", "Workers of family.run_consistency_check(); 0 = one per CPU.",
+        nullptr, &check_workers, 0, 0, MAX_BACKENDS, PGC_SUSET, 0, nullptr, nullptr, nullptr);
     DefineCustomStringVariable("family.smtp_url",
                                "SMTP server for the consistency check's reports, e.g. "
                                "smtp://127.0.0.1:2525; empty = no mail.",
@@ -757,10 +778,9 @@ void _PG_init(void) {
     DefineCustomStringVariable("family.mail_from", "Sender of the consistency check's reports.",
                                nullptr, &mail_from, "family@localhost", PGC_SUSET, 0, nullptr,
                                nullptr, nullptr);
-    DefineCustomStringVariable("family.mail_to",
-                               "Recipients of the consistency check's reports, comma-separated.",
-                               nullptr, &mail_to, "postmaster@localhost", PGC_SUSET, 0, nullptr,
-                               nullptr, nullptr);
+    DefineCustomStringVariable(
+        "family.mail_to", "Recipients of the consistency check's reports, comma-separated.",
+        nullptr, &mail_to, "postmaster@localhost", PGC_SUSET, 0, nullptr, nullptr, nullptr);
     DefineCustomEnumVariable("family.check_inject",
                              "Test hook: makes the first check worker fail (error, exception).",
                              nullptr, &check_inject, kInjectNone, inject_options, PGC_SUSET,
@@ -778,10 +798,11 @@ void family_check_coordinator(Datum arg) {
         ErrorContextCallback callback{error_context_stack, capture_stack, nullptr};
         error_context_stack = &callback;
         Coordinator(sh, DatumGetUInt32(arg)).run();
-    } catch (...) {  // LCOV_EXCL_START: attaching or connecting failed: the log says why
+    } catch (...) {
         error = capture_exception();
-    }  // LCOV_EXCL_STOP
-    if (error) ReThrowError(error);  // LCOV_EXCL_LINE: as above
+    }
+    // To the server log; the worker exits.
+    if (error) ReThrowError(error);
 }
 
 void family_check_worker(Datum arg) {
@@ -798,7 +819,7 @@ void family_check_worker(Datum arg) {
         run_worker(sh, number);
     } catch (...) {  // LCOV_EXCL_START: attaching or connecting failed: the log says why
         error = capture_exception();
-    }  // LCOV_EXCL_STOP
+    }                                // LCOV_EXCL_STOP
     if (error) ReThrowError(error);  // LCOV_EXCL_LINE: as above
 }
 

@@ -98,8 +98,8 @@ std::optional<std::string> send(const Settings& s, const std::string& subject,
     curl_slist_free_all(rcpt);
     curl_easy_cleanup(curl);
     if (rc == CURLE_OK) return std::nullopt;
-    return std::string(curl_easy_strerror(rc)) + (*error ? std::string(": ") + error : "") +
-           " (" + s.url + ")";
+    return std::string(curl_easy_strerror(rc)) + (*error ? std::string(": ") + error : "") + " (" +
+           s.url + ")";
 }
 
 }  // namespace family::mail

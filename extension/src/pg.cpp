@@ -232,10 +232,10 @@ Datum text_array(const std::vector<std::string>& values) {
         // The texts live in the current memory context, like the array.
         Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * (values.size() + 1)));
         for (std::size_t i = 0; i < values.size(); ++i)
-            datums[i] = PointerGetDatum(cstring_to_text_with_len(values[i].data(),
-                                                                 static_cast<int>(values[i].size())));
-        result = PointerGetDatum(
-            construct_array(datums, static_cast<int>(values.size()), TEXTOID, -1, false, TYPALIGN_INT));
+            datums[i] = PointerGetDatum(
+                cstring_to_text_with_len(values[i].data(), static_cast<int>(values[i].size())));
+        result = PointerGetDatum(construct_array(datums, static_cast<int>(values.size()), TEXTOID,
+                                                 -1, false, TYPALIGN_INT));
     });
     return result;
 }
@@ -243,7 +243,8 @@ Datum text_array(const std::vector<std::string>& values) {
 Datum text_datum(const std::string& value) {
     Datum result = 0;
     guard([&] {
-        result = PointerGetDatum(cstring_to_text_with_len(value.data(), static_cast<int>(value.size())));
+        result =
+            PointerGetDatum(cstring_to_text_with_len(value.data(), static_cast<int>(value.size())));
     });
     return result;
 }

@@ -62,9 +62,9 @@ void guard(F&& f) {
     {
         try {
             f();
-        } catch (...) {
-            cpp_error = std::current_exception();  // LCOV_EXCL_LINE: only on std::bad_alloc
-        }
+        } catch (...) {  // LCOV_EXCL_START: only on std::bad_alloc
+            cpp_error = std::current_exception();
+        }  // LCOV_EXCL_STOP
     }
     PG_CATCH();
     { failed = true; }

@@ -3,6 +3,7 @@
 #include <cxxabi.h>
 #include <execinfo.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <typeinfo>
 
@@ -31,9 +32,11 @@ std::string readable(const char* symbol) {
     return name + "  (" + module + ")";
 }
 
-Stack capture() {
+// Never inlined, so that its own frame is always the first, and dropped.
+[[gnu::noinline]] Stack capture() {
     Stack s;
-    s.depth = backtrace(s.frames, Stack::kFrames);
+    s.depth = backtrace(s.frames, Stack::kFrames) - 1;
+    std::copy(s.frames + 1, s.frames + 1 + s.depth, s.frames);
     return s;
 }
 
@@ -59,8 +62,7 @@ std::string symbolize(const Stack& stack, int skip) {
 extern "C" {
 [[noreturn]] void __real___cxa_throw(void* object, std::type_info* type, void (*destroy)(void*));
 
-[[noreturn]] void __wrap___cxa_throw(void* object, std::type_info* type,
-                                     void (*destroy)(void*)) {
+[[noreturn]] void __wrap___cxa_throw(void* object, std::type_info* type, void (*destroy)(void*)) {
     family::trace::last_throw = family::trace::capture();
     family::trace::last_thrown = object;
     __real___cxa_throw(object, type, destroy);

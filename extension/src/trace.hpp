@@ -17,6 +17,7 @@ struct Stack {
     int depth = 0;
 };
 
+// The caller's stack, the caller first.
 Stack capture();
 
 // The stack of the last C++ throw from this library, if it threw `object`

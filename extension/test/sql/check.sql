@@ -34,6 +34,16 @@ SHOW family.mail_from;
 -- pg_cron is not installed in this database.
 SELECT family.schedule_consistency_check();
 
+-- A role that may call it but not write the results: the run cannot start.
+CREATE ROLE family_check_limited;
+GRANT USAGE ON SCHEMA family TO family_check_limited;
+GRANT EXECUTE ON FUNCTION family.run_consistency_check(int) TO family_check_limited;
+SET ROLE family_check_limited;
+SELECT family.run_consistency_check(1);
+RESET ROLE;
+DROP OWNED BY family_check_limited;
+DROP ROLE family_check_limited;
+
 -- Not for PUBLIC, nor the settings for non-superusers.
 CREATE ROLE family_check_nobody;
 SET ROLE family_check_nobody;
