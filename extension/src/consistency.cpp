@@ -193,6 +193,9 @@ void connect(const Shared* sh) {
     guard([&] {
         BackgroundWorkerInitializeConnectionByOid(sh->database, sh->login_user, 0);
         SetUserIdAndSecContext(sh->user, sh->security_context);
+        // What a run records survives a crash of the server's processes
+        // whatever the server's default: a run is never lost half-way.
+        SetConfigOption("synchronous_commit", "on", PGC_USERSET, PGC_S_OVERRIDE);
     });
 }
 
