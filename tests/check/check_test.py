@@ -574,21 +574,23 @@ def main():
     # Every session (pg_cron's too) mails to the sink.
     q(conn, f"ALTER DATABASE family SET family.smtp_url = 'smtp://127.0.0.1:{sink.port}'")
     conn.close()
-    conn = connect()
     passed = failed = 0
     for test in TESTS:
         if args.names and test.__name__ not in args.names:
             continue
+        # A session per test, closed at its end: its backend exits normally
+        # (and writes its coverage data) before the crash test kills the rest.
+        conn = connect()
         t = time.perf_counter()
         try:
-            replaced = test(conn, sink)
-            conn = replaced or conn
+            conn = test(conn, sink) or conn
             passed += 1
             print(f"ok   {test.__name__} ({time.perf_counter() - t:.1f} s)", flush=True)
         except Exception:
             failed += 1
             print(f"FAIL {test.__name__}\n{traceback.format_exc()}", flush=True)
-            conn = connect()
+        finally:
+            conn.close()
     sink.stop()
     print(f"check: {passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
