@@ -290,8 +290,9 @@ def cpu_times():
     return sum(fields) - idle, sum(fields)
 
 
-def worker_peak_kib():
-    """Largest peak resident set (VmHWM) among running check workers."""
+def worker_private_kib():
+    """Largest private memory (RssAnon: shared buffers aside) among running
+    check workers."""
     peak = 0
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -302,7 +303,7 @@ def worker_peak_kib():
                     continue
             with open(f"/proc/{pid}/status") as f:
                 peak = max(peak, next(int(line.split()[1]) for line in f
-                                      if line.startswith("VmHWM")))
+                                      if line.startswith("RssAnon")))
         except (OSError, StopIteration):
             continue
     return peak
@@ -330,7 +331,7 @@ def bench_check(conn):
 
     def sample():
         while not done.is_set():
-            peak[0] = max(peak[0], worker_peak_kib())
+            peak[0] = max(peak[0], worker_private_kib())
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample)
@@ -351,7 +352,7 @@ def bench_check(conn):
     report("consistency check: 2 workers vs 1 (speed-up)", o / t, lambda r: r >= 1.8,
            f"{t:.2f} s vs {o:.2f} s for {n:,} persons, {findings} findings")
     report(f"consistency check, {cpus} workers vs a parallel SELECT of the same columns", e / s,
-           lambda r: r <= 2, f"{e:.2f} s vs {s:.2f} s; check worker peak RSS {peak[0] // 1024} MiB")
+           lambda r: r <= 2, f"{e:.2f} s vs {s:.2f} s; check worker private memory peak {peak[0] // 1024} MiB")
     u = statistics.median(busy)
     report("CPU busy during the check (all cores = 1.00)", u, lambda r: r >= 0.9,
            f"{u * cpus:.1f} of {cpus} cores")

@@ -3,6 +3,7 @@
 # real one), a fresh 1M-person genealogy, then every benchmark side by side.
 #   FAMILY_BENCH_PERSONS  size of the genealogy (default 1000000)
 #   FAMILY_BENCH_REUSE=1  keep the genealogy loaded by the previous run
+#   FAMILY_BENCH_ONLY=check  only the consistency check's benchmarks
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 dir="$top/.run/bench"
@@ -13,8 +14,10 @@ port=$("$top/scripts/free-port.sh")
 FAMILY_PG_CONF="shared_buffers = 2GB
 max_wal_size = 4GB" "$top/scripts/cluster.sh" start "$dir" "$port"
 trap '"$top/scripts/cluster.sh" stop "$dir"' EXIT
-"$PGBIN/psql" -Xq -h "$dir" -p "$port" -U postgres family -c "CREATE EXTENSION IF NOT EXISTS family"
+"$PGBIN/psql" -Xq -h "$dir" -p "$port" -U postgres family -c "CREATE EXTENSION IF NOT EXISTS family" \
+    -c "ALTER EXTENSION family UPDATE"
 reuse=()
 [ -n "${FAMILY_BENCH_REUSE:-}" ] && reuse=(--reuse)
+[ -n "${FAMILY_BENCH_ONLY:-}" ] && reuse+=(--only "$FAMILY_BENCH_ONLY")
 /usr/bin/python3 "$top/bench/bench.py" "host=$dir port=$port user=postgres dbname=family" \
     --persons "${FAMILY_BENCH_PERSONS:-1000000}" "${reuse[@]}"
