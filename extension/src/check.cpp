@@ -26,9 +26,9 @@ std::string id_or_null(const std::optional<PersonId>& id) {
 }
 
 void check_parent(const StoredPerson& p, const char* role, const std::optional<PersonId>& parent,
-                  const std::optional<int>& rank, const StoredParent& row,
+                  const std::optional<int>& rank, const StoredParent* row,
                   std::vector<Finding>& out) {
-    if (parent && !row.exists)
+    if (parent && !row)
         out.push_back({p.id, "missing_parent", "person " + std::to_string(*parent) + " exists",
                        std::string("no such person (") + role + "_id)"});
     if (parent.has_value() != rank.has_value())
@@ -39,9 +39,9 @@ void check_parent(const StoredPerson& p, const char* role, const std::optional<P
 }
 
 std::optional<ParentView> view(const std::optional<PersonId>& parent,
-                               const std::optional<int>& rank, const StoredParent& row) {
-    if (!parent || !rank || !row.exists) return std::nullopt;
-    return ParentView{*rank, row.generation, &row.ranks};
+                               const std::optional<int>& rank, const StoredParent* row) {
+    if (!parent || !rank || !row) return std::nullopt;
+    return ParentView{*rank, row->generation, &row->ranks};
 }
 
 std::string seconds(double s) {

@@ -14,7 +14,6 @@ namespace family::check {
 
 // One person as stored, with what the check needs of its parents.
 struct StoredParent {
-    bool exists = false;  // the row the link points to is there
     int generation = 0;
     RankVector ranks;
 };
@@ -25,7 +24,9 @@ struct StoredPerson {
     int generation = 0;
     std::optional<double> rank;  // ancestor_relationship_rank
     RankVector ranks;
-    StoredParent father_row, mother_row;
+    // The rows father_id and mother_id point to; null: no such row.
+    const StoredParent* father_row = nullptr;
+    const StoredParent* mother_row = nullptr;
     bool couple = true;  // false: both parents known and never a couple
 };
 

@@ -33,6 +33,8 @@ extern "C" {
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <set>
+#include <unordered_map>
 #include <stdexcept>
 #include <string>
 
@@ -153,12 +155,16 @@ void record_exception(ErrorSlot& slot) {
     copy(slot.stack, stack);
 }
 
+enum class Isolation { ReadCommitted, RepeatableRead };
+
 // A transaction of a background worker; on an error, the caller aborts it.
 template <typename F>
-void transaction(const char* activity, F&& body) {
+void transaction(const char* activity, Isolation isolation, F&& body) {
     guard([&] {
         SetCurrentStatementStartTimestamp();
         StartTransactionCommand();
+        // Before the first snapshot: then every statement reads that one.
+        if (isolation == Isolation::RepeatableRead) XactIsoLevel = XACT_REPEATABLE_READ;
         PushActiveSnapshot(GetTransactionSnapshot());
         pgstat_report_activity(STATE_RUNNING, activity);
     });
@@ -221,22 +227,25 @@ BackgroundWorkerHandle* launch(const char* function, const char* type, dsm_handl
 
 // ---- the check worker -----------------------------------------------------
 
+// Checks persons lo..hi in one REPEATABLE READ transaction: the persons,
+// then their parents (each once: siblings share them), then their couples
+// (each once), all as of one snapshot.
 void check_slice(Shared* sh, WorkerSlot& me, int number, int64 lo, int64 hi) {
-    static Statement slice(
-        "SELECT p.id, p.father_id, p.mother_id, p.father_rank, p.mother_rank, p.generation,"
-        "       p.ancestor_relationship_rank, p.link_rank_sums, p.link_counts,"
-        "       (f.id IS NOT NULL)::int4, f.generation, f.link_rank_sums, f.link_counts,"
-        "       (m.id IS NOT NULL)::int4, m.generation, m.link_rank_sums, m.link_counts,"
-        "       (p.father_id IS NULL OR p.mother_id IS NULL OR EXISTS ("
-        "          SELECT FROM family.relationship r"
-        "           WHERE least(r.person_a, r.person_b) = least(p.father_id, p.mother_id)"
-        "             AND greatest(r.person_a, r.person_b) = greatest(p.father_id, p.mother_id)"
-        "       ))::int4"
-        "  FROM family.person p"
-        "  LEFT JOIN family.person f ON f.id = p.father_id"
-        "  LEFT JOIN family.person m ON m.id = p.mother_id"
-        " WHERE p.id BETWEEN $1 AND $2",
+    static Statement persons(
+        "SELECT id, father_id, mother_id, father_rank, mother_rank, generation,"
+        "       ancestor_relationship_rank, link_rank_sums, link_counts"
+        "  FROM family.person WHERE id BETWEEN $1 AND $2",
         {INT8OID, INT8OID});
+    static Statement parents(
+        "SELECT id, generation, link_rank_sums, link_counts FROM family.person"
+        " WHERE id = ANY ($1)",
+        {INT8ARRAYOID});
+    static Statement couples(
+        "SELECT c.a, c.b FROM unnest($1::int8[], $2::int8[]) AS c(a, b)"
+        " WHERE EXISTS (SELECT FROM family.relationship r"
+        "                WHERE least(r.person_a, r.person_b) = c.a"
+        "                  AND greatest(r.person_a, r.person_b) = c.b)",
+        {INT8ARRAYOID, INT8ARRAYOID});
     static Statement insert(
         "INSERT INTO family.check_finding (run_id, person_id, kind, expected, actual)"
         " SELECT $1, * FROM unnest($2::int8[], $3::text[], $4::text[], $5::text[])",
@@ -244,13 +253,15 @@ void check_slice(Shared* sh, WorkerSlot& me, int number, int64 lo, int64 hi) {
     char activity[128];
     std::snprintf(activity, sizeof activity, "family consistency check: persons %ld to %ld",
                   static_cast<long>(lo), static_cast<long>(hi));
-    int64 persons = 0;
+    std::vector<check::StoredPerson> slice;
     std::vector<check::Finding> findings;
-    transaction(activity, [&] {
-        uint64 n = slice.run({Int64GetDatum(lo), Int64GetDatum(hi)});
-        persons = static_cast<int64>(n);
+    transaction(activity, Isolation::RepeatableRead, [&] {
+        uint64 n = persons.run({Int64GetDatum(lo), Int64GetDatum(hi)});
+        slice.resize(n);
+        std::vector<int64> parent_ids;
+        std::vector<std::pair<int64, int64>> couple_ids;
         for (uint64 i = 0; i < n; ++i) {
-            check::StoredPerson p;
+            check::StoredPerson& p = slice[i];
             p.id = *col_int64(i, 1);
             p.father = col_int64(i, 2);
             p.mother = col_int64(i, 3);
@@ -259,12 +270,42 @@ void check_slice(Shared* sh, WorkerSlot& me, int number, int64 lo, int64 hi) {
             p.generation = static_cast<int>(*col_int64(i, 6));
             p.rank = col_float8(i, 7);
             p.ranks = col_ranks(i, 8, 9);
-            for (auto [row, col] : {std::pair{&p.father_row, 10}, std::pair{&p.mother_row, 14}}) {
-                row->exists = *col_int64(i, col) != 0;
-                row->generation = static_cast<int>(col_int64(i, col + 1).value_or(0));
-                row->ranks = col_ranks(i, col + 2, col + 3);
-            }
-            p.couple = *col_int64(i, 18) != 0;
+            for (const auto& parent : {p.father, p.mother})
+                if (parent) parent_ids.push_back(*parent);
+            if (p.father && p.mother)
+                couple_ids.emplace_back(std::min(*p.father, *p.mother),
+                                        std::max(*p.father, *p.mother));
+        }
+        std::sort(parent_ids.begin(), parent_ids.end());
+        parent_ids.erase(std::unique(parent_ids.begin(), parent_ids.end()), parent_ids.end());
+        std::sort(couple_ids.begin(), couple_ids.end());
+        couple_ids.erase(std::unique(couple_ids.begin(), couple_ids.end()), couple_ids.end());
+
+        std::unordered_map<int64, check::StoredParent> rows;
+        n = parents.run({int64_array(parent_ids)});
+        rows.reserve(n);
+        for (uint64 i = 0; i < n; ++i)
+            rows[*col_int64(i, 1)] = {static_cast<int>(*col_int64(i, 2)), col_ranks(i, 3, 4)};
+
+        std::vector<int64> a, b;
+        for (const auto& [x, y] : couple_ids) {
+            a.push_back(x);
+            b.push_back(y);
+        }
+        n = couples.run({int64_array(a), int64_array(b)});
+        std::set<std::pair<int64, int64>> known;
+        for (uint64 i = 0; i < n; ++i) known.emplace(*col_int64(i, 1), *col_int64(i, 2));
+
+        auto row = [&](const std::optional<int64>& id) -> const check::StoredParent* {
+            if (!id) return nullptr;
+            auto it = rows.find(*id);
+            return it == rows.end() ? nullptr : &it->second;
+        };
+        for (check::StoredPerson& p : slice) {
+            p.father_row = row(p.father);
+            p.mother_row = row(p.mother);
+            p.couple = !(p.father && p.mother) || known.count({std::min(*p.father, *p.mother),
+                                                               std::max(*p.father, *p.mother)});
             check::check_person(p, findings);
         }
         if ((sh->inject == kInjectError || sh->inject == kInjectException) && number == 0 &&
@@ -289,7 +330,7 @@ void check_slice(Shared* sh, WorkerSlot& me, int number, int64 lo, int64 hi) {
         insert.run({Int64GetDatum(sh->run_id), int64_array(ids), text_array(kinds),
                     text_array(expected), text_array(actual)});
     });
-    me.persons += persons;
+    me.persons += static_cast<int64>(slice.size());
     me.findings += static_cast<int64>(findings.size());
     me.slices += 1;
 }
@@ -419,7 +460,7 @@ class Coordinator {
             {INT4OID, INT4OID, TIMESTAMPTZOID});
         static Statement bounds(
             "SELECT coalesce(min(id), 1), coalesce(max(id), 0) FROM family.person", {});
-        transaction("family consistency check: starting", [&] {
+        transaction("family consistency check: starting", Isolation::ReadCommitted, [&] {
             sweep_lost_runs();
             insert.run({Int32GetDatum(sh_->requested), Int32GetDatum(MyProcPid),
                         TimestampTzGetDatum(MyStartTimestamp)});
@@ -557,7 +598,7 @@ class Coordinator {
             r.persons += w.persons;
         }
 
-        transaction("family consistency check: recording", [&] {
+        transaction("family consistency check: recording", Isolation::ReadCommitted, [&] {
             if (sh_->inject == kInjectCoordinator) inject("record");
             r.database = database_name();
             Datum run = Int64GetDatum(sh_->run_id);
@@ -613,12 +654,13 @@ class Coordinator {
         r.errors.push_back(error_report("coordinator", sh_->error));
         copy(sh_->status, "failed");
         try {
-            transaction("family consistency check: recording the failure", [&] {
-                r.database = database_name();
-                failed.run({Int64GetDatum(sh_->run_id),
-                            text_datum(std::string("coordinator: ") + sh_->error.message),
-                            text_datum(check::report_body(r))});
-            });
+            transaction(
+                "family consistency check: recording the failure", Isolation::ReadCommitted, [&] {
+                    r.database = database_name();
+                    failed.run({Int64GetDatum(sh_->run_id),
+                                text_datum(std::string("coordinator: ") + sh_->error.message),
+                                text_datum(check::report_body(r))});
+                });
         } catch (...) {  // LCOV_EXCL_START: the database refuses two writes in a row
             abort_transaction();
         }  // LCOV_EXCL_STOP
@@ -644,7 +686,7 @@ class Coordinator {
             std::string subject, body;
         };
         std::vector<Mail> mails;
-        transaction("family consistency check: mail", [&] {
+        transaction("family consistency check: mail", Isolation::ReadCommitted, [&] {
             if (sh_->inject == kInjectMail) inject("mail");
             uint64 n = pending.run({Int64GetDatum(sh_->run_id)});
             std::string database = database_name();
@@ -667,7 +709,7 @@ class Coordinator {
                 error = mail::send(settings, m.subject, m.body);
                 status = error ? "failed" : "sent";
             }
-            transaction("family consistency check: mail status", [&] {
+            transaction("family consistency check: mail status", Isolation::ReadCommitted, [&] {
                 record.run(
                     {Int64GetDatum(m.id), text_datum(status), text_datum(error.value_or(""))});
             });

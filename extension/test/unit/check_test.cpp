@@ -23,7 +23,8 @@ StoredPerson consistent_child() {
     p.mother = 1;
     p.father_rank = 4;
     p.mother_rank = 2;
-    p.father_row.exists = p.mother_row.exists = true;
+    static const StoredParent founder;  // generation 0, no links
+    p.father_row = p.mother_row = &founder;
     p.generation = 1;
     p.ranks = {{6}, {2}};
     p.rank = 3;
@@ -79,7 +80,7 @@ BOOST_AUTO_TEST_CASE(each_corruption_has_its_kind) {
 
     // A missing mother: the values expected are those of the father alone.
     p = consistent_child();
-    p.mother_row.exists = false;
+    p.mother_row = nullptr;
     BOOST_TEST(
         (kinds(p) == std::set<std::string>{"missing_parent", "link_vectors", "ancestor_rank"}));
 
