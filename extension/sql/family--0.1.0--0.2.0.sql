@@ -55,8 +55,9 @@ CREATE TABLE family.check_error (
 );
 CREATE INDEX check_error_run ON family.check_error (run_id);
 
--- What is wrong with whom. kind: missing_parent, rank_pairing, couple,
--- generation, link_vectors, ancestor_rank, cycle. No foreign key to the
+-- What is wrong with whom. kind: missing_father, missing_mother,
+-- father_rank_pairing, mother_rank_pairing, couple, generation, link_vectors,
+-- ancestor_rank, cycle. No foreign key to the
 -- person: findings are history and outlive a deleted person.
 CREATE TABLE family.check_finding (
     run_id bigint NOT NULL REFERENCES family.check_run ON DELETE CASCADE,
@@ -68,6 +69,7 @@ CREATE TABLE family.check_finding (
 );
 
 SELECT pg_catalog.pg_extension_config_dump('family.check_run', '');
+SELECT pg_catalog.pg_extension_config_dump('family.check_run_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('family.check_worker', '');
 SELECT pg_catalog.pg_extension_config_dump('family.check_error', '');
 SELECT pg_catalog.pg_extension_config_dump('family.check_finding', '');

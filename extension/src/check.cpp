@@ -29,10 +29,11 @@ void check_parent(const StoredPerson& p, const char* role, const std::optional<P
                   const std::optional<int>& rank, const StoredParent* row,
                   std::vector<Finding>& out) {
     if (parent && !row)
-        out.push_back({p.id, "missing_parent", "person " + std::to_string(*parent) + " exists",
+        out.push_back({p.id, std::string("missing_") + role,
+                       "person " + std::to_string(*parent) + " exists",
                        std::string("no such person (") + role + "_id)"});
     if (parent.has_value() != rank.has_value())
-        out.push_back({p.id, "rank_pairing",
+        out.push_back({p.id, std::string(role) + "_rank_pairing",
                        std::string(role) + "_rank present exactly when " + role + "_id is",
                        std::string(role) + "_id " + id_or_null(parent) + ", " + role + "_rank " +
                            (rank ? std::to_string(*rank) : "null")});
@@ -133,8 +134,8 @@ std::string report_body(const RunReport& r) {
                    f.expected + "\n" + std::string(35, ' ') + "actual   " + f.actual + "\n";
         out +=
             "\nTo fix the derived values: SELECT family.repair(); then check again with\n"
-            "SELECT family.run_consistency_check();  (missing_parent, rank_pairing and\n"
-            "couple findings are data that repair() cannot guess: fix those rows first.)\n";
+            "SELECT family.run_consistency_check();  (missing_*, *_rank_pairing, couple\n"
+            "and cycle findings are data that repair() cannot guess: fix those rows first.)\n";
     }
 
     if (!r.errors.empty()) {

@@ -36,9 +36,9 @@ struct Finding {
     std::string expected, actual;
 };
 
-// Checks one person locally, appending what is wrong to `out`. Kinds:
-// missing_parent, rank_pairing, couple, generation, link_vectors,
-// ancestor_rank. Local consistency everywhere implies global consistency,
+// Checks one person locally, appending what is wrong to `out`, each kind at
+// most once: missing_father, missing_mother, father_rank_pairing,
+// mother_rank_pairing, couple, generation, link_vectors, ancestor_rank. Local consistency everywhere implies global consistency,
 // and generation strictly increasing along every link proves no cycle.
 void check_person(const StoredPerson& p, std::vector<Finding>& out);
 

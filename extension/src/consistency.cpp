@@ -14,6 +14,7 @@
 
 extern "C" {
 #include "commands/dbcommands.h"
+#include "mb/pg_wchar.h"
 #include "pgstat.h"
 #include "port/atomics.h"
 #include "postmaster/bgworker.h"
@@ -63,7 +64,9 @@ const config_enum_entry inject_options[] = {
 
 template <std::size_t N>
 void copy(char (&to)[N], const std::string& from) {
-    std::size_t n = std::min(from.size(), N - 1);
+    // Never half a multibyte character.
+    std::size_t n = static_cast<std::size_t>(
+        pg_mbcliplen(from.data(), static_cast<int>(std::min(from.size(), N * 2)), N - 1));
     std::memcpy(to, from.data(), n);
     to[n] = '\0';
 }
@@ -382,16 +385,16 @@ std::string timestamp_text(TimestampTz t) {
     return out;
 }
 
-// Runs older than this coordinator whose coordinator is gone (the server
-// restarted or crashed meanwhile) are marked failed; their mail follows.
+// Runs whose coordinator is gone (the server restarted or crashed meanwhile)
+// are marked failed; their mail follows. A coordinator holds an advisory lock
+// on its run for its whole life: a run whose lock is free has none.
 void sweep_lost_runs() {
     static Statement sweep(
         "UPDATE family.check_run r SET status = 'failed', finished_at = clock_timestamp(),"
         "       error = format('the run''s coordinator (pid %s) is gone: the server crashed or"
         " restarted during the run', r.coordinator_pid)"
-        " WHERE status = 'running' AND NOT EXISTS ("
-        "       SELECT FROM pg_stat_activity a"
-        "        WHERE a.pid = r.coordinator_pid AND a.backend_start = r.coordinator_started_at)"
+        " WHERE status = 'running'"
+        "   AND pg_try_advisory_xact_lock(1179469145, (r.id & 2147483647)::int4)"
         " RETURNING r.id, r.started_at::text, r.finished_at::text, r.error,"
         "           extract(epoch FROM r.finished_at - r.started_at)::float8, r.workers_requested",
         {});
@@ -458,6 +461,8 @@ class Coordinator {
             "                              coordinator_started_at)"
             " VALUES (0, $1, $2, $3) RETURNING id",
             {INT4OID, INT4OID, TIMESTAMPTZOID});
+        static Statement lock("SELECT pg_advisory_lock(1179469145, ($1 & 2147483647)::int4)",
+                              {INT8OID});
         static Statement bounds(
             "SELECT coalesce(min(id), 1), coalesce(max(id), 0) FROM family.person", {});
         transaction("family consistency check: starting", Isolation::ReadCommitted, [&] {
@@ -465,6 +470,8 @@ class Coordinator {
             insert.run({Int32GetDatum(sh_->requested), Int32GetDatum(MyProcPid),
                         TimestampTzGetDatum(MyStartTimestamp)});
             sh_->run_id = *col_int64(0, 1);
+            // Session-level: held until this process exits, however it exits.
+            lock.run({Int64GetDatum(sh_->run_id)});
             bounds.run({});
             sh_->first_id = *col_int64(0, 1);
             sh_->last_id = *col_int64(0, 2);
@@ -673,6 +680,7 @@ class Coordinator {
             "       (SELECT count(*) FROM family.check_error e WHERE e.run_id = r.id)"
             "  FROM family.check_run r"
             " WHERE r.mail_status IN ('pending', 'failed') AND r.status <> 'running'"
+            "   AND r.mail_attempts < 10"
             "   AND r.report IS NOT NULL"
             " ORDER BY r.id = $1 DESC, r.id LIMIT 10",
             {INT8OID});
@@ -732,6 +740,10 @@ class Coordinator {
 // ---- the caller ------------------------------------------------------------
 
 int64 run_consistency_check(std::optional<int> workers) {
+    // The run's processes could wait on locks this transaction holds, where
+    // the deadlock detector cannot see it.
+    if (IsTransactionBlock())
+        fail("25001", "family.run_consistency_check() cannot run inside a transaction block");
     int requested = workers.value_or(check_workers);
     if (requested < 0)
         fail("22023", "workers must be 0 (one per CPU) or more, not " + std::to_string(requested));
@@ -837,15 +849,16 @@ void family_check_coordinator(Datum arg) {
     pqsignal(SIGTERM, on_sigterm);
     BackgroundWorkerUnblockSignals();
     ErrorData* error = nullptr;
+    ErrorContextCallback callback{error_context_stack, capture_stack, nullptr};
     try {
         Shared* sh = attach(arg);
         connect(sh);
-        ErrorContextCallback callback{error_context_stack, capture_stack, nullptr};
         error_context_stack = &callback;
         Coordinator(sh, DatumGetUInt32(arg)).run();
     } catch (...) {
         error = capture_exception();
     }
+    error_context_stack = callback.previous;
     // To the server log; the worker exits.
     if (error) ReThrowError(error);
 }
@@ -856,15 +869,16 @@ void family_check_worker(Datum arg) {
     int number = 0;
     std::memcpy(&number, MyBgworkerEntry->bgw_extra, sizeof number);
     ErrorData* error = nullptr;
+    ErrorContextCallback callback{error_context_stack, capture_stack, nullptr};
     try {
         Shared* sh = attach(arg);
         connect(sh);
-        ErrorContextCallback callback{error_context_stack, capture_stack, nullptr};
         error_context_stack = &callback;
         run_worker(sh, number);
     } catch (...) {  // LCOV_EXCL_START: attaching or connecting failed: the log says why
         error = capture_exception();
-    }                                // LCOV_EXCL_STOP
+    }  // LCOV_EXCL_STOP
+    error_context_stack = callback.previous;
     if (error) ReThrowError(error);  // LCOV_EXCL_LINE: as above
 }
 

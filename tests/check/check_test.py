@@ -213,6 +213,10 @@ def test_corruption_found_and_repaired(conn, sink):
     ghost = one(conn, """INSERT INTO family.person (father_id, father_rank, generation,
                                                       link_rank_sums, link_counts)
                           VALUES (999999999, 3, 1, '{3}', '{1}') RETURNING id""")
+    # Both parents gone (a restore without them): two findings, both kept.
+    orphan = one(conn, """INSERT INTO family.person (father_id, father_rank, mother_id, mother_rank,
+                                                      generation, link_rank_sums, link_counts)
+                          VALUES (999999997, 3, 999999998, 2, 0, '{}', '{}') RETURNING id""")
     orphan_of_strangers = one(conn, """INSERT INTO family.person
                           (father_id, father_rank, mother_id, mother_rank, generation,
                            link_rank_sums, link_counts, ancestor_relationship_rank)
@@ -221,15 +225,17 @@ def test_corruption_found_and_repaired(conn, sink):
     run = one(conn, "SELECT family.run_consistency_check(2)")
     got = findings(conn, run)
     want = {(a, "generation"), (b, "ancestor_rank"), (c, "link_vectors"),
-            (ghost, "missing_parent"), (ghost, "generation"), (ghost, "link_vectors"),
-            (orphan_of_strangers, "couple"), (orphan_of_strangers, "ancestor_rank")}
+            (ghost, "missing_father"), (ghost, "generation"), (ghost, "link_vectors"),
+            (orphan_of_strangers, "couple"), (orphan_of_strangers, "ancestor_rank"),
+            (orphan, "missing_father"), (orphan, "missing_mother"), (orphan, "couple")}
     assert got == want, f"unexpected {got - want}, missing {want - got}"
     row = run_row(conn, run)
     assert row["status"] == "findings" and row["findings"] == len(want), row
     body = sink.mail_of(run)
-    assert f"person {a}" in body and "missing_parent" in body and "family.repair()" in body, body
+    assert f"person {a}" in body and "missing_father" in body and "family.repair()" in body, body
     # Data repair cannot guess goes first; then repair() fixes the rest.
-    q(conn, "DELETE FROM family.person WHERE id IN (%s, %s, %s, %s)", (ghost, orphan_of_strangers, x, y))
+    q(conn, "DELETE FROM family.person WHERE id IN (%s, %s, %s, %s, %s)",
+      (ghost, orphan, orphan_of_strangers, x, y))
     assert one(conn, "SELECT family.repair()") == 3
     run = one(conn, "SELECT family.run_consistency_check(2)")
     assert run_row(conn, run)["status"] == "clean" and not findings(conn, run)
@@ -244,7 +250,7 @@ def test_rank_pairing(conn, sink):
         q(conn, "UPDATE family.person SET father_rank = 3 WHERE id = %s", (p,))
         q(conn, "RESET session_replication_role")
         run = one(conn, "SELECT family.run_consistency_check(2)")
-        assert findings(conn, run) == {(p, "rank_pairing")}, findings(conn, run)
+        assert findings(conn, run) == {(p, "father_rank_pairing")}, findings(conn, run)
         assert one(conn, "SELECT actual FROM family.check_finding WHERE run_id = %s",
                    (run,)) == "father_id null, father_rank 3"
     finally:

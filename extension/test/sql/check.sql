@@ -26,6 +26,9 @@ SELECT status FROM family.check_run WHERE id = :run;
 
 -- Bad arguments and settings.
 SELECT family.run_consistency_check(-1);
+BEGIN;
+SELECT family.run_consistency_check();
+ROLLBACK;
 SET family.check_workers = -1;
 SET family.no_such_setting = 1;
 SHOW family.check_workers;
