@@ -216,6 +216,15 @@ HeapTuple before_write(TriggerData* td) {
         set(c.sums, float8_array(derived->ranks.sums), false);
         set(c.counts, float8_array(derived->ranks.counts), false);
     }
+    // The person, and the parents whose children changed.
+    std::vector<int64> changed{links.id};
+    for (int col : {c.father_id, c.mother_id}) {
+        if (!insert && attr_same(td->tg_trigtuple, row, d, col)) continue;
+        for (HeapTuple t : {insert ? nullptr : td->tg_trigtuple, row})
+            if (t)
+                if (std::optional<int64> parent = attr_int(t, d, col)) changed.push_back(*parent);
+    }
+    notify_changed(changed);
     if (cols.empty()) return row;
     HeapTuple out = nullptr;
     guard([&] {
@@ -357,6 +366,7 @@ void propagate(const std::vector<int64>& roots) {
         GraphResult result = derive_all(set.rows, add, stored);
         if (!result.in_cycle.empty()) cycle_error(set, roots, result.in_cycle);
         std::vector<int64> written = batch.write();
+        notify_changed(written);
         // Read the set again, now that every changed row is locked: on the
         // latest state (at READ COMMITTED every statement sees it; at a fixed
         // snapshot it must be asked for). At READ COMMITTED, if no other
@@ -487,7 +497,12 @@ Datum family_person_after_delete(PG_FUNCTION_ARGS) {
     return entry([&] {
         TriggerData* td = trigger_data(fcinfo);
         PersonColumns c(td->tg_relation->rd_att);
-        std::vector<int64> deleted = transition_ids(td->tg_oldtable, td->tg_relation->rd_att, c.id);
+        TupleDesc d = td->tg_relation->rd_att;
+        std::vector<int64> deleted = transition_ids(td->tg_oldtable, d, c.id);
+        notify_changed(deleted);
+        // Their parents lose a child.
+        notify_changed(transition_ids(td->tg_oldtable, d, c.father_id));
+        notify_changed(transition_ids(td->tg_oldtable, d, c.mother_id));
         if (!deleted.empty()) {
             Spi spi;
             unlink_children(deleted);

@@ -1,6 +1,7 @@
 #include "pg.hpp"
 
 extern "C" {
+#include "commands/async.h"
 #include "commands/dbcommands.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -253,6 +254,13 @@ std::string database_name() {
     const char* name = nullptr;
     guard([&] { name = get_database_name(MyDatabaseId); });
     return name;
+}
+
+void notify_changed(const std::vector<int64>& persons) {
+    for (int64 id : persons) {
+        std::string payload = std::to_string(id);
+        guard([&] { Async_Notify("family_person", payload.c_str()); });
+    }
 }
 
 void DerivedBatch::add(const Links& links, const Derived& d) {

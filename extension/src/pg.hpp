@@ -143,6 +143,11 @@ Datum text_datum(const std::string& value);
 // The current database's name.
 std::string database_name();
 
+// Tells listeners, at commit, that these persons' public values changed (a
+// NOTIFY on channel family_person, one per id; PostgreSQL folds repeats within
+// a transaction). The web service drops its cached copies of them.
+void notify_changed(const std::vector<int64>& persons);
+
 // Derived values for one set-wise UPDATE; persons' vectors are slices
 // [lo, hi] of two shared arrays.
 class DerivedBatch {

@@ -144,6 +144,11 @@ Datum family_relationship_before_write(PG_FUNCTION_ARGS) {
     return entry([&] {
         auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
         before_write(td);
+        // partner_id of both persons changes.
+        Relationship r = read(TRIGGER_FIRED_BY_INSERT(td->tg_event) ? td->tg_trigtuple
+                                                                    : td->tg_newtuple,
+                              td->tg_relation->rd_att);
+        if (r.complete) notify_changed({r.a, r.b});
         return PointerGetDatum(TRIGGER_FIRED_BY_INSERT(td->tg_event) ? td->tg_trigtuple
                                                                      : td->tg_newtuple);
     });
@@ -153,6 +158,8 @@ Datum family_relationship_before_delete(PG_FUNCTION_ARGS) {
     return entry([&] {
         auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
         before_delete(td);
+        Relationship r = read(td->tg_trigtuple, td->tg_relation->rd_att);
+        notify_changed({r.a, r.b});
         return PointerGetDatum(td->tg_trigtuple);
     });
 }
