@@ -23,12 +23,14 @@ deps:
 build: deps
 	$(MAKE) -C extension
 	$(MAKE) -C extension/test/unit
+	$(MAKE) -C web all unit
 
 install: build
 	$(SUDO) $(MAKE) -C extension install
 
 unit: build
 	extension/test/unit/run-unit-tests --color_output=no --report_level=short
+	web/build/web-unit-tests --color_output=no --report_level=short
 
 start: install
 	@scripts/stack.sh start
@@ -54,4 +56,5 @@ bench: install
 clean:
 	$(MAKE) -C extension clean
 	$(MAKE) -C extension/test/unit clean
+	$(MAKE) -C web clean
 	rm -rf build coverage

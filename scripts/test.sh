@@ -60,6 +60,20 @@ else
     count unit 0 1
 fi
 
+# Boost.Test unit tests of the web service's parts.
+echo "== web unit tests"
+web_unit_out="$log_dir/web-unit.log"
+"${FAMILY_WEB_UNIT_BIN:-web/build/web-unit-tests}" --color_output=no --report_level=short >"$web_unit_out" 2>&1
+web_unit_rc=$?
+cat "$web_unit_out"
+if [[ $(cat "$web_unit_out") =~ ([0-9]+)\ test\ cases?\ out\ of\ ([0-9]+)\ (passed|failed) ]]; then
+    total=${BASH_REMATCH[2]}
+    ok=$(grep -oE "[0-9]+ test cases? out of" "$web_unit_out" | head -1 | grep -oE "^[0-9]+")
+    if [ $web_unit_rc -eq 0 ]; then count web-unit "$total" 0; else count web-unit "${ok:-0}" $((total - ${ok:-0})); fi
+else
+    count web-unit 0 1
+fi
+
 # The consistency check end to end: workers, pg_cron, a real SMTP server.
 echo "== consistency check"
 check_out="$log_dir/check.log"

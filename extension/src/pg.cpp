@@ -3,6 +3,7 @@
 extern "C" {
 #include "commands/async.h"
 #include "commands/dbcommands.h"
+#include "storage/proc.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 }
@@ -257,9 +258,22 @@ std::string database_name() {
 }
 
 void notify_changed(const std::vector<int64>& persons) {
+    // Past this many in one transaction (a bulk load, a rank change over a
+    // big family), one "*" says "everything": listeners drop their whole
+    // cache, and the queue stays small. Every later change sends "*" again
+    // (PostgreSQL folds repeats), so a rolled-back subtransaction that sent
+    // the first one loses nothing.
+    constexpr int kMostPerTransaction = 1000;
+    static LocalTransactionId transaction = InvalidLocalTransactionId;
+    static int sent = 0;
+    if (MyProc->lxid != transaction) {
+        transaction = MyProc->lxid;
+        sent = 0;
+    }
     for (int64 id : persons) {
-        std::string payload = std::to_string(id);
+        std::string payload = ++sent > kMostPerTransaction ? "*" : std::to_string(id);
         guard([&] { Async_Notify("family_person", payload.c_str()); });
+        if (sent > kMostPerTransaction) return;
     }
 }
 

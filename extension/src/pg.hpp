@@ -145,7 +145,8 @@ std::string database_name();
 
 // Tells listeners, at commit, that these persons' public values changed (a
 // NOTIFY on channel family_person, one per id; PostgreSQL folds repeats within
-// a transaction). The web service drops its cached copies of them.
+// a transaction; past 1000 persons, "*" for all). The web service drops its
+// cached copies of them.
 void notify_changed(const std::vector<int64>& persons);
 
 // Derived values for one set-wise UPDATE; persons' vectors are slices

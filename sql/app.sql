@@ -1,0 +1,104 @@
+-- The web service's schema (SPEC section 7): accounts, tokens and partner
+-- requests, and the role the service connects as. Applied by `make run` and
+-- by the tests, as a superuser, after CREATE EXTENSION family; running it
+-- again changes nothing.
+\set ON_ERROR_STOP on
+
+CREATE SCHEMA IF NOT EXISTS app;
+
+-- A person who can log in. The person is the extension's; the account goes
+-- with it.
+CREATE TABLE IF NOT EXISTS app.account (
+    person_id bigint PRIMARY KEY REFERENCES family.person ON DELETE CASCADE,
+    -- Compared lowercased: the service lowercases before it asks.
+    email text NOT NULL UNIQUE
+        CHECK (email = lower(email) AND length(email) <= 254 AND email ~ '^[^@\s]+@[^@\s]+$'),
+    -- libsodium's crypto_pwhash_str (Argon2id, with its own salt and limits).
+    password_hash text NOT NULL CHECK (password_hash LIKE '$argon2id$%'),
+    is_staff boolean NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- A bearer token is 32 random bytes; only its SHA-256 is stored, so a copy
+-- of the table logs nobody in. Full-entropy secrets need no slow hash.
+CREATE TABLE IF NOT EXISTS app.token (
+    hash bytea PRIMARY KEY CHECK (length(hash) = 32),
+    person_id bigint NOT NULL REFERENCES app.account ON DELETE CASCADE,
+    expires_at timestamptz NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS token_person_id ON app.token (person_id);
+CREATE INDEX IF NOT EXISTS token_expires_at ON app.token (expires_at);
+
+-- "I want to be in a relationship with partner_id": one open request per
+-- person; the relationship starts when both have asked for each other.
+CREATE TABLE IF NOT EXISTS app.partner_request (
+    person_id bigint PRIMARY KEY REFERENCES app.account ON DELETE CASCADE,
+    partner_id bigint NOT NULL REFERENCES app.account ON DELETE CASCADE,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CHECK (person_id <> partner_id)
+);
+CREATE INDEX IF NOT EXISTS partner_request_partner_id ON app.partner_request (partner_id);
+
+-- The web service caches who a token belongs to: a token revoked, or an
+-- account changed or deleted, by any path (psql included) tells it which
+-- person's tokens to forget.
+CREATE OR REPLACE FUNCTION app.notify_account() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    PERFORM pg_notify('family_account', person_id::text)
+       FROM (SELECT DISTINCT person_id FROM changed) AS c;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER account_changed AFTER UPDATE ON app.account
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION app.notify_account();
+CREATE OR REPLACE TRIGGER account_deleted AFTER DELETE ON app.account
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION app.notify_account();
+CREATE OR REPLACE TRIGGER token_deleted AFTER DELETE ON app.token
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION app.notify_account();
+
+-- A person as the API shows it (SPEC section 7), built where the data is.
+CREATE OR REPLACE FUNCTION app.person_json(person bigint) RETURNS text
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+SELECT json_build_object(
+           'id', p.id, 'first_name', p.first_name, 'last_name', p.last_name,
+           'father_id', p.father_id, 'mother_id', p.mother_id,
+           'father_rank', p.father_rank, 'mother_rank', p.mother_rank,
+           'partner_id', (SELECT CASE WHEN r.person_a = p.id THEN r.person_b ELSE r.person_a END
+                            FROM family.relationship AS r
+                           WHERE r.ended_at IS NULL AND p.id IN (r.person_a, r.person_b)),
+           'generation', p.generation,
+           'ancestor_relationship_rank', p.ancestor_relationship_rank,
+           'created_at', to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+           'updated_at', to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text
+  FROM family.person AS p
+ WHERE p.id = person
+$$;
+
+-- The service's role: no superuser, only what its queries need. Its password
+-- (for TCP connections, e.g. in docker-compose) is set outside this file.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'family_web') THEN
+        CREATE ROLE family_web LOGIN;
+    END IF;
+END $$;
+GRANT USAGE ON SCHEMA family, app TO family_web;
+-- The triggers write derived columns of descendants as the writing role, so
+-- UPDATE covers the whole row; they refuse direct writes of those columns.
+GRANT SELECT, INSERT, UPDATE, DELETE ON family.person, family.relationship TO family_web;
+GRANT EXECUTE ON FUNCTION family.add_person(text, text),
+                          family.start_relationship(bigint, bigint, timestamptz),
+                          family.end_relationship(bigint, timestamptz),
+                          family.partner_of(bigint),
+                          family.add_child(bigint, bigint, int, int, text, text),
+                          family.ancestors(bigint, int),
+                          family.descendants(bigint, int),
+                          family.compute_ancestor_rank(bigint),
+                          app.person_json(bigint) TO family_web;
+GRANT SELECT, INSERT ON app.account TO family_web;
+GRANT SELECT, INSERT, DELETE ON app.token TO family_web;
+GRANT SELECT, INSERT, UPDATE, DELETE ON app.partner_request TO family_web;
+REVOKE ALL ON FUNCTION app.notify_account() FROM PUBLIC;

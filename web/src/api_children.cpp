@@ -1,0 +1,96 @@
+// /api/children: a user's own children. Only a parent adds or edits a child,
+// and a child's parents are the caller and the caller's current partner.
+#include "app.hpp"
+
+namespace family::web {
+
+namespace {
+
+constexpr std::size_t kNameChars = 200;
+
+Reply list(App& app, Call& call) {
+    std::int64_t me = call.user().person_id;
+    Reply reply;
+    app.pool.transact([&](pqxx::work& t) {
+        pqxx::row r = t.exec_prepared1("children", me);
+        reply.body = r[0].as<std::string>();
+        reply.persons = id_list(r[1].as<std::string>());
+        reply.persons.push_back(me);
+    });
+    return reply;
+}
+
+// 404 for an unknown person, 403 unless the caller is a parent.
+void require_parent(pqxx::work& t, std::int64_t child, std::int64_t me) {
+    pqxx::result r = t.exec_prepared("parents", child);
+    if (r.empty()) throw not_found("No person " + std::to_string(child) + ".");
+    if ((r[0][0].is_null() || r[0][0].as<std::int64_t>() != me) &&
+        (r[0][1].is_null() || r[0][1].as<std::int64_t>() != me))
+        throw forbidden("Only a parent may see or change a child.");
+}
+
+Reply get(App& app, Call& call) {
+    std::int64_t me = call.user().person_id, id = call.id();
+    Reply reply;
+    app.pool.transact([&](pqxx::work& t) {
+        require_parent(t, id, me);
+        reply = person_reply(t.exec_prepared1("person", id)[0].as<std::string>(), id);
+    });
+    return reply;
+}
+
+Reply add(App& app, Call& call) {
+    std::int64_t me = call.user().person_id;
+    Body body = call.body(
+        {"first_name", "last_name", "father_id", "mother_id", "father_rank", "mother_rank"});
+    std::string first = body.text("first_name", kNameChars).value_or("");
+    std::string last = body.text("last_name", kNameChars).value_or("");
+    std::int64_t father = Body::required(body.id("father_id"), "father_id");
+    std::int64_t mother = Body::required(body.id("mother_id"), "mother_id");
+    int father_rank = Body::required(body.rank("father_rank"), "father_rank");
+    int mother_rank = Body::required(body.rank("mother_rank"), "mother_rank");
+    if (father != me && mother != me)
+        throw forbidden("You may add only your own children: father_id or mother_id is you.");
+    Reply reply;
+    app.pool.transact([&](pqxx::work& t) {
+        pqxx::field partner = t.exec_prepared1("partner_of", me)[0];
+        if (partner.is_null() || partner.as<std::int64_t>() != (father == me ? mother : father))
+            throw forbidden("The other parent must be your current partner.");
+        std::int64_t id = t.exec_prepared1("child_add", father, mother, father_rank,
+                                           mother_rank, first, last)[0]
+                              .as<std::int64_t>();
+        reply = person_reply(t.exec_prepared1("person", id)[0].as<std::string>(), id, 201);
+    });
+    return reply;
+}
+
+Reply edit(App& app, Call& call) {
+    std::int64_t me = call.user().person_id, id = call.id();
+    Body body = call.body({"first_name", "last_name", "father_rank", "mother_rank"});
+    Text first = body.text("first_name", kNameChars), last = body.text("last_name", kNameChars);
+    Text father_rank = text(body.rank("father_rank")), mother_rank = text(body.rank("mother_rank"));
+    Reply reply;
+    app.pool.transact([&](pqxx::work& t) {
+        require_parent(t, id, me);
+        t.exec_prepared("child_update", id, arg(first), arg(last), arg(father_rank),
+                        arg(mother_rank));
+        reply = person_reply(t.exec_prepared1("person", id)[0].as<std::string>(), id);
+    });
+    return reply;
+}
+
+}  // namespace
+
+void add_children_routes(App& app) {
+    using M = Pistache::Http::Method;
+    app.add({M::Get, "/api/children", Access::User, Caching::PerUser,
+             [&app](Call& c) { return list(app, c); }});
+    app.add({M::Get, "/api/children/{id}", Access::User, Caching::PerUser,
+             [&app](Call& c) { return get(app, c); }});
+    app.add({M::Post, "/api/children", Access::User, Caching::None,
+             [&app](Call& c) { return add(app, c); }});
+    app.add({M::Patch, "/api/children/{id}", Access::User, Caching::None,
+             [&app](Call& c) { return edit(app, c); }});
+}
+
+}  // namespace family::web

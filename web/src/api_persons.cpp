@@ -1,0 +1,122 @@
+// /api/persons: staff create, change and delete persons; every authenticated
+// user reads them and their lines.
+#include "app.hpp"
+
+namespace family::web {
+
+namespace {
+
+constexpr std::size_t kNameChars = 200;
+
+std::string person_json(pqxx::work& t, std::int64_t id) {
+    pqxx::result r = t.exec_prepared("person", id);
+    if (r.empty() || r[0][0].is_null()) throw not_found("No person " + std::to_string(id) + ".");
+    return r[0][0].as<std::string>();
+}
+
+Reply create(App& app, Call& call) {
+    call.staff();
+    Body body = call.body({"first_name", "last_name", "account"});
+    std::string first = body.text("first_name", kNameChars).value_or("");
+    std::string last = body.text("last_name", kNameChars).value_or("");
+    std::optional<Body> account = body.object("account", {"email", "password", "is_staff"});
+    std::string email, hash;
+    bool is_staff = false;
+    if (account) {
+        email = Body::required(account->text("email", 254), "email");
+        std::string password = Body::required(account->text("password", 1024), "password");
+        if (password.size() < 8) throw invalid("A password has at least 8 characters.");
+        is_staff = account->flag("is_staff").value_or(false);
+        hash = hash_password(password);  // slow on purpose: outside the transaction
+    }
+    Reply reply;
+    app.pool.transact([&](pqxx::work& t) {
+        std::int64_t id = t.exec_prepared1("person_add", first, last)[0].as<std::int64_t>();
+        if (account) t.exec_prepared("account_add", id, email, hash, is_staff);
+        reply = person_reply(person_json(t, id), id, 201);
+    });
+    return reply;
+}
+
+Reply get(App& app, Call& call) {
+    std::int64_t id = call.id();
+    Reply reply;
+    app.pool.transact([&](pqxx::work& t) { reply = person_reply(person_json(t, id), id); });
+    return reply;
+}
+
+Reply update(App& app, Call& call) {
+    call.staff();
+    std::int64_t id = call.id();
+    Body body = call.body(
+        {"first_name", "last_name", "father_id", "mother_id", "father_rank", "mother_rank"});
+    // A parent (and its rank) may be cleared with null; a name may not.
+    auto nullable_id = [&](const char* f) { return body.is_null(f) ? Text() : text(body.id(f)); };
+    auto nullable_rank = [&](const char* f) {
+        return body.is_null(f) ? Text() : text(body.rank(f));
+    };
+    Text first = body.text("first_name", kNameChars), last = body.text("last_name", kNameChars);
+    Text father = nullable_id("father_id"), mother = nullable_id("mother_id");
+    Text father_rank = nullable_rank("father_rank"), mother_rank = nullable_rank("mother_rank");
+    auto given = [&](const char* f) { return body.has(f) ? "true" : "false"; };
+    Reply reply;
+    app.pool.transact([&](pqxx::work& t) {
+        pqxx::result r = t.exec_prepared(
+            "person_update", id, given("first_name"), arg(first), given("last_name"), arg(last),
+            given("father_id"), arg(father), given("mother_id"), arg(mother),
+            given("father_rank"), arg(father_rank), given("mother_rank"), arg(mother_rank));
+        if (r.affected_rows() == 0) throw not_found("No person " + std::to_string(id) + ".");
+        reply = person_reply(person_json(t, id), id);
+    });
+    return reply;
+}
+
+Reply remove(App& app, Call& call) {
+    call.staff();
+    std::int64_t id = call.id();
+    app.pool.transact([&](pqxx::work& t) {
+        if (t.exec_prepared("person_delete", id).affected_rows() == 0)
+            throw not_found("No person " + std::to_string(id) + ".");
+    });
+    return {204};
+}
+
+// Ancestors or descendants, each once at its smallest depth.
+Reply lineage(App& app, Call& call, const char* statement) {
+    std::int64_t id = call.id();
+    Text depth;
+    if (std::optional<std::string> d = call.request.query().get("depth")) {
+        std::optional<std::int64_t> n = positive_integer(*d);
+        if (!n || *n > 100000) throw invalid("depth must be an integer from 1 to 100000.");
+        depth = std::to_string(*n);
+    }
+    Reply reply;
+    app.pool.transact([&](pqxx::work& t) {
+        person_json(t, id);  // 404 for an unknown person
+        pqxx::row r = t.exec_prepared1(statement, id, arg(depth));
+        reply.body = r[0].as<std::string>();
+        reply.persons = id_list(r[1].as<std::string>());
+        reply.persons.push_back(id);
+    });
+    return reply;
+}
+
+}  // namespace
+
+void add_person_routes(App& app) {
+    using M = Pistache::Http::Method;
+    app.add({M::Post, "/api/persons", Access::User, Caching::None,
+             [&app](Call& c) { return create(app, c); }});
+    app.add({M::Get, "/api/persons/{id}", Access::User, Caching::Shared,
+             [&app](Call& c) { return get(app, c); }});
+    app.add({M::Patch, "/api/persons/{id}", Access::User, Caching::None,
+             [&app](Call& c) { return update(app, c); }});
+    app.add({M::Delete, "/api/persons/{id}", Access::User, Caching::None,
+             [&app](Call& c) { return remove(app, c); }});
+    app.add({M::Get, "/api/persons/{id}/ancestors", Access::User, Caching::Shared,
+             [&app](Call& c) { return lineage(app, c, "lineage_ancestors"); }});
+    app.add({M::Get, "/api/persons/{id}/descendants", Access::User, Caching::Shared,
+             [&app](Call& c) { return lineage(app, c, "lineage_descendants"); }});
+}
+
+}  // namespace family::web

@@ -1,0 +1,101 @@
+// The service as its handlers see it: its settings, its shared parts (pool,
+// caches, metrics), and the shape of a route (a call in, a reply out).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pistache/http.h>
+
+#include "auth.hpp"
+#include "cache.hpp"
+#include "db.hpp"
+#include "input.hpp"
+#include "listener.hpp"
+#include "metrics.hpp"
+#include "problem.hpp"
+
+namespace family::web {
+
+// Settings, from the environment (see README, "The REST service").
+struct Config {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8080;  // 0: any free port
+    std::string dsn = "host=127.0.0.1 port=5433 dbname=family user=family_web";
+    int threads = 0;            // 0: two per CPU
+    std::size_t pool = 0;       // 0: one per thread
+    int cache_seconds = 300;    // 0 disables the GET cache
+    int token_hours = 12;
+    bool access_log = true;
+};
+// Reads FAMILY_WEB_* through `get`; throws std::invalid_argument naming the
+// variable for a value that is not allowed.
+Config config_from(const std::function<const char*(const char*)>& get);
+
+struct Reply {
+    int status = 200;
+    std::string body;
+    std::string content_type = "application/json";
+    std::string location;                // 201's Location
+    std::vector<std::int64_t> persons;   // whose values the body shows (cache tags)
+};
+
+struct Call {
+    const Pistache::Http::Request& request;
+    std::vector<std::string> params;  // the {…} segments of the route, in order
+    std::optional<Caller> caller;
+
+    const Caller& user() const;
+    const Caller& staff() const;  // 403 for a user who is not staff
+    std::int64_t id(std::size_t param = 0) const;  // 404 unless a positive integer
+    Body body(std::initializer_list<std::string_view> fields) const;
+};
+
+enum class Access { Anyone, User, Loopback };
+enum class Caching { None, Shared, PerUser };
+
+struct Route {
+    Pistache::Http::Method method;
+    std::string pattern;  // "/api/persons/{id}"
+    Access access;
+    Caching caching;
+    std::function<Reply(Call&)> handler;
+    std::vector<std::string> segments;  // filled by add()
+    std::string name;                   // "GET /api/persons/{id}", for metrics and logs
+};
+
+class App {
+  public:
+    explicit App(Config config);
+    void add(Route route);
+
+    const Config config;
+    Pool pool;
+    Cache cache;
+    Sessions sessions;
+    Listener listener;
+    Metrics metrics;
+    Throttle login_by_email, login_by_address;
+    std::vector<Route> routes;
+};
+
+// Each resource family adds its routes (api_*.cpp).
+void add_auth_routes(App& app);
+void add_person_routes(App& app);
+void add_couple_routes(App& app);
+void add_children_routes(App& app);
+void add_system_routes(App& app);
+
+// Answers every request (http.cpp).
+void handle(App& app, const Pistache::Http::Request& request,
+            Pistache::Http::ResponseWriter response);
+
+// The body of a 200/201 reply from a person's JSON (from app.person_json).
+Reply person_reply(const std::string& json, std::int64_t id, int status = 200);
+
+}  // namespace family::web

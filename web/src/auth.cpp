@@ -1,0 +1,117 @@
+#include "auth.hpp"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace family::web {
+
+namespace {
+// libsodium must be initialized once before use (its random source).
+void init() {
+    static const bool ready = sodium_init() >= 0;
+    if (!ready) throw std::runtime_error("libsodium cannot start");  // LCOV_EXCL_LINE: no /dev/urandom
+}
+}  // namespace
+
+std::string hash_password(const std::string& password) {
+    init();
+    char out[crypto_pwhash_STRBYTES];
+    // Interactive limits (64 MiB, 2 passes): a login stays well under a second.
+    if (crypto_pwhash_str(out, password.data(), password.size(),
+                          crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+        throw std::bad_alloc();  // LCOV_EXCL_LINE: libsodium fails only without memory
+    return out;
+}
+
+bool verify_password(const std::string& hash, const std::string& password) {
+    return crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+}
+
+namespace {
+constexpr std::size_t kTokenBytes = 32;
+constexpr int kVariant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+
+std::string sha256(const unsigned char* data, std::size_t size) {
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, data, size);
+    return std::string(reinterpret_cast<char*>(digest), sizeof digest);
+}
+}  // namespace
+
+NewToken new_token() {
+    init();
+    unsigned char raw[kTokenBytes];
+    randombytes_buf(raw, sizeof raw);
+    char text[sodium_base64_ENCODED_LEN(kTokenBytes, kVariant)];
+    sodium_bin2base64(text, sizeof text, raw, sizeof raw, kVariant);
+    return {text, sha256(raw, sizeof raw)};
+}
+
+std::optional<std::string> token_hash(const std::string& token) {
+    unsigned char raw[kTokenBytes];
+    std::size_t size = 0;
+    if (token.size() != sodium_base64_ENCODED_LEN(kTokenBytes, kVariant) - 1 ||
+        sodium_base642bin(raw, sizeof raw, token.data(), token.size(), nullptr, &size, nullptr,
+                          kVariant) != 0 ||
+        size != kTokenBytes)
+        return std::nullopt;
+    return sha256(raw, sizeof raw);
+}
+
+std::string to_hex(const std::string& bytes) {
+    std::string out(bytes.size() * 2 + 1, '\0');
+    sodium_bin2hex(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                   bytes.size());
+    out.pop_back();
+    return out;
+}
+
+int Throttle::throttle(const std::string& key, Clock::time_point now) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // Old buckets go now and then, so that the map stays small.
+    if (buckets_.size() > 10000)
+        for (auto it = buckets_.begin(); it != buckets_.end();)
+            it = now - it->second.start >= window_ ? buckets_.erase(it) : std::next(it);
+    Bucket& b = buckets_.try_emplace(key, Bucket{now, 0}).first->second;
+    if (now - b.start >= window_) b = {now, 0};
+    if (b.used < attempts_) {
+        ++b.used;
+        return 0;
+    }
+    auto wait = std::chrono::duration_cast<std::chrono::seconds>(b.start + window_ - now);
+    return std::max<int>(1, static_cast<int>(wait.count()));
+}
+
+std::optional<Caller> Sessions::find(const std::string& hash, Clock::time_point now) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = entries_.find(hash);
+    if (it == entries_.end()) return std::nullopt;
+    if (it->second.until <= now) {
+        entries_.erase(it);
+        return std::nullopt;
+    }
+    return it->second.caller;
+}
+
+void Sessions::remember(const std::string& hash, const Caller& caller, Clock::time_point expires,
+                        Clock::time_point now) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (entries_.size() > 100000) entries_.clear();  // a bound; they come back on use
+    entries_[hash] = {caller, std::min(expires, now + ttl_)};
+}
+
+void Sessions::forget_person(std::int64_t person_id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = entries_.begin(); it != entries_.end();)
+        it = it->second.caller.person_id == person_id ? entries_.erase(it) : std::next(it);
+}
+
+void Sessions::clear() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    entries_.clear();
+}
+
+}  // namespace family::web

@@ -1,0 +1,76 @@
+// Passwords, tokens and login throttling. Passwords are Argon2id hashes
+// (libsodium's crypto_pwhash_str); a token is 32 random bytes handed out in
+// base64url, of which the database keeps only the SHA-256.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+namespace family::web {
+
+std::string hash_password(const std::string& password);
+bool verify_password(const std::string& hash, const std::string& password);
+
+struct NewToken {
+    std::string token;  // for the client
+    std::string hash;   // 32 raw bytes, for the database
+};
+NewToken new_token();
+// nullopt unless `token` has the shape new_token() gives.
+std::optional<std::string> token_hash(const std::string& token);
+
+// Lowercase hex of raw bytes (bytea parameters travel as hex text).
+std::string to_hex(const std::string& bytes);
+
+// Login attempts allowed per key (an e-mail, a client address) in a sliding
+// window; throttle() answers how many seconds to wait, 0 = go ahead.
+class Throttle {
+  public:
+    using Clock = std::chrono::steady_clock;
+    Throttle(int attempts, std::chrono::seconds window) : attempts_(attempts), window_(window) {}
+    int throttle(const std::string& key, Clock::time_point now = Clock::now());
+
+  private:
+    struct Bucket {
+        Clock::time_point start;
+        int used;
+    };
+    const int attempts_;
+    const std::chrono::seconds window_;
+    std::mutex mutex_;
+    std::unordered_map<std::string, Bucket> buckets_;
+};
+
+// Who a token belongs to, remembered for a short while so that a cached GET
+// needs no database round trip. Forgotten at once when the database says the
+// person's tokens or account changed (channel family_account).
+struct Caller {
+    std::int64_t person_id;
+    bool is_staff;
+};
+
+class Sessions {
+  public:
+    using Clock = std::chrono::steady_clock;
+    explicit Sessions(std::chrono::seconds ttl) : ttl_(ttl) {}
+    std::optional<Caller> find(const std::string& hash, Clock::time_point now = Clock::now());
+    void remember(const std::string& hash, const Caller& caller, Clock::time_point expires,
+                  Clock::time_point now = Clock::now());
+    void forget_person(std::int64_t person_id);
+    void clear();
+
+  private:
+    struct Entry {
+        Caller caller;
+        Clock::time_point until;
+    };
+    const std::chrono::seconds ttl_;
+    std::mutex mutex_;
+    std::unordered_map<std::string, Entry> entries_;
+};
+
+}  // namespace family::web

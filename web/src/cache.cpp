@@ -1,0 +1,92 @@
+#include "cache.hpp"
+
+#include <sodium.h>
+
+namespace family::web {
+
+Cache::Cache(std::chrono::seconds ttl, std::size_t capacity) : ttl_(ttl), capacity_(capacity) {}
+
+std::optional<Cached> Cache::get(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = entries_.find(key);
+    if (it != entries_.end() && it->second.expires <= now_()) {
+        erase(it);
+        it = entries_.end();
+    }
+    if (it == entries_.end()) {
+        ++stats_.misses;
+        return std::nullopt;
+    }
+    ++stats_.hits;
+    return it->second.value;
+}
+
+std::uint64_t Cache::epoch() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return epoch_;
+}
+
+void Cache::put(const std::string& key, const Cached& value,
+                const std::vector<std::int64_t>& persons, std::uint64_t read_epoch) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!live_ || ttl_.count() == 0 || read_epoch != epoch_) return;
+    if (auto old = entries_.find(key); old != entries_.end()) erase(old);
+    if (entries_.size() >= capacity_) erase(entries_.find(order_.front()));
+    order_.push_back(key);
+    entries_.emplace(key, Entry{value, now_() + ttl_, persons, std::prev(order_.end())});
+    for (std::int64_t p : persons) by_person_.emplace(p, key);
+}
+
+void Cache::invalidate(std::int64_t person) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++epoch_;
+    auto [first, last] = by_person_.equal_range(person);
+    std::vector<std::string> keys;
+    for (auto it = first; it != last; ++it) keys.push_back(it->second);
+    for (const std::string& key : keys)
+        if (auto it = entries_.find(key); it != entries_.end()) {
+            erase(it);
+            ++stats_.invalidations;
+        }
+}
+
+void Cache::clear(bool live) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++epoch_;
+    stats_.invalidations += entries_.size();
+    entries_.clear();
+    order_.clear();
+    by_person_.clear();
+    live_ = live;
+}
+
+CacheStats Cache::stats() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    CacheStats s = stats_;
+    s.entries = entries_.size();
+    return s;
+}
+
+void Cache::erase(std::unordered_map<std::string, Entry>::iterator it) {
+    for (std::int64_t p : it->second.persons) {
+        auto [first, last] = by_person_.equal_range(p);
+        for (auto t = first; t != last; ++t)
+            if (t->second == it->first) {
+                by_person_.erase(t);
+                break;
+            }
+    }
+    order_.erase(it->second.order);
+    entries_.erase(it);
+}
+
+std::string etag_of(const std::string& body) {
+    unsigned char digest[16];
+    crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(body.data()),
+                       body.size(), nullptr, 0);
+    char hex[sizeof digest * 2 + 1];
+    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    return "\"" + std::string(hex) + "\"";
+}
+
+}  // namespace family::web

@@ -1,0 +1,193 @@
+#include "db.hpp"
+
+#include <cstdio>
+
+#include "problem.hpp"
+
+namespace family::web {
+
+namespace {
+
+// Every statement the service runs, prepared on each new connection.
+const std::pair<const char*, const char*> kStatements[] = {
+    {"account_by_email",
+     "SELECT person_id, password_hash, is_staff FROM app.account WHERE email = lower($1)"},
+    {"account_add",
+     "INSERT INTO app.account (person_id, email, password_hash, is_staff)"
+     " VALUES ($1, lower($2), $3, $4)"},
+    {"token_add",
+     "INSERT INTO app.token (hash, person_id, expires_at)"
+     " VALUES (decode($1, 'hex'), $2, now() + make_interval(secs => $3))"
+     " RETURNING to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"},
+    {"token_caller",
+     "SELECT t.person_id, a.is_staff, extract(epoch FROM t.expires_at - now())::float8"
+     "  FROM app.token AS t JOIN app.account AS a USING (person_id)"
+     " WHERE t.hash = decode($1, 'hex') AND t.expires_at > now()"},
+    {"token_delete", "DELETE FROM app.token WHERE hash = decode($1, 'hex')"},
+    {"me",
+     "SELECT app.person_json(person_id), email, is_staff FROM app.account WHERE person_id = $1"},
+    {"person", "SELECT app.person_json($1)"},
+    {"person_add", "SELECT family.add_person($1, $2)"},
+    // $2k: whether field k is given, $2k+1 its value (NULL clears a parent).
+    {"person_update",
+     "UPDATE family.person SET"
+     "   first_name = CASE WHEN $2 THEN $3 ELSE first_name END,"
+     "   last_name = CASE WHEN $4 THEN $5 ELSE last_name END,"
+     "   father_id = CASE WHEN $6 THEN $7::bigint ELSE father_id END,"
+     "   mother_id = CASE WHEN $8 THEN $9::bigint ELSE mother_id END,"
+     "   father_rank = CASE WHEN $10 THEN $11::smallint ELSE father_rank END,"
+     "   mother_rank = CASE WHEN $12 THEN $13::smallint ELSE mother_rank END"
+     " WHERE id = $1"},
+    {"person_delete", "DELETE FROM family.person WHERE id = $1"},
+    {"lineage_ancestors",
+     "SELECT coalesce(json_agg(json_build_object('id', l.person_id, 'depth', l.depth,"
+     "         'first_name', p.first_name, 'last_name', p.last_name)"
+     "         ORDER BY l.depth, l.person_id), '[]')::text,"
+     "       coalesce(string_agg(l.person_id::text, ','), '')"
+     "  FROM family.ancestors($1, $2) AS l JOIN family.person AS p ON p.id = l.person_id"},
+    {"lineage_descendants",
+     "SELECT coalesce(json_agg(json_build_object('id', l.person_id, 'depth', l.depth,"
+     "         'first_name', p.first_name, 'last_name', p.last_name)"
+     "         ORDER BY l.depth, l.person_id), '[]')::text,"
+     "       coalesce(string_agg(l.person_id::text, ','), '')"
+     "  FROM family.descendants($1, $2) AS l JOIN family.person AS p ON p.id = l.person_id"},
+    {"relationship_start", "SELECT family.start_relationship($1, $2)"},
+    {"relationship",
+     "SELECT json_build_object('id', id, 'person_a', person_a, 'person_b', person_b,"
+     "         'started_at', to_char(started_at AT TIME ZONE 'UTC',"
+     "                               'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))::text"
+     "  FROM family.relationship WHERE id = $1"},
+    {"relationship_end", "SELECT family.end_relationship($1)"},
+    {"partner_of", "SELECT family.partner_of($1)"},
+    // Two requests of one pair serialize on the pair's lock (a collision of
+    // two pairs only makes them wait); the answer is how many have accounts.
+    {"partner_lock",
+     "SELECT count(*) FROM (SELECT pg_advisory_xact_lock(hashtextextended("
+     "         least($1::bigint, $2::bigint) || ':' || greatest($1::bigint, $2::bigint), 0))) AS l,"
+     "       app.account AS a WHERE a.person_id IN ($1, $2)"},
+    {"partner_asked",
+     "DELETE FROM app.partner_request WHERE person_id = $2 AND partner_id = $1 RETURNING 1"},
+    {"partner_withdraw", "DELETE FROM app.partner_request WHERE person_id = $1"},
+    {"partner_ask",
+     "INSERT INTO app.partner_request (person_id, partner_id) VALUES ($1, $2)"
+     " ON CONFLICT (person_id) DO UPDATE SET partner_id = excluded.partner_id, created_at = now()"},
+    {"children",
+     "SELECT coalesce(json_agg(app.person_json(id)::json ORDER BY id), '[]')::text,"
+     "       coalesce(string_agg(id::text, ','), '')"
+     "  FROM family.person WHERE father_id = $1 OR mother_id = $1"},
+    {"parents", "SELECT father_id, mother_id FROM family.person WHERE id = $1"},
+    {"child_add", "SELECT family.add_child($1, $2, $3, $4, $5, $6)"},
+    {"child_update",
+     "UPDATE family.person SET first_name = coalesce($2, first_name),"
+     "       last_name = coalesce($3, last_name),"
+     "       father_rank = coalesce($4::smallint, father_rank),"
+     "       mother_rank = coalesce($5::smallint, mother_rank)"
+     " WHERE id = $1"},
+};
+
+bool retryable(const std::string& sqlstate) {
+    return sqlstate == "40001" || sqlstate == "40P01";
+}
+
+}  // namespace
+
+Pool::Pool(std::string dsn, std::size_t size, std::chrono::milliseconds wait)
+    : dsn_(std::move(dsn)), size_(size), wait_(wait) {}
+
+Pool::~Pool() = default;
+
+std::unique_ptr<pqxx::connection> Pool::acquire() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (idle_.empty() && open_ >= size_) {
+        ++waits_;
+        if (!freed_.wait_for(lock, wait_, [&] { return !idle_.empty() || open_ < size_; })) {
+            ++timeouts_;
+            throw unavailable("All database connections are busy; retry.");
+        }
+    }
+    ++in_use_;
+    if (!idle_.empty()) {
+        std::unique_ptr<pqxx::connection> c = std::move(idle_.back());
+        idle_.pop_back();
+        return c;
+    }
+    ++open_;
+    lock.unlock();
+    try {
+        auto c = std::make_unique<pqxx::connection>(dsn_);
+        for (const auto& [name, sql] : kStatements) c->prepare(name, sql);
+        return c;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "family-web: cannot connect to the database: %s\n", e.what());
+        lock.lock();
+        --open_;
+        --in_use_;
+        ++connect_failures_;
+        freed_.notify_one();
+        throw unavailable("The database is unavailable; retry.");
+    }
+}
+
+void Pool::release(std::unique_ptr<pqxx::connection> c) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    --in_use_;
+    if (c && c->is_open())
+        idle_.push_back(std::move(c));
+    else
+        --open_;
+    freed_.notify_one();
+}
+
+void Pool::transact(const std::function<void(pqxx::work&)>& body) {
+    for (int attempt = 1;; ++attempt) {
+        std::unique_ptr<pqxx::connection> c = acquire();
+        std::string sqlstate;
+        try {
+            pqxx::work txn(*c);
+            body(txn);
+            txn.commit();
+            release(std::move(c));
+            return;
+        } catch (const pqxx::broken_connection&) {
+            c.reset();  // the server went away: a fresh connection next time
+            sqlstate = "08006";
+        } catch (const pqxx::transaction_rollback&) {
+            sqlstate = "40001";  // libpqxx 6 reports 40001 and 40P01 without an SQLSTATE
+        } catch (const pqxx::sql_error& e) {
+            sqlstate = e.sqlstate();
+            if (!retryable(sqlstate) && from_sqlstate(sqlstate).status == 500)
+                std::fprintf(stderr, "family-web: database error %s: %s\n", sqlstate.c_str(),
+                             e.what());
+        } catch (const pqxx::in_doubt_error&) {  // LCOV_EXCL_START: lost during COMMIT itself
+            c.reset();
+            release(nullptr);
+            throw unavailable("The connection broke during commit; the change may have happened.");
+        }  // LCOV_EXCL_STOP
+        catch (...) {
+            release(std::move(c));
+            throw;
+        }
+        release(std::move(c));
+        if (attempt == 3 || !(retryable(sqlstate) || sqlstate == "08006"))
+            throw from_sqlstate(sqlstate);
+    }
+}
+
+PoolStats Pool::stats() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return {size_, open_, in_use_, waits_, timeouts_, connect_failures_};
+}
+
+std::vector<std::int64_t> id_list(const std::string& csv) {
+    std::vector<std::int64_t> ids;
+    std::size_t start = 0;
+    while (start < csv.size()) {
+        std::size_t end = csv.find(',', start);
+        if (end == std::string::npos) end = csv.size();
+        ids.push_back(std::stoll(csv.substr(start, end - start)));
+        start = end + 1;
+    }
+    return ids;
+}
+
+}  // namespace family::web

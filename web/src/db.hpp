@@ -1,0 +1,64 @@
+// The service's database side: a pool of connections (as the non-superuser
+// role family_web), transactions with retries, the one place where database
+// exceptions become Problems, and the statements the service runs.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+namespace family::web {
+
+struct PoolStats {
+    std::size_t size = 0, open = 0, in_use = 0;
+    std::uint64_t waits = 0, timeouts = 0, connect_failures = 0;
+};
+
+class Pool {
+  public:
+    // At most `size` connections, opened on demand; a request waits at most
+    // `wait` for one (then 503).
+    Pool(std::string dsn, std::size_t size, std::chrono::milliseconds wait);
+    ~Pool();
+
+    // Runs body in a READ COMMITTED transaction and commits. A serialization
+    // failure, a deadlock, or a connection found broken (the server
+    // restarted) runs it again on a fresh connection, up to three times in
+    // all. Database errors leave as Problems (see problem.hpp).
+    void transact(const std::function<void(pqxx::work&)>& body);
+    PoolStats stats() const;
+
+  private:
+    std::unique_ptr<pqxx::connection> acquire();
+    void release(std::unique_ptr<pqxx::connection> c);
+
+    const std::string dsn_;
+    const std::size_t size_;
+    const std::chrono::milliseconds wait_;
+    mutable std::mutex mutex_;
+    std::condition_variable freed_;
+    std::vector<std::unique_ptr<pqxx::connection>> idle_;
+    std::size_t open_ = 0, in_use_ = 0;
+    std::uint64_t waits_ = 0, timeouts_ = 0, connect_failures_ = 0;
+};
+
+// Statement parameters: NULL is a null pointer.
+using Text = std::optional<std::string>;
+inline const char* arg(const Text& t) { return t ? t->c_str() : nullptr; }
+template <typename T>
+Text text(const std::optional<T>& v) {
+    return v ? Text(std::to_string(*v)) : std::nullopt;
+}
+
+// A comma-separated list of ids (string_agg) as numbers.
+std::vector<std::int64_t> id_list(const std::string& csv);
+
+}  // namespace family::web

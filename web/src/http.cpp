@@ -1,0 +1,244 @@
+// Every request goes through handle(): routing, access and authentication,
+// the GET cache and ETags, the one catch that turns every failure into a
+// problem+json reply, metrics and the access log.
+#include <cstdio>
+#include <ctime>
+
+#include "app.hpp"
+
+namespace family::web {
+
+namespace Http = Pistache::Http;
+
+namespace {
+
+std::vector<std::string> split_path(const std::string& path) {
+    std::vector<std::string> out;
+    std::size_t start = 1;
+    while (start <= path.size()) {
+        std::size_t end = path.find('/', start);
+        if (end == std::string::npos) end = path.size();
+        out.push_back(path.substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
+
+// A response header by name: Pistache 0.0.5 does not send raw headers.
+class Named : public Http::Header::Header {
+  public:
+    Named(const char* name, std::string value) : name_(name), value_(std::move(value)) {}
+    const char* name() const override { return name_; }
+    std::uint64_t hash() const override { return std::hash<std::string>{}(name_); }
+    void write(std::ostream& os) const override { os << value_; }
+
+  private:
+    const char* name_;
+    std::string value_;
+};
+
+void set_header(Http::ResponseWriter& response, const char* name, std::string value) {
+    response.headers().add(std::make_shared<Named>(name, std::move(value)));
+}
+
+bool matches(const Route& r, const std::vector<std::string>& segments,
+             std::vector<std::string>& params) {
+    if (r.segments.size() != segments.size()) return false;
+    params.clear();
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+        if (r.segments[i].front() == '{')
+            params.push_back(segments[i]);
+        else if (r.segments[i] != segments[i])
+            return false;
+    }
+    return true;
+}
+
+std::optional<std::string> header(const Http::Request& request, const char* name) {
+    auto raw = request.headers().tryGetRaw(name);
+    if (!raw) return std::nullopt;
+    return raw->value();
+}
+
+bool loopback(const Http::Request& request) {
+    std::string host = request.address().host();
+    return (host == "127.0.0.1" || host == "::1") && !header(request, "X-Forwarded-For");
+}
+
+// The caller behind an Authorization header, from the session cache or the
+// database; nullopt without a header, 401 for a bad or expired token.
+std::optional<Caller> authenticate(App& app, const Http::Request& request) {
+    std::optional<std::string> auth = header(request, "Authorization");
+    if (!auth) return std::nullopt;
+    if (auth->rfind("Bearer ", 0) != 0) throw unauthenticated();
+    std::optional<std::string> hash = token_hash(auth->substr(7));
+    if (!hash) throw unauthenticated();
+    if (std::optional<Caller> known = app.sessions.find(*hash)) return known;
+    std::optional<Caller> found;
+    double seconds = 0;
+    app.pool.transact([&](pqxx::work& t) {
+        pqxx::result r = t.exec_prepared("token_caller", to_hex(*hash));
+        if (r.empty()) return;
+        found = Caller{r[0][0].as<std::int64_t>(), r[0][1].as<bool>()};
+        seconds = r[0][2].as<double>();
+    });
+    if (!found) throw unauthenticated();
+    auto now = Sessions::Clock::now();
+    app.sessions.remember(*hash, *found,
+                          now + std::chrono::milliseconds(static_cast<long>(seconds * 1000)), now);
+    return found;
+}
+
+std::string cache_key(const Route& route, const Call& call) {
+    std::string key = call.request.resource();
+    if (!call.request.query().as_str().empty()) key += "?" + call.request.query().as_str();
+    if (route.caching == Caching::PerUser) key += "#" + std::to_string(call.caller->person_id);
+    return key;
+}
+
+std::string now_iso() {
+    auto now = std::chrono::system_clock::now();
+    std::time_t t = std::chrono::system_clock::to_time_t(now);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char out[40];
+    std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%S", &tm);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+    std::snprintf(out + 19, sizeof out - 19, ".%03dZ", static_cast<int>(ms.count()));
+    return out;
+}
+
+void access_log(const Http::Request& request, const std::string& route, int status,
+                double seconds, std::size_t bytes, const std::optional<Caller>& caller) {
+    nlohmann::json line{{"ts", now_iso()},
+                        {"method", Http::methodString(request.method())},
+                        {"path", request.resource()},
+                        {"route", route},
+                        {"status", status},
+                        {"ms", seconds * 1000},
+                        {"bytes", bytes},
+                        {"remote", request.address().host()},
+                        {"person", caller ? nlohmann::json(caller->person_id) : nlohmann::json()}};
+    std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    std::fwrite(text.data(), 1, text.size(), stdout);
+}
+
+}  // namespace
+
+const Caller& Call::user() const {
+    if (!caller) throw unauthenticated();
+    return *caller;
+}
+
+const Caller& Call::staff() const {
+    if (!user().is_staff) throw forbidden("Only staff may do this.");
+    return *caller;
+}
+
+std::int64_t Call::id(std::size_t param) const {
+    std::optional<std::int64_t> id = positive_integer(params.at(param));
+    if (!id) throw not_found("No such person: ids are positive integers.");
+    return *id;
+}
+
+Body Call::body(std::initializer_list<std::string_view> fields) const {
+    return Body(request.body(), fields);
+}
+
+void App::add(Route route) {
+    route.segments = split_path(route.pattern);
+    route.name = std::string(Http::methodString(route.method)) + " " + route.pattern;
+    routes.push_back(std::move(route));
+}
+
+Reply person_reply(const std::string& json, std::int64_t id, int status) {
+    Reply r;
+    r.status = status;
+    r.body = json;
+    r.persons = {id};
+    if (status == 201) r.location = "/api/persons/" + std::to_string(id);
+    return r;
+}
+
+void handle(App& app, const Http::Request& request, Http::ResponseWriter response) {
+    auto start = std::chrono::steady_clock::now();
+    std::string route_name = "unmatched";
+    std::optional<Caller> caller;
+    Reply reply;
+    std::string etag;
+    try {
+        std::vector<std::string> segments = split_path(request.resource()), params;
+        const Route* route = nullptr;
+        std::string allowed;
+        for (const Route& r : app.routes)
+            if (matches(r, segments, params)) {
+                if (r.method == request.method()) {
+                    route = &r;
+                    break;
+                }
+                allowed += (allowed.empty() ? "" : ", ") + std::string(Http::methodString(r.method));
+            }
+        if (!route && !allowed.empty()) {
+            set_header(response, "Allow", allowed);
+            throw Problem(405, "Method Not Allowed", "This resource answers " + allowed + ".");
+        }
+        if (!route) throw not_found("No such resource.");
+        matches(*route, segments, params);
+        route_name = route->name;
+        if (route->access == Access::Loopback && !loopback(request))
+            throw forbidden("This resource answers on loopback only.");
+        Call call{request, params, std::nullopt};
+        if (route->access == Access::User) call.caller = caller = authenticate(app, request);
+        if (route->access == Access::User) call.user();
+
+        std::optional<std::string> key;
+        if (route->caching != Caching::None && app.config.cache_seconds > 0)
+            key = cache_key(*route, call);
+        std::optional<Cached> hit;
+        if (key) hit = app.cache.get(*key);
+        if (hit) {
+            reply.body = std::move(hit->body);
+            etag = std::move(hit->etag);
+        } else {
+            std::uint64_t epoch = app.cache.epoch();
+            reply = route->handler(call);
+            if (request.method() == Http::Method::Get && reply.status == 200)
+                etag = etag_of(reply.body);
+            if (key && reply.status == 200)
+                app.cache.put(*key, {reply.body, etag}, reply.persons, epoch);
+        }
+    } catch (const Problem& p) {
+        reply = {p.status, problem_json(p), "application/problem+json", "", {}};
+        if (p.retry_after) set_header(response, "Retry-After", std::to_string(p.retry_after));
+        if (p.status == 401)
+            set_header(response, "WWW-Authenticate", "Bearer");
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "family-web: %s %s failed: %s\n", Http::methodString(request.method()),
+                     request.resource().c_str(), e.what());
+        Problem p(500, "Internal Server Error", "The request failed; the service's log says why.");
+        reply = {500, problem_json(p), "application/problem+json", "", {}};
+    }
+
+    if (!etag.empty()) {
+        set_header(response, "ETag", etag);
+        set_header(response, "Cache-Control", "private, no-cache");
+        std::optional<std::string> match = header(request, "If-None-Match");
+        if (match && (*match == etag || *match == "*")) {
+            reply.status = 304;
+            reply.body.clear();
+        }
+    }
+    if (!reply.location.empty())
+        response.headers().add<Http::Header::Location>(reply.location);
+    std::size_t bytes = reply.body.size();
+    if (reply.status == 204 || reply.status == 304)
+        response.send(static_cast<Http::Code>(reply.status));
+    else
+        response.send(static_cast<Http::Code>(reply.status), reply.body,
+                      Http::Mime::MediaType::fromString(reply.content_type));
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    app.metrics.observe(route_name, reply.status, seconds);
+    if (app.config.access_log) access_log(request, route_name, reply.status, seconds, bytes, caller);
+}
+
+}  // namespace family::web

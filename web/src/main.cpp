@@ -1,0 +1,105 @@
+// family-web: the REST service (SPEC section 7). Settings come from FAMILY_WEB_*
+// variables; SIGTERM or SIGINT stops it gracefully: no new connections,
+// requests in flight answered.
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include <pistache/endpoint.h>
+
+#include "app.hpp"
+
+namespace {
+
+class Handler : public Pistache::Http::Handler {
+  public:
+    HTTP_PROTOTYPE(Handler)
+    explicit Handler(family::web::App& app) : app_(app) {}
+    void onRequest(const Pistache::Http::Request& request,
+                   Pistache::Http::ResponseWriter response) override {
+        family::web::handle(app_, request, std::move(response));
+    }
+
+  private:
+    family::web::App& app_;
+};
+
+}  // namespace
+
+// family-web create-staff EMAIL: creates a staff person and account (if no
+// account has that e-mail), with the password read from stdin.
+int create_staff(const family::web::Config& config, const std::string& email) {
+    std::string password;
+    std::getline(std::cin, password);
+    if (password.size() < 8) {
+        std::fprintf(stderr, "family-web: the password needs at least 8 characters\n");
+        return 2;
+    }
+    try {
+        pqxx::connection c(config.dsn);
+        pqxx::work t(c);
+        if (!t.exec_params("SELECT FROM app.account WHERE email = lower($1)", email).empty()) {
+            std::fprintf(stderr, "family-web: %s already has an account\n", email.c_str());
+            return 0;
+        }
+        t.exec_params(
+            "INSERT INTO app.account (person_id, email, password_hash, is_staff)"
+            " VALUES (family.add_person('Staff', ''), lower($1), $2, true)",
+            email, family::web::hash_password(password));
+        t.commit();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "family-web: cannot create the staff account: %s\n", e.what());
+        return 1;
+    }
+    std::fprintf(stderr, "family-web: staff account %s created\n", email.c_str());
+    return 0;
+}
+
+int main(int argc, char** argv) {
+    using namespace Pistache;
+    family::web::Config config;
+    try {
+        config = family::web::config_from([](const char* name) { return std::getenv(name); });
+    } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr, "family-web: %s\n", e.what());
+        return 2;
+    }
+    if (argc == 3 && std::string(argv[1]) == "create-staff") return create_staff(config, argv[2]);
+    if (argc != 1) {
+        std::fprintf(stderr, "usage: family-web [create-staff EMAIL <password]\n");
+        return 2;
+    }
+    // Signals are blocked before any thread starts, so that only sigwait()
+    // below receives them.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // one access log line per write
+
+    family::web::App app(config);
+    Http::Endpoint server(Address(config.host, Port(config.port)));
+    server.init(Http::Endpoint::options()
+                    .threads(config.threads)
+                    .flags(Tcp::Options::ReuseAddr)
+                    .maxRequestSize(64 * 1024)  // bodies are small JSON objects
+                    .headerTimeout(std::chrono::seconds(10))
+                    .bodyTimeout(std::chrono::seconds(30)));
+    server.setHandler(Http::make_handler<Handler>(app));
+    try {
+        server.serveThreaded();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "family-web: cannot listen on %s:%u: %s\n", config.host.c_str(),
+                     config.port, e.what());
+        return 1;
+    }
+    std::fprintf(stderr, "family-web: listening on http://%s:%u/\n", config.host.c_str(),
+                 static_cast<unsigned>(server.getPort()));
+    int received = 0;
+    sigwait(&signals, &received);
+    std::fprintf(stderr, "family-web: %s, shutting down\n", strsignal(received));
+    server.shutdown();
+    return 0;
+}

@@ -1,0 +1,124 @@
+// The service's settings, its parts, and the routes that are about the
+// service itself: health, readiness, metrics, the OpenAPI description and
+// the page that renders it.
+#include <thread>
+
+#include "app.hpp"
+
+namespace family::web {
+
+extern const char kOpenApi[];  // web/openapi.json, embedded at build time
+extern const char kDocs[];     // web/docs.html
+
+namespace {
+
+int number(const std::function<const char*(const char*)>& get, const char* name, int fallback,
+           int lo, int hi) {
+    const char* v = get(name);
+    if (!v || !*v) return fallback;
+    std::optional<std::int64_t> n = std::string(v) == "0" ? 0 : positive_integer(v);
+    if (!n || *n < lo || *n > hi)
+        throw std::invalid_argument(std::string(name) + " must be an integer from " +
+                                    std::to_string(lo) + " to " + std::to_string(hi) +
+                                    " (got \"" + v + "\")");
+    return static_cast<int>(*n);
+}
+
+std::string health(bool pass, const nlohmann::json& checks) {
+    nlohmann::json h{{"status", pass ? "pass" : "fail"}, {"serviceId", "family-web"}};
+    if (!checks.empty()) h["checks"] = checks;
+    return h.dump();
+}
+
+Reply ready(App& app) {
+    std::string database = "pass", notifications = app.listener.connected() ? "pass" : "fail";
+    try {
+        app.pool.transact([](pqxx::work& t) { t.exec("SELECT 1"); });
+    } catch (const Problem&) {
+        database = "fail";
+    }
+    bool pass = database == "pass" && notifications == "pass";
+    return {pass ? 200 : 503,
+            health(pass, {{"database:connection", {{{"status", database}}}},
+                          {"notifications:connection", {{{"status", notifications}}}}}),
+            "application/health+json"};
+}
+
+Reply metrics(App& app) {
+    std::string out = app.metrics.render();
+    CacheStats c = app.cache.stats();
+    PoolStats p = app.pool.stats();
+    auto gauge = [&](const char* name, const char* type, const char* help, double value) {
+        out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type +
+               "\n" + sample(name, "", value);
+    };
+    gauge("family_cache_hits_total", "counter", "GET cache hits.", double(c.hits));
+    gauge("family_cache_misses_total", "counter", "GET cache misses.", double(c.misses));
+    gauge("family_cache_invalidations_total", "counter", "Cache entries dropped by a change.",
+          double(c.invalidations));
+    gauge("family_cache_entries", "gauge", "Entries in the GET cache.", double(c.entries));
+    gauge("family_pool_size", "gauge", "Most database connections the pool opens.", double(p.size));
+    gauge("family_pool_open", "gauge", "Database connections open.", double(p.open));
+    gauge("family_pool_in_use", "gauge", "Database connections serving a request.",
+          double(p.in_use));
+    gauge("family_pool_waits_total", "counter", "Requests that waited for a connection.",
+          double(p.waits));
+    gauge("family_pool_timeouts_total", "counter", "Requests that found no connection in time.",
+          double(p.timeouts));
+    gauge("family_pool_connect_failures_total", "counter", "Failed attempts to connect.",
+          double(p.connect_failures));
+    gauge("family_notifications_connected", "gauge",
+          "1 while the notification connection listens (else nothing is cached).",
+          app.listener.connected() ? 1 : 0);
+    gauge("family_notifications_reconnects_total", "counter",
+          "Times the notification connection was lost.", double(app.listener.reconnects()));
+    return {200, out, "text/plain; version=0.0.4"};
+}
+
+}  // namespace
+
+Config config_from(const std::function<const char*(const char*)>& get) {
+    Config c;
+    if (const char* v = get("FAMILY_WEB_HOST"); v && *v) c.host = v;
+    c.port = static_cast<std::uint16_t>(number(get, "FAMILY_WEB_PORT", c.port, 0, 65535));
+    if (const char* v = get("FAMILY_WEB_DSN"); v && *v) c.dsn = v;
+    int cpus = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    c.threads = number(get, "FAMILY_WEB_THREADS", 2 * cpus, 1, 256);
+    c.pool = static_cast<std::size_t>(number(get, "FAMILY_WEB_POOL", c.threads, 1, 1000));
+    c.cache_seconds = number(get, "FAMILY_WEB_CACHE_SECONDS", c.cache_seconds, 0, 300);
+    c.token_hours = number(get, "FAMILY_WEB_TOKEN_HOURS", c.token_hours, 1, 24 * 30);
+    c.access_log = number(get, "FAMILY_WEB_ACCESS_LOG", 1, 0, 1) == 1;
+    return c;
+}
+
+App::App(Config c)
+    : config(std::move(c)),
+      pool(config.dsn + " application_name=family-web", config.pool, std::chrono::seconds(5)),
+      cache(std::chrono::seconds(config.cache_seconds), 100000),
+      sessions(std::chrono::seconds(60)),
+      listener(config.dsn + " application_name=family-web-listen", cache, sessions),
+      login_by_email(5, std::chrono::seconds(60)),
+      login_by_address(30, std::chrono::seconds(60)) {
+    add_auth_routes(*this);
+    add_person_routes(*this);
+    add_couple_routes(*this);
+    add_children_routes(*this);
+    add_system_routes(*this);
+}
+
+void add_system_routes(App& app) {
+    using M = Pistache::Http::Method;
+    app.add({M::Get, "/healthz", Access::Anyone, Caching::None, [](Call&) {
+                 return Reply{200, health(true, {}), "application/health+json"};
+             }});
+    app.add({M::Get, "/readyz", Access::Anyone, Caching::None,
+             [&app](Call&) { return ready(app); }});
+    app.add({M::Get, "/metrics", Access::Loopback, Caching::None,
+             [&app](Call&) { return metrics(app); }});
+    app.add({M::Get, "/openapi.json", Access::Anyone, Caching::None,
+             [](Call&) { return Reply{200, kOpenApi}; }});
+    app.add({M::Get, "/docs", Access::Anyone, Caching::None,
+             [](Call&) { return Reply{200, kDocs, "text/html; charset=utf-8"}; }});
+}
+
+}  // namespace family::web

@@ -1,0 +1,63 @@
+// Passwords, tokens, login throttling and the session cache.
+#include <boost/test/unit_test.hpp>
+
+#include "auth.hpp"
+
+using namespace family::web;
+
+BOOST_AUTO_TEST_CASE(passwords_are_argon2id) {
+    std::string h = hash_password("correct horse");
+    BOOST_TEST(h.rfind("$argon2id$", 0) == 0);
+    BOOST_TEST(verify_password(h, "correct horse"));
+    BOOST_TEST(!verify_password(h, "correct horsE"));
+    BOOST_TEST(!verify_password("not a hash", "x"));
+    BOOST_TEST(h != hash_password("correct horse"));  // salted
+}
+
+BOOST_AUTO_TEST_CASE(tokens_are_random_and_hashed) {
+    NewToken a = new_token(), b = new_token();
+    BOOST_TEST(a.token.size() == 43u);
+    BOOST_TEST(a.token != b.token);
+    BOOST_TEST(a.hash.size() == 32u);
+    BOOST_TEST(*token_hash(a.token) == a.hash);
+    BOOST_TEST(to_hex(a.hash).size() == 64u);
+    BOOST_TEST(to_hex(std::string("\x01\xab", 2)) == "01ab");
+    for (std::string bad : {std::string(), a.token.substr(1), a.token + "A",
+                            std::string(43, '*'), std::string(42, 'A') + "B"})
+        BOOST_TEST(!token_hash(bad).has_value(), bad);
+}
+
+BOOST_AUTO_TEST_CASE(throttle_allows_n_per_window) {
+    Throttle t(2, std::chrono::seconds(60));
+    auto now = Throttle::Clock::time_point{} + std::chrono::hours(1);
+    BOOST_TEST(t.throttle("a", now) == 0);
+    BOOST_TEST(t.throttle("a", now) == 0);
+    BOOST_TEST(t.throttle("a", now + std::chrono::seconds(10)) == 50);
+    BOOST_TEST(t.throttle("b", now) == 0);
+    BOOST_TEST(t.throttle("a", now + std::chrono::milliseconds(59900)) == 1);
+    BOOST_TEST(t.throttle("a", now + std::chrono::seconds(60)) == 0);
+    // Many keys: the old ones are swept.
+    for (int i = 0; i < 10002; ++i) t.throttle(std::to_string(i), now + std::chrono::hours(2));
+    BOOST_TEST(t.throttle("a", now + std::chrono::hours(2)) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(sessions_remember_forget_and_expire) {
+    Sessions s(std::chrono::seconds(60));
+    auto now = Sessions::Clock::time_point{} + std::chrono::hours(1);
+    s.remember("t1", {1, true}, now + std::chrono::hours(1), now);
+    s.remember("t2", {2, false}, now + std::chrono::seconds(5), now);
+    s.remember("t3", {1, true}, now + std::chrono::hours(1), now);
+    BOOST_TEST(s.find("t1", now)->is_staff);
+    BOOST_TEST(s.find("t2", now)->person_id == 2);
+    BOOST_TEST(!s.find("t2", now + std::chrono::seconds(5)).has_value());  // token expired
+    BOOST_TEST(!s.find("t1", now + std::chrono::seconds(60)).has_value());  // remembered 60 s at most
+    s.remember("t1", {1, true}, now + std::chrono::hours(1), now);
+    s.forget_person(1);
+    BOOST_TEST(!s.find("t1", now).has_value());
+    BOOST_TEST(!s.find("t3", now).has_value());
+    s.remember("t4", {4, false}, now + std::chrono::hours(1), now);
+    s.clear();
+    BOOST_TEST(!s.find("t4", now).has_value());
+    for (int i = 0; i < 100002; ++i) s.remember(std::to_string(i), {i, false}, now + std::chrono::hours(1), now);
+    BOOST_TEST(s.find("100001", now).has_value());
+}

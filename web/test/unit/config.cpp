@@ -1,0 +1,60 @@
+// Settings from the environment: defaults, overrides, refusals.
+#include <boost/test/unit_test.hpp>
+
+#include <map>
+
+#include "app.hpp"
+
+using namespace family::web;
+
+namespace {
+Config with(std::map<std::string, std::string> env) {
+    return config_from([env](const char* name) -> const char* {
+        auto it = env.find(name);
+        return it == env.end() ? nullptr : it->second.c_str();
+    });
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(config_defaults) {
+    Config c = with({});
+    BOOST_TEST(c.host == "127.0.0.1");
+    BOOST_TEST(c.port == 8080);
+    BOOST_TEST(c.threads >= 2);
+    BOOST_TEST(c.pool == static_cast<std::size_t>(c.threads));
+    BOOST_TEST(c.cache_seconds == 300);
+    BOOST_TEST(c.access_log);
+}
+
+BOOST_AUTO_TEST_CASE(config_overrides) {
+    Config c = with({{"FAMILY_WEB_HOST", "0.0.0.0"}, {"FAMILY_WEB_PORT", "0"},
+                     {"FAMILY_WEB_DSN", "dbname=x"}, {"FAMILY_WEB_THREADS", "3"},
+                     {"FAMILY_WEB_POOL", "5"}, {"FAMILY_WEB_CACHE_SECONDS", "0"},
+                     {"FAMILY_WEB_TOKEN_HOURS", "2"}, {"FAMILY_WEB_ACCESS_LOG", "0"},
+                     {"FAMILY_WEB_PORT_UNUSED", ""}});
+    BOOST_TEST(c.host == "0.0.0.0");
+    BOOST_TEST(c.port == 0);
+    BOOST_TEST(c.dsn == "dbname=x");
+    BOOST_TEST(c.threads == 3);
+    BOOST_TEST(c.pool == 5u);
+    BOOST_TEST(c.cache_seconds == 0);
+    BOOST_TEST(c.token_hours == 2);
+    BOOST_TEST(!c.access_log);
+    BOOST_TEST(with({{"FAMILY_WEB_PORT", ""}}).port == 8080);  // empty = unset
+}
+
+BOOST_AUTO_TEST_CASE(config_refuses_bad_values) {
+    for (const auto& [name, value] :
+         std::map<std::string, std::string>{{"FAMILY_WEB_PORT", "65536"},
+                                            {"FAMILY_WEB_THREADS", "0"},
+                                            {"FAMILY_WEB_CACHE_SECONDS", "301"},
+                                            {"FAMILY_WEB_POOL", "x"},
+                                            {"FAMILY_WEB_ACCESS_LOG", "-1"}}) {
+        try {
+            with({{name, value}});
+            BOOST_FAIL(name + " accepted " + value);
+        } catch (const std::invalid_argument& e) {
+            BOOST_TEST(std::string(e.what()).find(name) == 0u);
+        }
+    }
+}
