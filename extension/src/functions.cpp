@@ -115,12 +115,16 @@ int64 repair() {
     auto write_in_chunks = [&](const Links& links, const Derived& d) {
         batch.add(links, d);
         if (batch.size() == static_cast<std::size_t>(kChunk)) {
-            changed += static_cast<int64>(batch.write().size());
+            std::vector<int64> written = batch.write();
+            notify_changed(written);  // listeners drop what they cached of these
+            changed += static_cast<int64>(written.size());
             batch = DerivedBatch{};
         }
     };
     GraphResult result = derive_all(all, write_in_chunks);
-    changed += static_cast<int64>(batch.write().size());
+    std::vector<int64> written = batch.write();
+    notify_changed(written);
+    changed += static_cast<int64>(written.size());
     if (!result.in_cycle.empty())
         fail("FA001",
              "repair: persons " + id_list(result.in_cycle) +
