@@ -46,33 +46,26 @@ if [ $regress_rc -ne 0 ]; then
     grep -qE "tests (passed|failed)" "$regress_out" || count regress 0 1
 fi
 
-# Boost.Test unit tests of the pure C++ core.
-echo "== unit tests"
-unit_out="$log_dir/unit.log"
-"${FAMILY_UNIT_BIN:-extension/test/unit/run-unit-tests}" --color_output=no --report_level=short >"$unit_out" 2>&1
-unit_rc=$?
-cat "$unit_out"
-if [[ $(cat "$unit_out") =~ ([0-9]+)\ test\ cases?\ out\ of\ ([0-9]+)\ (passed|failed) ]]; then
-    total=$(grep -oE "out of [0-9]+" "$unit_out" | head -1 | grep -oE "[0-9]+")
-    ok=$(grep -oE "[0-9]+ test cases? out of" "$unit_out" | head -1 | grep -oE "^[0-9]+")
-    if [ $unit_rc -eq 0 ]; then count unit "$total" 0; else count unit "${ok:-0}" $((total - ${ok:-0})); fi
-else
-    count unit 0 1
-fi
+# A Boost.Test binary: "N test cases out of M passed|failed" counts.
+boost_suite() { # suite binary
+    local out="$log_dir/$1.log" rc total ok
+    "$2" --color_output=no --report_level=short >"$out" 2>&1
+    rc=$?
+    cat "$out"
+    if [[ $(cat "$out") =~ ([0-9]+)\ test\ cases?\ out\ of\ ([0-9]+)\ (passed|failed) ]]; then
+        total=${BASH_REMATCH[2]}
+        ok=$(grep -oE "[0-9]+ test cases? out of" "$out" | head -1 | grep -oE "^[0-9]+")
+        if [ $rc -eq 0 ]; then count "$1" "$total" 0; else count "$1" "${ok:-0}" $((total - ${ok:-0})); fi
+    else
+        count "$1" 0 1
+    fi
+}
 
-# Boost.Test unit tests of the web service's parts.
+# Boost.Test unit tests of the pure C++ core, then of the web service's parts.
+echo "== unit tests"
+boost_suite unit "${FAMILY_UNIT_BIN:-extension/test/unit/run-unit-tests}"
 echo "== web unit tests"
-web_unit_out="$log_dir/web-unit.log"
-"${FAMILY_WEB_UNIT_BIN:-web/build/web-unit-tests}" --color_output=no --report_level=short >"$web_unit_out" 2>&1
-web_unit_rc=$?
-cat "$web_unit_out"
-if [[ $(cat "$web_unit_out") =~ ([0-9]+)\ test\ cases?\ out\ of\ ([0-9]+)\ (passed|failed) ]]; then
-    total=${BASH_REMATCH[2]}
-    ok=$(grep -oE "[0-9]+ test cases? out of" "$web_unit_out" | head -1 | grep -oE "^[0-9]+")
-    if [ $web_unit_rc -eq 0 ]; then count web-unit "$total" 0; else count web-unit "${ok:-0}" $((total - ${ok:-0})); fi
-else
-    count web-unit 0 1
-fi
+boost_suite web-unit "${FAMILY_WEB_UNIT_BIN:-web/build/web-unit-tests}"
 
 # The consistency check end to end: workers, pg_cron, a real SMTP server.
 echo "== consistency check"
