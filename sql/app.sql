@@ -3,6 +3,7 @@
 -- by the tests, as a superuser, after CREATE EXTENSION family; running it
 -- again changes nothing.
 \set ON_ERROR_STOP on
+SET client_min_messages = warning;
 
 CREATE SCHEMA IF NOT EXISTS app;
 
@@ -31,7 +32,9 @@ CREATE INDEX IF NOT EXISTS token_person_id ON app.token (person_id);
 CREATE INDEX IF NOT EXISTS token_expires_at ON app.token (expires_at);
 
 -- "I want to be in a relationship with partner_id": one open request per
--- person; the relationship starts when both have asked for each other.
+-- person; the relationship starts when both have asked for each other. A
+-- request is answered when a relationship of either person starts (trigger
+-- below) and lapses after 30 days (the service ignores older ones).
 CREATE TABLE IF NOT EXISTS app.partner_request (
     person_id bigint PRIMARY KEY REFERENCES app.account ON DELETE CASCADE,
     partner_id bigint NOT NULL REFERENCES app.account ON DELETE CASCADE,
@@ -55,8 +58,39 @@ CREATE OR REPLACE TRIGGER account_changed AFTER UPDATE ON app.account
     REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION app.notify_account();
 CREATE OR REPLACE TRIGGER account_deleted AFTER DELETE ON app.account
     REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION app.notify_account();
+CREATE OR REPLACE TRIGGER token_changed AFTER UPDATE ON app.token
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION app.notify_account();
 CREATE OR REPLACE TRIGGER token_deleted AFTER DELETE ON app.token
     REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION app.notify_account();
+-- TRUNCATE has no rows to name: "*" says forget everyone.
+CREATE OR REPLACE FUNCTION app.notify_account_truncate() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    PERFORM pg_notify('family_account', '*');
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER account_truncated AFTER TRUNCATE ON app.account
+    FOR EACH STATEMENT EXECUTE FUNCTION app.notify_account_truncate();
+CREATE OR REPLACE TRIGGER token_truncated AFTER TRUNCATE ON app.token
+    FOR EACH STATEMENT EXECUTE FUNCTION app.notify_account_truncate();
+
+-- A relationship that starts, by any path, answers every open request of
+-- both persons (made to or by either): an old request must not start a
+-- relationship years later. SECURITY DEFINER: a SQL user who may start
+-- relationships need not see app's tables.
+CREATE OR REPLACE FUNCTION app.relationship_started() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    DELETE FROM app.partner_request AS q
+     USING started AS r
+     WHERE q.person_id IN (r.person_a, r.person_b) OR q.partner_id IN (r.person_a, r.person_b);
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER partner_requests_answered AFTER INSERT ON family.relationship
+    REFERENCING NEW TABLE AS started FOR EACH STATEMENT
+    EXECUTE FUNCTION app.relationship_started();
 
 -- A person as the API shows it (SPEC section 7), built where the data is.
 CREATE OR REPLACE FUNCTION app.person_json(person bigint) RETURNS text
@@ -101,4 +135,5 @@ GRANT EXECUTE ON FUNCTION family.add_person(text, text),
 GRANT SELECT, INSERT ON app.account TO family_web;
 GRANT SELECT, INSERT, DELETE ON app.token TO family_web;
 GRANT SELECT, INSERT, UPDATE, DELETE ON app.partner_request TO family_web;
-REVOKE ALL ON FUNCTION app.notify_account() FROM PUBLIC;
+REVOKE ALL ON FUNCTION app.notify_account(), app.notify_account_truncate(),
+                       app.relationship_started() FROM PUBLIC;

@@ -16,7 +16,8 @@ Reply login(App& app, Call& call) {
     std::string email = Body::required(body.text("email", 254), "email");
     std::string password = Body::required(body.text("password", 1024), "password");
     for (char& c : email) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (int wait = app.login_by_address.throttle(call.request.address().host())) throw too_many(wait);
+    if (int wait = app.login_by_address.throttle(client_address(app, call.request)))
+        throw too_many(wait);
     if (int wait = app.login_by_email.throttle(email)) throw too_many(wait);
 
     std::optional<std::int64_t> person;
@@ -47,8 +48,9 @@ Reply logout(App& app, Call& call) {
     call.user();
     std::string auth = call.request.headers().getRaw("Authorization").value();
     std::string hash = *token_hash(auth.substr(7));
-    app.pool.transact([&](pqxx::work& t) { t.exec_prepared("token_delete", to_hex(hash)); });
-    app.sessions.forget_person(call.caller->person_id);
+    // The token's row goes, the database tells every service (family_account)
+    // and write() waits until this one has heard it.
+    app.write([&](pqxx::work& t) { t.exec_prepared("token_delete", to_hex(hash)); });
     return {204};
 }
 
@@ -56,7 +58,9 @@ Reply me(App& app, Call& call) {
     std::int64_t id = call.user().person_id;
     Reply reply;
     app.pool.transact([&](pqxx::work& t) {
-        pqxx::row r = t.exec_prepared1("me", id);
+        pqxx::result found = t.exec_prepared("me", id);
+        if (found.empty()) throw unauthenticated();  // the account went after the token was read
+        const pqxx::row& r = found[0];
         reply.body = nlohmann::json{{"person", nlohmann::json::parse(r[0].as<std::string>())},
                                     {"account",
                                      {{"email", r[1].as<std::string>()},

@@ -34,7 +34,7 @@ Reply get(App& app, Call& call) {
     Reply reply;
     app.pool.transact([&](pqxx::work& t) {
         require_parent(t, id, me);
-        reply = person_reply(t.exec_prepared1("person", id)[0].as<std::string>(), id);
+        reply = person_reply(t, id);
     });
     return reply;
 }
@@ -52,14 +52,14 @@ Reply add(App& app, Call& call) {
     if (father != me && mother != me)
         throw forbidden("You may add only your own children: father_id or mother_id is you.");
     Reply reply;
-    app.pool.transact([&](pqxx::work& t) {
-        pqxx::field partner = t.exec_prepared1("partner_of", me)[0];
-        if (partner.is_null() || partner.as<std::int64_t>() != (father == me ? mother : father))
+    app.write([&](pqxx::work& t) {
+        // Locked: the relationship cannot end before the child is added.
+        if (t.exec_prepared("couple_lock", father, mother).empty())
             throw forbidden("The other parent must be your current partner.");
         std::int64_t id = t.exec_prepared1("child_add", father, mother, father_rank,
                                            mother_rank, first, last)[0]
                               .as<std::int64_t>();
-        reply = person_reply(t.exec_prepared1("person", id)[0].as<std::string>(), id, 201);
+        reply = person_reply(t, id, 201);
     });
     return reply;
 }
@@ -70,11 +70,11 @@ Reply edit(App& app, Call& call) {
     Text first = body.text("first_name", kNameChars), last = body.text("last_name", kNameChars);
     Text father_rank = text(body.rank("father_rank")), mother_rank = text(body.rank("mother_rank"));
     Reply reply;
-    app.pool.transact([&](pqxx::work& t) {
+    app.write([&](pqxx::work& t) {
         require_parent(t, id, me);
         t.exec_prepared("child_update", id, arg(first), arg(last), arg(father_rank),
                         arg(mother_rank));
-        reply = person_reply(t.exec_prepared1("person", id)[0].as<std::string>(), id);
+        reply = person_reply(t, id);
     });
     return reply;
 }

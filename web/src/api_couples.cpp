@@ -17,7 +17,7 @@ Reply start(App& app, Call& call) {
     std::int64_t a = Body::required(body.id("person_a"), "person_a");
     std::int64_t b = Body::required(body.id("person_b"), "person_b");
     Reply reply{201};
-    app.pool.transact([&](pqxx::work& t) {
+    app.write([&](pqxx::work& t) {
         std::int64_t id = t.exec_prepared1("relationship_start", a, b)[0].as<std::int64_t>();
         reply.body = relationship_json(t, id);
     });
@@ -30,12 +30,11 @@ Reply ask(App& app, Call& call) {
     std::int64_t partner = Body::required(body.id("partner_id"), "partner_id");
     if (partner == me) throw invalid("partner_id is your own id.");
     Reply reply;
-    app.pool.transact([&](pqxx::work& t) {
+    app.write([&](pqxx::work& t) {
         if (t.exec_prepared1("partner_lock", me, partner)[0].as<int>() < 2)
             throw invalid("Person " + std::to_string(partner) +
                           " has no account: staff can start that relationship.");
         if (!t.exec_prepared("partner_asked", me, partner).empty()) {
-            t.exec_prepared("partner_withdraw", me);
             std::int64_t id =
                 t.exec_prepared1("relationship_start", me, partner)[0].as<std::int64_t>();
             reply = {201, relationship_json(t, id)};
@@ -49,8 +48,8 @@ Reply ask(App& app, Call& call) {
 
 Reply end(App& app, Call& call) {
     std::int64_t me = call.user().person_id;
-    app.pool.transact([&](pqxx::work& t) {
-        if (t.exec_prepared1("partner_of", me)[0].is_null())
+    app.write([&](pqxx::work& t) {
+        if (t.exec_prepared("relationship_mine", me).empty())
             throw not_found("You are not in a relationship.");
         t.exec_prepared("relationship_end", me);
     });

@@ -8,12 +8,6 @@ namespace {
 
 constexpr std::size_t kNameChars = 200;
 
-std::string person_json(pqxx::work& t, std::int64_t id) {
-    pqxx::result r = t.exec_prepared("person", id);
-    if (r.empty() || r[0][0].is_null()) throw not_found("No person " + std::to_string(id) + ".");
-    return r[0][0].as<std::string>();
-}
-
 Reply create(App& app, Call& call) {
     call.staff();
     Body body = call.body({"first_name", "last_name", "account"});
@@ -30,10 +24,10 @@ Reply create(App& app, Call& call) {
         hash = hash_password(password);  // slow on purpose: outside the transaction
     }
     Reply reply;
-    app.pool.transact([&](pqxx::work& t) {
+    app.write([&](pqxx::work& t) {
         std::int64_t id = t.exec_prepared1("person_add", first, last)[0].as<std::int64_t>();
         if (account) t.exec_prepared("account_add", id, email, hash, is_staff);
-        reply = person_reply(person_json(t, id), id, 201);
+        reply = person_reply(t, id, 201);
     });
     return reply;
 }
@@ -41,7 +35,7 @@ Reply create(App& app, Call& call) {
 Reply get(App& app, Call& call) {
     std::int64_t id = call.id();
     Reply reply;
-    app.pool.transact([&](pqxx::work& t) { reply = person_reply(person_json(t, id), id); });
+    app.pool.transact([&](pqxx::work& t) { reply = person_reply(t, id); });
     return reply;
 }
 
@@ -60,13 +54,13 @@ Reply update(App& app, Call& call) {
     Text father_rank = nullable_rank("father_rank"), mother_rank = nullable_rank("mother_rank");
     auto given = [&](const char* f) { return body.has(f) ? "true" : "false"; };
     Reply reply;
-    app.pool.transact([&](pqxx::work& t) {
+    app.write([&](pqxx::work& t) {
         pqxx::result r = t.exec_prepared(
             "person_update", id, given("first_name"), arg(first), given("last_name"), arg(last),
             given("father_id"), arg(father), given("mother_id"), arg(mother),
             given("father_rank"), arg(father_rank), given("mother_rank"), arg(mother_rank));
         if (r.affected_rows() == 0) throw not_found("No person " + std::to_string(id) + ".");
-        reply = person_reply(person_json(t, id), id);
+        reply = person_reply(t, id);
     });
     return reply;
 }
@@ -74,7 +68,7 @@ Reply update(App& app, Call& call) {
 Reply remove(App& app, Call& call) {
     call.staff();
     std::int64_t id = call.id();
-    app.pool.transact([&](pqxx::work& t) {
+    app.write([&](pqxx::work& t) {
         if (t.exec_prepared("person_delete", id).affected_rows() == 0)
             throw not_found("No person " + std::to_string(id) + ".");
     });

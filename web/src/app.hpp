@@ -30,8 +30,12 @@ struct Config {
     int threads = 0;            // 0: two per CPU
     std::size_t pool = 0;       // 0: one per thread
     int cache_seconds = 300;    // 0 disables the GET cache
+    int cache_mb = 64;          // what the GET cache may hold
     int token_hours = 12;
     bool access_log = true;
+    // Behind a proxy on loopback (nginx): the client is the one it names in
+    // X-Real-IP (the login throttle keys on it).
+    bool trust_proxy = false;
 };
 // Reads FAMILY_WEB_* through `get`; throws std::invalid_argument naming the
 // variable for a value that is not allowed.
@@ -73,6 +77,10 @@ class App {
   public:
     explicit App(Config config);
     void add(Route route);
+    // A transaction that changes what GETs show (pool.transact, then waits
+    // until the listener has heard every notification it sent, so that the
+    // caller's next read is fresh).
+    void write(const std::function<void(pqxx::work&)>& body);
 
     const Config config;
     Pool pool;
@@ -95,7 +103,12 @@ void add_system_routes(App& app);
 void handle(App& app, const Pistache::Http::Request& request,
             Pistache::Http::ResponseWriter response);
 
-// The body of a 200/201 reply from a person's JSON (from app.person_json).
-Reply person_reply(const std::string& json, std::int64_t id, int status = 200);
+// The client's address: the peer's, or the one a trusted proxy names.
+std::string client_address(const App& app, const Pistache::Http::Request& request);
+
+// A person's JSON (app.person_json); 404 for an unknown person.
+std::string person_json(pqxx::work& t, std::int64_t id);
+// The reply showing a person: 200, or 201 with its Location.
+Reply person_reply(pqxx::work& t, std::int64_t id, int status = 200);
 
 }  // namespace family::web

@@ -4,7 +4,7 @@
 
 namespace family::web {
 
-Cache::Cache(std::chrono::seconds ttl, std::size_t capacity) : ttl_(ttl), capacity_(capacity) {}
+Cache::Cache(std::chrono::seconds ttl, std::size_t bytes) : ttl_(ttl), capacity_(bytes) {}
 
 std::optional<Cached> Cache::get(const std::string& key) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -28,18 +28,31 @@ std::uint64_t Cache::epoch() const {
 
 void Cache::put(const std::string& key, const Cached& value,
                 const std::vector<std::int64_t>& persons, std::uint64_t read_epoch) {
+    // What an entry costs: its strings, its tags, and the maps' nodes.
+    std::size_t bytes = 2 * key.size() + value.body.size() + value.etag.size() +
+                        persons.size() * (sizeof(std::int64_t) + 64) + 256;
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!live_ || ttl_.count() == 0 || read_epoch != epoch_) return;
+    if (!live_ || ttl_.count() == 0 || read_epoch < cleared_at_ || bytes > capacity_ / 16) return;
+    for (std::int64_t p : persons)
+        if (auto c = changed_at_.find(p); c != changed_at_.end() && c->second > read_epoch) return;
     if (auto old = entries_.find(key); old != entries_.end()) erase(old);
-    if (entries_.size() >= capacity_) erase(entries_.find(order_.front()));
+    while (bytes_ + bytes > capacity_) erase(entries_.find(order_.front()));
     order_.push_back(key);
-    entries_.emplace(key, Entry{value, now_() + ttl_, persons, std::prev(order_.end())});
+    entries_.emplace(key, Entry{value, now_() + ttl_, persons, std::prev(order_.end()), bytes});
+    bytes_ += bytes;
     for (std::int64_t p : persons) by_person_.emplace(p, key);
 }
 
 void Cache::invalidate(std::int64_t person) {
     std::lock_guard<std::mutex> lock(mutex_);
     ++epoch_;
+    // Bounded: past 100000 persons, forget them all and refuse every read
+    // that started before now, as a clear does.
+    if (changed_at_.size() >= 100000) {
+        changed_at_.clear();
+        cleared_at_ = epoch_;
+    }
+    changed_at_[person] = epoch_;
     auto [first, last] = by_person_.equal_range(person);
     std::vector<std::string> keys;
     for (auto it = first; it != last; ++it) keys.push_back(it->second);
@@ -52,12 +65,23 @@ void Cache::invalidate(std::int64_t person) {
 
 void Cache::clear(bool live) {
     std::lock_guard<std::mutex> lock(mutex_);
-    ++epoch_;
+    drop_all();
+    live_ = live;
+}
+
+void Cache::clear() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    drop_all();
+}
+
+void Cache::drop_all() {
+    cleared_at_ = ++epoch_;
+    changed_at_.clear();
     stats_.invalidations += entries_.size();
     entries_.clear();
     order_.clear();
     by_person_.clear();
-    live_ = live;
+    bytes_ = 0;
 }
 
 CacheStats Cache::stats() const {
@@ -77,6 +101,7 @@ void Cache::erase(std::unordered_map<std::string, Entry>::iterator it) {
             }
     }
     order_.erase(it->second.order);
+    bytes_ -= it->second.bytes;
     entries_.erase(it);
 }
 

@@ -4,9 +4,10 @@
 // everything. Entries live at most `ttl`.
 //
 // A read that raced a change must not store what it read before the change:
-// put() takes the epoch the read started at and refuses if anything was
-// invalidated since. The cache is off (get misses, put stores nothing)
-// whenever the notifications are not known to arrive.
+// put() takes the epoch the read started at and refuses if one of the
+// entry's persons was invalidated since, or everything was cleared since.
+// The cache is off (get misses, put stores nothing) whenever the
+// notifications are not known to arrive.
 #pragma once
 
 #include <chrono>
@@ -31,9 +32,10 @@ struct CacheStats {
 class Cache {
   public:
     using Clock = std::chrono::steady_clock;
-    // ttl 0 disables the cache; capacity bounds the entries (least recently
-    // stored go first).
-    Cache(std::chrono::seconds ttl, std::size_t capacity);
+    // ttl 0 disables the cache; `bytes` bounds what the entries hold (the
+    // least recently stored go first; a body over a sixteenth of it is not
+    // stored).
+    Cache(std::chrono::seconds ttl, std::size_t bytes);
 
     std::optional<Cached> get(const std::string& key);
     std::uint64_t epoch() const;
@@ -42,6 +44,8 @@ class Cache {
     void invalidate(std::int64_t person);
     // Drops everything; `live` says whether entries may be stored again.
     void clear(bool live);
+    // Drops everything; storing stays as it was.
+    void clear();
     CacheStats stats() const;
 
     // For tests: the clock the cache reads.
@@ -53,15 +57,21 @@ class Cache {
         Clock::time_point expires;
         std::vector<std::int64_t> persons;
         std::list<std::string>::iterator order;
+        std::size_t bytes;
     };
     void erase(std::unordered_map<std::string, Entry>::iterator it);
+    void drop_all();
 
     const std::chrono::seconds ttl_;
     const std::size_t capacity_;
     Clock::time_point (*now_)() = &Clock::now;
     mutable std::mutex mutex_;
     bool live_ = false;
-    std::uint64_t epoch_ = 0;
+    std::uint64_t epoch_ = 0;       // counts invalidations and clears
+    std::uint64_t cleared_at_ = 0;  // the epoch of the last clear
+    // The epoch of each person's last invalidation since the last clear.
+    std::unordered_map<std::int64_t, std::uint64_t> changed_at_;
+    std::size_t bytes_ = 0;
     std::unordered_map<std::string, Entry> entries_;
     std::list<std::string> order_;  // oldest first
     std::unordered_multimap<std::int64_t, std::string> by_person_;

@@ -24,6 +24,8 @@ const std::pair<const char*, const char*> kStatements[] = {
      "  FROM app.token AS t JOIN app.account AS a USING (person_id)"
      " WHERE t.hash = decode($1, 'hex') AND t.expires_at > now()"},
     {"token_delete", "DELETE FROM app.token WHERE hash = decode($1, 'hex')"},
+    // A write's last notification (see Listener::marker).
+    {"sync", "SELECT pg_notify('family_sync', $1)"},
     {"me",
      "SELECT app.person_json(person_id), email, is_staff FROM app.account WHERE person_id = $1"},
     {"person", "SELECT app.person_json($1)"},
@@ -58,16 +60,26 @@ const std::pair<const char*, const char*> kStatements[] = {
      "                               'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))::text"
      "  FROM family.relationship WHERE id = $1"},
     {"relationship_end", "SELECT family.end_relationship($1)"},
-    {"partner_of", "SELECT family.partner_of($1)"},
+    // The caller's current relationship, locked: a concurrent end waits for
+    // this transaction, or has ended it and it is not found.
+    {"relationship_mine",
+     "SELECT id FROM family.relationship"
+     " WHERE ended_at IS NULL AND (person_a = $1 OR person_b = $1) FOR UPDATE"},
+    // A couple's current relationship, kept from ending until commit.
+    {"couple_lock",
+     "SELECT 1 FROM family.relationship WHERE ended_at IS NULL"
+     "   AND ((person_a = $1 AND person_b = $2) OR (person_a = $2 AND person_b = $1)) FOR SHARE"},
     // Two requests of one pair serialize on the pair's lock (a collision of
     // two pairs only makes them wait); the answer is how many have accounts.
     {"partner_lock",
      "SELECT count(*) FROM (SELECT pg_advisory_xact_lock(hashtextextended("
      "         least($1::bigint, $2::bigint) || ':' || greatest($1::bigint, $2::bigint), 0))) AS l,"
      "       app.account AS a WHERE a.person_id IN ($1, $2)"},
+    // Requests lapse after 30 days; a relationship that starts answers them
+    // all (a trigger of app.sql deletes them).
     {"partner_asked",
-     "DELETE FROM app.partner_request WHERE person_id = $2 AND partner_id = $1 RETURNING 1"},
-    {"partner_withdraw", "DELETE FROM app.partner_request WHERE person_id = $1"},
+     "SELECT 1 FROM app.partner_request WHERE person_id = $2 AND partner_id = $1"
+     "   AND created_at > now() - interval '30 days'"},
     {"partner_ask",
      "INSERT INTO app.partner_request (person_id, partner_id) VALUES ($1, $2)"
      " ON CONFLICT (person_id) DO UPDATE SET partner_id = excluded.partner_id, created_at = now()"},

@@ -60,9 +60,14 @@ std::optional<std::string> header(const Http::Request& request, const char* name
     return raw->value();
 }
 
-bool loopback(const Http::Request& request) {
+bool peer_on_loopback(const Http::Request& request) {
     std::string host = request.address().host();
-    return (host == "127.0.0.1" || host == "::1") && !header(request, "X-Forwarded-For");
+    return host == "127.0.0.1" || host == "::1";
+}
+
+bool loopback(const Http::Request& request) {
+    return peer_on_loopback(request) && !header(request, "X-Forwarded-For") &&
+           !header(request, "X-Real-IP");
 }
 
 // The caller behind an Authorization header, from the session cache or the
@@ -74,6 +79,7 @@ std::optional<Caller> authenticate(App& app, const Http::Request& request) {
     std::optional<std::string> hash = token_hash(auth->substr(7));
     if (!hash) throw unauthenticated();
     if (std::optional<Caller> known = app.sessions.find(*hash)) return known;
+    std::uint64_t generation = app.sessions.generation();
     std::optional<Caller> found;
     double seconds = 0;
     app.pool.transact([&](pqxx::work& t) {
@@ -85,13 +91,22 @@ std::optional<Caller> authenticate(App& app, const Http::Request& request) {
     if (!found) throw unauthenticated();
     auto now = Sessions::Clock::now();
     app.sessions.remember(*hash, *found,
-                          now + std::chrono::milliseconds(static_cast<long>(seconds * 1000)), now);
+                          now + std::chrono::milliseconds(static_cast<long>(seconds * 1000)),
+                          generation, now);
     return found;
 }
 
-std::string cache_key(const Route& route, const Call& call) {
-    std::string key = call.request.resource();
-    if (!call.request.query().as_str().empty()) key += "?" + call.request.query().as_str();
+// What a GET's answer depends on: the route, its ids, the depth asked for,
+// and the caller for a per-user route. Anything else in the URL changes
+// nothing, so it makes no new entry. nullopt: not cacheable (a bad depth).
+std::optional<std::string> cache_key(const Route& route, const Call& call) {
+    std::string key = route.pattern;
+    for (std::size_t i = 0; i < call.params.size(); ++i) key += "|" + std::to_string(call.id(i));
+    if (std::optional<std::string> d = call.request.query().get("depth")) {
+        std::optional<std::int64_t> depth = positive_integer(*d);
+        if (!depth) return std::nullopt;
+        key += "|depth=" + std::to_string(*depth);
+    }
     if (route.caching == Caching::PerUser) key += "#" + std::to_string(call.caller->person_id);
     return key;
 }
@@ -108,7 +123,7 @@ std::string now_iso() {
     return out;
 }
 
-void access_log(const Http::Request& request, const std::string& route, int status,
+void access_log(const App& app, const Http::Request& request, const std::string& route, int status,
                 double seconds, std::size_t bytes, const std::optional<Caller>& caller) {
     nlohmann::json line{{"ts", now_iso()},
                         {"method", Http::methodString(request.method())},
@@ -117,7 +132,7 @@ void access_log(const Http::Request& request, const std::string& route, int stat
                         {"status", status},
                         {"ms", seconds * 1000},
                         {"bytes", bytes},
-                        {"remote", request.address().host()},
+                        {"remote", client_address(app, request)},
                         {"person", caller ? nlohmann::json(caller->person_id) : nlohmann::json()}};
     std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     std::fwrite(text.data(), 1, text.size(), stdout);
@@ -151,10 +166,22 @@ void App::add(Route route) {
     routes.push_back(std::move(route));
 }
 
-Reply person_reply(const std::string& json, std::int64_t id, int status) {
+std::string client_address(const App& app, const Http::Request& request) {
+    if (app.config.trust_proxy && peer_on_loopback(request))
+        if (std::optional<std::string> real = header(request, "X-Real-IP")) return *real;
+    return request.address().host();
+}
+
+std::string person_json(pqxx::work& t, std::int64_t id) {
+    pqxx::result r = t.exec_prepared("person", id);
+    if (r[0][0].is_null()) throw not_found("No person " + std::to_string(id) + ".");
+    return r[0][0].as<std::string>();
+}
+
+Reply person_reply(pqxx::work& t, std::int64_t id, int status) {
     Reply r;
     r.status = status;
-    r.body = json;
+    r.body = person_json(t, id);
     r.persons = {id};
     if (status == 201) r.location = "/api/persons/" + std::to_string(id);
     return r;
@@ -188,8 +215,10 @@ void handle(App& app, const Http::Request& request, Http::ResponseWriter respons
         if (route->access == Access::Loopback && !loopback(request))
             throw forbidden("This resource answers on loopback only.");
         Call call{request, params, std::nullopt};
-        if (route->access == Access::User) call.caller = caller = authenticate(app, request);
-        if (route->access == Access::User) call.user();
+        if (route->access == Access::User) {
+            call.caller = caller = authenticate(app, request);
+            call.user();
+        }
 
         std::optional<std::string> key;
         if (route->caching != Caching::None && app.config.cache_seconds > 0)
@@ -238,7 +267,7 @@ void handle(App& app, const Http::Request& request, Http::ResponseWriter respons
                       Http::Mime::MediaType::fromString(reply.content_type));
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     app.metrics.observe(route_name, reply.status, seconds);
-    if (app.config.access_log) access_log(request, route_name, reply.status, seconds, bytes, caller);
+    if (app.config.access_log) access_log(app, request, route_name, reply.status, seconds, bytes, caller);
 }
 
 }  // namespace family::web

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include <pqxx/pqxx>
+#include <sodium.h>
 
 #include "input.hpp"
 
@@ -12,46 +13,95 @@ namespace {
 
 class Receiver : public pqxx::notification_receiver {
   public:
-    Receiver(pqxx::connection& c, const std::string& channel, std::function<void(std::int64_t)> f)
+    Receiver(pqxx::connection& c, const std::string& channel,
+             std::function<void(const std::string&)> f)
         : pqxx::notification_receiver(c, channel), f_(std::move(f)) {}
-    void operator()(const std::string& payload, int) override {
-        if (payload == "*")
-            f_(0);
-        else if (std::optional<std::int64_t> id = positive_integer(payload))
-            f_(*id);
-    }
+    void operator()(const std::string& payload, int) override { f_(payload); }
 
   private:
-    std::function<void(std::int64_t)> f_;
+    std::function<void(const std::string&)> f_;
 };
+
+// Silence longer than this on the connection: ask the server if it is there.
+constexpr auto kPing = std::chrono::seconds(5);
 
 }  // namespace
 
 Listener::Listener(std::string dsn, Cache& cache, Sessions& sessions)
-    : dsn_(std::move(dsn)), cache_(cache), sessions_(sessions), thread_([this] { run(); }) {}
+    : dsn_(std::move(dsn)),
+      cache_(cache),
+      sessions_(sessions),
+      instance_([] {
+          unsigned char bytes[8];
+          randombytes_buf(bytes, sizeof bytes);
+          char hex[sizeof bytes * 2 + 1];
+          return std::string(sodium_bin2hex(hex, sizeof hex, bytes, sizeof bytes));
+      }()),
+      thread_([this] { run(); }) {}
 
 Listener::~Listener() {
     stop_ = true;
     thread_.join();
 }
 
+std::string Listener::marker() { return instance_ + ":" + std::to_string(++next_marker_); }
+
+bool Listener::wait_for(const std::string& marker, std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    bool heard = heard_cv_.wait_for(lock, timeout, [&] {
+        return heard_.count(marker) > 0 || !connected_;
+    }) && heard_.erase(marker) > 0;
+    return heard;
+}
+
+void Listener::heard(const std::string& marker) {
+    if (marker.compare(0, instance_.size(), instance_) != 0) return;  // another service's
+    std::lock_guard<std::mutex> lock(mutex_);
+    // A marker nobody waits for (its writer gave up) is dropped in bulk.
+    if (heard_.size() >= 10000) heard_.clear();
+    heard_.insert(marker);
+    heard_cv_.notify_all();
+}
+
 void Listener::listen() {
     pqxx::connection c(dsn_);
+    // A lost connection must be noticed, not silently reopened by libpqxx
+    // (notifications sent in between would be lost unseen). Deprecated in
+    // libpqxx 6 because reactivation itself is on its way out; until then it
+    // is the only switch.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    c.inhibit_reactivation(true);
+#pragma GCC diagnostic pop
     // "*": more changed than the extension names one by one.
-    Receiver persons(c, "family_person", [this](std::int64_t id) {
-        if (id == 0)
-            cache_.clear(true);
-        else
-            cache_.invalidate(id);
+    Receiver persons(c, "family_person", [this](const std::string& payload) {
+        if (payload == "*")
+            cache_.clear();
+        else if (std::optional<std::int64_t> id = positive_integer(payload))
+            cache_.invalidate(*id);
     });
-    Receiver accounts(c, "family_account",
-                      [this](std::int64_t id) { sessions_.forget_person(id); });
-    c.get_notifs();  // sends the LISTENs
+    Receiver accounts(c, "family_account", [this](const std::string& payload) {
+        if (payload == "*")
+            sessions_.clear(true);
+        else if (std::optional<std::int64_t> id = positive_integer(payload))
+            sessions_.forget_person(*id);
+    });
+    Receiver sync(c, "family_sync", [this](const std::string& payload) { heard(payload); });
+    // libpqxx swallows a connection lost during LISTEN: make sure it is not.
+    pqxx::nontransaction(c).exec("SELECT 1");
     // From here on every change is heard: what was cached before may be stale.
-    sessions_.clear();
+    sessions_.clear(true);
     cache_.clear(true);
     connected_ = true;
-    while (!stop_) c.await_notification(0, 200000);
+    auto quiet_since = std::chrono::steady_clock::now();
+    while (!stop_) {
+        if (c.await_notification(0, 200000) > 0)
+            quiet_since = std::chrono::steady_clock::now();
+        else if (std::chrono::steady_clock::now() - quiet_since > kPing) {
+            pqxx::nontransaction(c).exec("SELECT 1");
+            quiet_since = std::chrono::steady_clock::now();
+        }
+    }
 }
 
 void Listener::run() {
@@ -66,14 +116,24 @@ void Listener::run() {
             }
             std::fprintf(stderr, "family-web: notification connection lost: %s\n", e.what());
         }
-        connected_ = false;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            connected_ = false;
+            heard_cv_.notify_all();
+        }
         cache_.clear(false);
-        sessions_.clear();
+        sessions_.clear(false);
         for (auto waited = std::chrono::milliseconds(0); waited < pause && !stop_;
              waited += std::chrono::milliseconds(20))
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         pause = std::min(pause * 2, std::chrono::milliseconds(2000));
     }
+}
+
+std::string with_param(const std::string& dsn, const std::string& key, const std::string& value) {
+    if (dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0)
+        return dsn + (dsn.find('?') == std::string::npos ? "?" : "&") + key + "=" + value;
+    return dsn + (dsn.empty() ? "" : " ") + key + "=" + value;
 }
 
 }  // namespace family::web

@@ -3,11 +3,20 @@
 // app schema: a person's tokens or account changed). While it is not
 // connected nothing is cached, and whatever was cached goes: a notification
 // may have been missed. It reconnects on its own.
+//
+// It also hears the service's own writes end (family_sync): a write sends a
+// marker as its last notification, and the write's reply waits until the
+// listener has heard it, hence everything the write changed. So a client
+// that reads right after its own write never gets the old body.
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
 
 #include "auth.hpp"
 #include "cache.hpp"
@@ -21,16 +30,32 @@ class Listener {
     bool connected() const { return connected_; }
     std::uint64_t reconnects() const { return reconnects_; }
 
+    // A marker for one write, unique among every service on the database.
+    std::string marker();
+    // True once the marker was heard; false after `timeout` or when the
+    // connection is lost first.
+    bool wait_for(const std::string& marker, std::chrono::milliseconds timeout);
+
   private:
     void run();
     void listen();
+    void heard(const std::string& marker);
 
     const std::string dsn_;
     Cache& cache_;
     Sessions& sessions_;
+    const std::string instance_;  // random, so that markers differ across services
+    std::atomic<std::uint64_t> next_marker_{0};
+    std::mutex mutex_;
+    std::condition_variable heard_cv_;
+    std::unordered_set<std::string> heard_;  // markers heard and not yet waited for
     std::atomic<bool> stop_{false}, connected_{false};
     std::atomic<std::uint64_t> reconnects_{0};
     std::thread thread_;
 };
+
+// A libpq connection string with one more parameter, whichever of the two
+// forms (keyword=value or a postgres:// URI) it has.
+std::string with_param(const std::string& dsn, const std::string& key, const std::string& value);
 
 }  // namespace family::web

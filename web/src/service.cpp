@@ -86,17 +86,27 @@ Config config_from(const std::function<const char*(const char*)>& get) {
     c.threads = number(get, "FAMILY_WEB_THREADS", 2 * cpus, 1, 256);
     c.pool = static_cast<std::size_t>(number(get, "FAMILY_WEB_POOL", c.threads, 1, 1000));
     c.cache_seconds = number(get, "FAMILY_WEB_CACHE_SECONDS", c.cache_seconds, 0, 300);
+    c.cache_mb = number(get, "FAMILY_WEB_CACHE_MB", c.cache_mb, 1, 65536);
     c.token_hours = number(get, "FAMILY_WEB_TOKEN_HOURS", c.token_hours, 1, 24 * 30);
     c.access_log = number(get, "FAMILY_WEB_ACCESS_LOG", 1, 0, 1) == 1;
+    c.trust_proxy = number(get, "FAMILY_WEB_TRUST_PROXY", 0, 0, 1) == 1;
     return c;
 }
 
 App::App(Config c)
     : config(std::move(c)),
-      pool(config.dsn + " application_name=family-web", config.pool, std::chrono::seconds(5)),
-      cache(std::chrono::seconds(config.cache_seconds), 100000),
+      pool(with_param(config.dsn, "application_name", "family-web"), config.pool,
+           std::chrono::seconds(5)),
+      cache(std::chrono::seconds(config.cache_seconds), std::size_t(config.cache_mb) << 20),
       sessions(std::chrono::seconds(60)),
-      listener(config.dsn + " application_name=family-web-listen", cache, sessions),
+      // Keepalives: a server that vanished without a word is noticed within
+      // about 20 s (TCP only; a unix socket tells at once).
+      listener(with_param(with_param(with_param(with_param(config.dsn, "application_name",
+                                                                "family-web-listen"),
+                                                     "keepalives_idle", "10"),
+                                          "keepalives_interval", "5"),
+                          "keepalives_count", "2"),
+               cache, sessions),
       login_by_email(5, std::chrono::seconds(60)),
       login_by_address(30, std::chrono::seconds(60)) {
     add_auth_routes(*this);
@@ -104,6 +114,20 @@ App::App(Config c)
     add_couple_routes(*this);
     add_children_routes(*this);
     add_system_routes(*this);
+}
+
+void App::write(const std::function<void(pqxx::work&)>& body) {
+    std::string mark = listener.marker();
+    pool.transact([&](pqxx::work& t) {
+        body(t);
+        t.exec_prepared("sync", mark);  // the last notification the write sends
+    });
+    // Not heard in time (or the listener is down): nothing cached can be
+    // trusted to have seen this write.
+    if (!listener.wait_for(mark, std::chrono::seconds(1))) {
+        cache.clear();
+        sessions.clear();
+    }
 }
 
 void add_system_routes(App& app) {

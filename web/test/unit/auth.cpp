@@ -44,20 +44,40 @@ BOOST_AUTO_TEST_CASE(throttle_allows_n_per_window) {
 BOOST_AUTO_TEST_CASE(sessions_remember_forget_and_expire) {
     Sessions s(std::chrono::seconds(60));
     auto now = Sessions::Clock::time_point{} + std::chrono::hours(1);
-    s.remember("t1", {1, true}, now + std::chrono::hours(1), now);
-    s.remember("t2", {2, false}, now + std::chrono::seconds(5), now);
-    s.remember("t3", {1, true}, now + std::chrono::hours(1), now);
+    auto hour = now + std::chrono::hours(1);
+    s.remember("t0", {1, true}, hour, s.generation(), now);
+    BOOST_TEST(!s.find("t0", now).has_value());  // not live: nothing remembered
+    s.clear(true);
+    s.remember("t1", {1, true}, hour, s.generation(), now);
+    s.remember("t2", {2, false}, now + std::chrono::seconds(5), s.generation(), now);
+    s.remember("t3", {1, true}, hour, s.generation(), now);
     BOOST_TEST(s.find("t1", now)->is_staff);
     BOOST_TEST(s.find("t2", now)->person_id == 2);
     BOOST_TEST(!s.find("t2", now + std::chrono::seconds(5)).has_value());  // token expired
     BOOST_TEST(!s.find("t1", now + std::chrono::seconds(60)).has_value());  // remembered 60 s at most
-    s.remember("t1", {1, true}, now + std::chrono::hours(1), now);
+    s.remember("t1", {1, true}, hour, s.generation(), now);
     s.forget_person(1);
     BOOST_TEST(!s.find("t1", now).has_value());
     BOOST_TEST(!s.find("t3", now).has_value());
-    s.remember("t4", {4, false}, now + std::chrono::hours(1), now);
-    s.clear();
+    s.remember("t4", {4, false}, hour, s.generation(), now);
+    s.clear();  // stays live
     BOOST_TEST(!s.find("t4", now).has_value());
-    for (int i = 0; i < 100002; ++i) s.remember(std::to_string(i), {i, false}, now + std::chrono::hours(1), now);
+    for (int i = 0; i < 100002; ++i) s.remember(std::to_string(i), {i, false}, hour, s.generation(), now);
     BOOST_TEST(s.find("100001", now).has_value());
+    s.clear(false);
+    s.remember("t5", {5, false}, hour, s.generation(), now);
+    BOOST_TEST(!s.find("t5", now).has_value());  // the listener is down
+}
+
+// A lookup that started before a revocation remembers nothing.
+BOOST_AUTO_TEST_CASE(sessions_refuse_a_lookup_older_than_a_revocation) {
+    Sessions s(std::chrono::seconds(60));
+    s.clear(true);
+    auto now = Sessions::Clock::time_point{} + std::chrono::hours(1);
+    std::uint64_t before = s.generation();
+    s.forget_person(7);  // the token was revoked while the lookup ran
+    s.remember("t", {7, false}, now + std::chrono::hours(1), before, now);
+    BOOST_TEST(!s.find("t", now).has_value());
+    s.remember("t", {7, false}, now + std::chrono::hours(1), s.generation(), now);
+    BOOST_TEST(s.find("t", now).has_value());
 }

@@ -23,7 +23,9 @@ BOOST_AUTO_TEST_CASE(config_defaults) {
     BOOST_TEST(c.threads >= 2);
     BOOST_TEST(c.pool == static_cast<std::size_t>(c.threads));
     BOOST_TEST(c.cache_seconds == 300);
+    BOOST_TEST(c.cache_mb == 64);
     BOOST_TEST(c.access_log);
+    BOOST_TEST(!c.trust_proxy);
 }
 
 BOOST_AUTO_TEST_CASE(config_overrides) {
@@ -31,6 +33,7 @@ BOOST_AUTO_TEST_CASE(config_overrides) {
                      {"FAMILY_WEB_DSN", "dbname=x"}, {"FAMILY_WEB_THREADS", "3"},
                      {"FAMILY_WEB_POOL", "5"}, {"FAMILY_WEB_CACHE_SECONDS", "0"},
                      {"FAMILY_WEB_TOKEN_HOURS", "2"}, {"FAMILY_WEB_ACCESS_LOG", "0"},
+                     {"FAMILY_WEB_CACHE_MB", "8"}, {"FAMILY_WEB_TRUST_PROXY", "1"},
                      {"FAMILY_WEB_PORT_UNUSED", ""}});
     BOOST_TEST(c.host == "0.0.0.0");
     BOOST_TEST(c.port == 0);
@@ -40,6 +43,8 @@ BOOST_AUTO_TEST_CASE(config_overrides) {
     BOOST_TEST(c.cache_seconds == 0);
     BOOST_TEST(c.token_hours == 2);
     BOOST_TEST(!c.access_log);
+    BOOST_TEST(c.cache_mb == 8);
+    BOOST_TEST(c.trust_proxy);
     BOOST_TEST(with({{"FAMILY_WEB_PORT", ""}}).port == 8080);  // empty = unset
 }
 
@@ -57,4 +62,14 @@ BOOST_AUTO_TEST_CASE(config_refuses_bad_values) {
             BOOST_TEST(std::string(e.what()).find(name) == 0u);
         }
     }
+}
+
+// Parameters the service adds to FAMILY_WEB_DSN, in either form libpq reads.
+BOOST_AUTO_TEST_CASE(dsn_gets_parameters_in_its_own_form) {
+    BOOST_TEST(with_param("host=db dbname=family", "application_name", "w") ==
+               "host=db dbname=family application_name=w");
+    BOOST_TEST(with_param("", "a", "b") == "a=b");
+    BOOST_TEST(with_param("postgresql://u@db/family", "a", "b") == "postgresql://u@db/family?a=b");
+    BOOST_TEST(with_param("postgres://db/family?sslmode=disable", "a", "b") ==
+               "postgres://db/family?sslmode=disable&a=b");
 }
