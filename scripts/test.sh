@@ -67,18 +67,27 @@ boost_suite unit "${FAMILY_UNIT_BIN:-extension/test/unit/run-unit-tests}"
 echo "== web unit tests"
 boost_suite web-unit "${FAMILY_WEB_UNIT_BIN:-web/build/web-unit-tests}"
 
+# A Python end-to-end suite: its last line is "NAME: N passed, M failed".
+python_suite() { # name script
+    local out="$log_dir/$1.log" rc
+    /usr/bin/python3 "$2" >"$out" 2>&1
+    rc=$?
+    cat "$out"
+    if [[ $(tail -1 "$out") =~ $1:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+        count "$1" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
+        [ $rc -eq 0 ] || [ "${BASH_REMATCH[2]}" -gt 0 ] || count "$1" 0 1
+    else
+        count "$1" 0 1
+    fi
+}
+
 # The consistency check end to end: workers, pg_cron, a real SMTP server.
 echo "== consistency check"
-check_out="$log_dir/check.log"
-/usr/bin/python3 tests/check/check_test.py >"$check_out" 2>&1
-check_rc=$?
-cat "$check_out"
-if [[ $(tail -1 "$check_out") =~ check:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
-    count check "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
-    [ $check_rc -eq 0 ] || [ "${BASH_REMATCH[2]}" -gt 0 ] || count check 0 1
-else
-    count check 0 1
-fi
+python_suite check tests/check/check_test.py
+
+# The REST service end to end: the real binary against this cluster.
+echo "== web"
+python_suite web tests/web/web_test.py
 
 # Randomized concurrent stress test with a from-scratch oracle.
 echo "== stress"
