@@ -20,9 +20,11 @@ Reply list(App& app, Call& call) {
     return reply;
 }
 
-// 404 for an unknown person, 403 unless the caller is a parent.
-void require_parent(pqxx::work& t, std::int64_t child, std::int64_t me) {
-    pqxx::result r = t.exec_prepared("parents", child);
+// 404 for an unknown person, 403 unless the caller is a parent. `statement`:
+// "parents", or "parents_locked" before a change.
+void require_parent(pqxx::work& t, std::int64_t child, std::int64_t me,
+                    const char* statement = "parents") {
+    pqxx::result r = t.exec_prepared(statement, child);
     if (r.empty()) throw not_found("No person " + std::to_string(child) + ".");
     if ((r[0][0].is_null() || r[0][0].as<std::int64_t>() != me) &&
         (r[0][1].is_null() || r[0][1].as<std::int64_t>() != me))
@@ -71,7 +73,7 @@ Reply edit(App& app, Call& call) {
     Text father_rank = text(body.rank("father_rank")), mother_rank = text(body.rank("mother_rank"));
     Reply reply;
     app.write([&](pqxx::work& t) {
-        require_parent(t, id, me);
+        require_parent(t, id, me, "parents_locked");
         t.exec_prepared("child_update", id, arg(first), arg(last), arg(father_rank),
                         arg(mother_rank));
         reply = person_reply(t, id);

@@ -2,6 +2,7 @@
 // caches, metrics), and the shape of a route (a call in, a reply out).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -90,7 +91,16 @@ class App {
     Metrics metrics;
     Throttle login_by_email, login_by_address;
     std::vector<Route> routes;
+
+    // Shutdown: new requests get 503; drain() waits until every reply that
+    // was being made has been written.
+    std::atomic<bool> draining{false};
+    std::atomic<int> in_flight{0};
+    bool drain(std::chrono::milliseconds deadline);
 };
+
+// The most a request body may hold.
+constexpr std::size_t kMaxBody = 64 * 1024;
 
 // Each resource family adds its routes (api_*.cpp).
 void add_auth_routes(App& app);

@@ -88,6 +88,10 @@ const std::pair<const char*, const char*> kStatements[] = {
      "       coalesce(string_agg(id::text, ','), '')"
      "  FROM family.person WHERE father_id = $1 OR mother_id = $1"},
     {"parents", "SELECT father_id, mother_id FROM family.person WHERE id = $1"},
+    // Locked for the edit that follows: a concurrent relink commits first
+    // (and is seen) or waits.
+    {"parents_locked",
+     "SELECT father_id, mother_id FROM family.person WHERE id = $1 FOR NO KEY UPDATE"},
     {"child_add", "SELECT family.add_child($1, $2, $3, $4, $5, $6)"},
     {"child_update",
      "UPDATE family.person SET first_name = coalesce($2, first_name),"

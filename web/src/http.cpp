@@ -2,6 +2,7 @@
 // the GET cache and ETags, the one catch that turns every failure into a
 // problem+json reply, metrics and the access log.
 #include <cstdio>
+#include <thread>
 #include <ctime>
 
 #include "app.hpp"
@@ -187,13 +188,25 @@ Reply person_reply(pqxx::work& t, std::int64_t id, int status) {
     return r;
 }
 
+bool App::drain(std::chrono::milliseconds deadline) {
+    draining = true;
+    auto until = std::chrono::steady_clock::now() + deadline;
+    while (in_flight > 0 && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return in_flight == 0;
+}
+
 void handle(App& app, const Http::Request& request, Http::ResponseWriter response) {
     auto start = std::chrono::steady_clock::now();
+    ++app.in_flight;
     std::string route_name = "unmatched";
     std::optional<Caller> caller;
     Reply reply;
     std::string etag;
     try {
+        if (app.draining) throw unavailable("The service is shutting down; retry.");
+        if (request.body().size() > kMaxBody)
+            throw Problem(413, "Content Too Large", "A request body holds at most 64 KiB.");
         std::vector<std::string> segments = split_path(request.resource()), params;
         const Route* route = nullptr;
         std::string allowed;
@@ -224,7 +237,10 @@ void handle(App& app, const Http::Request& request, Http::ResponseWriter respons
         if (route->caching != Caching::None && app.config.cache_seconds > 0)
             key = cache_key(*route, call);
         std::optional<Cached> hit;
-        if (key) hit = app.cache.get(*key);
+        // "Cache-Control: no-cache": the client wants it from the database.
+        std::optional<std::string> control = header(request, "Cache-Control");
+        if (key && !(control && control->find("no-cache") != std::string::npos))
+            hit = app.cache.get(*key);
         if (hit) {
             reply.body = std::move(hit->body);
             etag = std::move(hit->etag);
@@ -260,11 +276,16 @@ void handle(App& app, const Http::Request& request, Http::ResponseWriter respons
     if (!reply.location.empty())
         response.headers().add<Http::Header::Location>(reply.location);
     std::size_t bytes = reply.body.size();
+    // In flight until the reply is written (or failed to be): see drain().
+    auto written = [&app](ssize_t) { --app.in_flight; };
+    auto failed = [&app](std::exception_ptr) { --app.in_flight; };
     if (reply.status == 204 || reply.status == 304)
-        response.send(static_cast<Http::Code>(reply.status));
+        response.send(static_cast<Http::Code>(reply.status)).then(written, failed);
     else
-        response.send(static_cast<Http::Code>(reply.status), reply.body,
-                      Http::Mime::MediaType::fromString(reply.content_type));
+        response
+            .send(static_cast<Http::Code>(reply.status), reply.body,
+                  Http::Mime::MediaType::fromString(reply.content_type))
+            .then(written, failed);
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     app.metrics.observe(route_name, reply.status, seconds);
     if (app.config.access_log) access_log(app, request, route_name, reply.status, seconds, bytes, caller);

@@ -1,6 +1,7 @@
 #include "listener.hpp"
 
 #include <cstdio>
+#include <cstring>
 
 #include <pqxx/pqxx>
 #include <sodium.h>
@@ -20,6 +21,21 @@ class Receiver : public pqxx::notification_receiver {
 
   private:
     std::function<void(const std::string&)> f_;
+};
+
+// The server's last words before it closes the connection (a terminated
+// backend, a shutdown) arrive as a notice, before the close itself is seen:
+// stop trusting the caches at once.
+class LastWords : public pqxx::errorhandler {
+  public:
+    LastWords(pqxx::connection& c, std::function<void()> f) : pqxx::errorhandler(c), f_(std::move(f)) {}
+    bool operator()(const char msg[]) noexcept override {
+        if (std::strncmp(msg, "FATAL", 5) == 0) f_();
+        return true;
+    }
+
+  private:
+    std::function<void()> f_;
 };
 
 // Silence longer than this on the connection: ask the server if it is there.
@@ -87,6 +103,10 @@ void Listener::listen() {
             sessions_.forget_person(*id);
     });
     Receiver sync(c, "family_sync", [this](const std::string& payload) { heard(payload); });
+    LastWords last_words(c, [this] {
+        cache_.clear(false);
+        sessions_.clear(false);
+    });
     // libpqxx swallows a connection lost during LISTEN: make sure it is not.
     pqxx::nontransaction(c).exec("SELECT 1");
     // From here on every change is heard: what was cached before may be stale.

@@ -84,7 +84,10 @@ int main(int argc, char** argv) {
     server.init(Http::Endpoint::options()
                     .threads(config.threads)
                     .flags(Tcp::Options::ReuseAddr)
-                    .maxRequestSize(64 * 1024)  // bodies are small JSON objects
+                    // Pistache answers a bigger request itself, in plain text:
+                    // room here so that handle() refuses a body over kMaxBody
+                    // as problem+json.
+                    .maxRequestSize(1024 * 1024)
                     .headerTimeout(std::chrono::seconds(10))
                     .bodyTimeout(std::chrono::seconds(30)));
     server.setHandler(Http::make_handler<Handler>(app));
@@ -100,6 +103,9 @@ int main(int argc, char** argv) {
     int received = 0;
     sigwait(&signals, &received);
     std::fprintf(stderr, "family-web: %s, shutting down\n", strsignal(received));
+    // Requests in flight get their replies (up to 10 s); new ones get 503.
+    if (!app.drain(std::chrono::seconds(10)))
+        std::fprintf(stderr, "family-web: requests still running after 10 s; closing anyway\n");
     server.shutdown();
     return 0;
 }

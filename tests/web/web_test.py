@@ -1,0 +1,1698 @@
+#!/usr/bin/python3
+"""End-to-end tests of the REST service (SPEC section 7) against a real
+cluster (PGHOST/PGPORT/PGUSER, superuser, database `family`) and the real
+binary (FAMILY_WEB_BIN, default web/build/family-web), started here on a free
+port with FAMILY_WEB_PORT=0 and connecting as role family_web over TCP.
+
+Usage: web_test.py [test names...]
+Prints one line per test and "web: N passed, M failed"; exits non-zero on a
+failure. The service's log (access log and errors) goes to a file under a
+temporary directory; its tail is printed under a failing test.
+
+The suite installs what it needs (CREATE EXTENSION family, sql/app.sql) and
+leaves its data behind, except `restart`, which stops and starts the cluster
+under PGHOST (a scripts/cluster.sh directory), and `truncate`, the last test,
+which empties family.person, family.relationship and the app schema's tables:
+run it against a throwaway cluster (as scripts/test.sh does).
+"""
+import atexit
+import base64
+import calendar
+import hashlib
+import http.client
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+import psycopg2
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+PGBIN = "/usr/lib/postgresql/15/bin"
+PGHOST, PGPORT, PGUSER = os.environ["PGHOST"], os.environ["PGPORT"], os.environ["PGUSER"]
+DSN = f"host={PGHOST} port={PGPORT} user={PGUSER} dbname=family"
+WEB_DSN = f"host=127.0.0.1 port={PGPORT} dbname=family user=family_web"
+WEB_BIN = os.path.join(TOP, os.environ.get("FAMILY_WEB_BIN", "web/build/family-web"))
+TMP = tempfile.mkdtemp(prefix="family-web-test-")
+
+PERSON_KEYS = {"id", "first_name", "last_name", "father_id", "mother_id", "father_rank",
+               "mother_rank", "partner_id", "generation", "ancestor_relationship_rank",
+               "created_at", "updated_at"}
+# Every route of SPEC section 7.
+ROUTES = [("POST", "/api/auth/token"), ("DELETE", "/api/auth/token"), ("GET", "/api/me"),
+          ("POST", "/api/persons"), ("GET", "/api/persons/{id}"), ("PATCH", "/api/persons/{id}"),
+          ("DELETE", "/api/persons/{id}"), ("GET", "/api/persons/{id}/ancestors"),
+          ("GET", "/api/persons/{id}/descendants"), ("POST", "/api/relationships"),
+          ("PUT", "/api/me/partner-request"), ("DELETE", "/api/me/relationship"),
+          ("GET", "/api/children"), ("GET", "/api/children/{id}"), ("POST", "/api/children"),
+          ("PATCH", "/api/children/{id}"), ("GET", "/healthz"), ("GET", "/readyz"),
+          ("GET", "/metrics"), ("GET", "/openapi.json"), ("GET", "/docs")]
+# What a client must never see: the database's own words.
+LEAKS = re.compile(r"ERROR:|DETAIL:|CONTEXT:|HINT:|SQLSTATE|violates|\brelation\b|pqxx|libpq|"
+                   r"duplicate key|constraint|syntax error|\bfamily\.|\bapp\.|postgres", re.I)
+# A password hash for accounts made in SQL that never log in.
+FAKE_HASH = "$argon2id$v=19$m=65536,t=2,p=1$bm90IGEgc2FsdA$bm90IGEgcmVhbCBoYXNoIGF0IGFsbA"
+
+
+# ---- the service --------------------------------------------------------------
+
+class Service:
+    """family-web on a free port; its stdout and stderr go to a log file."""
+
+    started = []  # killed at exit if still running (a test that failed half-way)
+
+    def __init__(self, name, env=None):
+        self.name = name
+        self.log_path = os.path.join(TMP, f"{name}.log")
+        # The defaults, whatever the caller's environment says, but for these.
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("FAMILY_WEB_")}
+        environ.update(FAMILY_WEB_PORT="0", FAMILY_WEB_HOST="127.0.0.1", FAMILY_WEB_DSN=WEB_DSN)
+        environ.update(env or {})
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([WEB_BIN], env=environ, stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=log)
+        Service.started.append(self)
+        self.rc = None
+        deadline = time.time() + 10
+        while True:
+            m = re.search(r"family-web: listening on http://([^/]+):(\d+)/", self.log())
+            if m:
+                break
+            if self.proc.poll() is not None:
+                raise AssertionError(f"{name}: family-web exited with {self.proc.returncode}:\n"
+                                     + self.tail())
+            if time.time() > deadline:
+                self.proc.kill()
+                raise AssertionError(f"{name}: no 'listening on' line in 10 s:\n" + self.tail())
+            time.sleep(0.02)
+        self.host, self.port = m.group(1), int(m.group(2))
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def tail(self, lines=30):
+        """The last lines of the log: its own messages, then the access log's."""
+        log = self.log().splitlines()
+        messages = [line for line in log if not line.startswith("{")][-lines // 2:]
+        access = [line for line in log if line.startswith("{")][-lines // 2:]
+        return "".join(f"    | {line}\n" for line in messages + access)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def wait_ready(self, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                if call(self, "GET", "/readyz").status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"{self.name}: /readyz not 200 within {timeout} s")
+
+    def stop(self, timeout=20):
+        """SIGTERM, wait; asserts the exit code is 0 (coverage data is written at exit)."""
+        if self.rc is None:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.rc = self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(f"{self.name}: still running {timeout} s after SIGTERM")
+        assert self.rc == 0, f"{self.name}: exit code {self.rc}"
+        return self.rc
+
+
+@atexit.register
+def _kill_services():
+    for svc in Service.started:
+        if svc.proc.poll() is None:
+            svc.proc.kill()
+            svc.proc.wait()
+
+
+class Resp:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    @property
+    def ctype(self):
+        return self.headers.get("content-type", "")
+
+    def json(self):
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            raise AssertionError(f"not JSON ({self.status}): {self.body[:200]!r}")
+
+    def __repr__(self):
+        return f"{self.status} {self.body[:300]!r}"
+
+
+class Prepared:
+    """A GET made ready before a write (connection open, bytes built), so that
+    send() puts it on the wire microseconds after the write's answer: a
+    read-your-writes check that does not depend on the client being slow."""
+
+    def __init__(self, svc, path, token):
+        self.sock = socket.create_connection((svc.host, svc.port), timeout=30)
+        self.data = (f"GET {path} HTTP/1.1\r\nHost: {svc.host}:{svc.port}\r\n"
+                     f"Authorization: Bearer {token}\r\nConnection: close\r\n\r\n").encode()
+
+    def send(self):
+        try:
+            self.sock.sendall(self.data)
+            r = http.client.HTTPResponse(self.sock)
+            r.begin()
+            return Resp(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+        finally:
+            self.sock.close()
+
+
+def call(svc, method, path, body=None, token=None, headers=None, raw=None, timeout=30):
+    """One request on a connection of its own. body: JSON-encoded; raw: bytes as they are."""
+    conn = http.client.HTTPConnection(svc.host, svc.port, timeout=timeout)
+    h = {}
+    if token:
+        h["Authorization"] = f"Bearer {token}"
+    data = raw
+    if body is not None:
+        data = json.dumps(body).encode()
+    if data is not None:
+        h["Content-Type"] = "application/json"
+    h.update(headers or {})
+    try:
+        conn.request(method, path, body=data, headers=h)
+        r = conn.getresponse()
+        return Resp(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+    finally:
+        conn.close()
+
+
+def expect(r, status, what=""):
+    ok = r.status in status if isinstance(status, (set, tuple, list)) else r.status == status
+    assert ok, f"{what}: expected {status}, got {r!r}"
+    return r
+
+
+def problem_errors(r):
+    """What is wrong with an error response: not problem+json, leaks, 5xx."""
+    errors = []
+    if r.status >= 500:
+        errors.append(f"status {r.status}")
+    if r.status < 400:
+        return errors
+    if not r.ctype.startswith("application/problem+json"):
+        errors.append(f"content-type {r.ctype!r}")
+    try:
+        p = json.loads(r.body)
+        if not isinstance(p, dict) or p.get("status") != r.status or not {"type", "title", "detail"} <= set(p):
+            errors.append(f"problem body {p!r}")
+    except ValueError:
+        errors.append(f"body not JSON: {r.body[:120]!r}")
+    if LEAKS.search(r.body.decode("utf-8", "replace").replace('"detail":', "")):
+        errors.append(f"leaks database text: {r.body[:200]!r}")
+    return errors
+
+
+def parse_metrics(text):
+    """{(name, frozenset of label pairs): value}"""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r"^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)$", line)
+        assert m, f"bad metrics line {line!r}"
+        labels = frozenset(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+def metric(m, name, **labels):
+    return m.get((name, frozenset(labels.items())), 0.0)
+
+
+def metrics(svc):
+    r = expect(call(svc, "GET", "/metrics"), 200, "/metrics")
+    return parse_metrics(r.body.decode())
+
+
+# ---- the database and fixtures --------------------------------------------------
+
+class User:
+    def __init__(self, id, email, password=None, token=None):
+        self.id, self.email, self.password, self.token = id, email, password, token
+
+
+class Ctx:
+    def __init__(self):
+        self.conn = None
+        self.svc = None
+        self.staff = None  # a staff User with a token from a real login
+        self.services = []  # services a test started (their logs go under a failure)
+
+    def db(self):
+        if self.conn is None or self.conn.closed:
+            self.conn = connect()
+        return self.conn
+
+    def q(self, sql, args=None):
+        try:
+            with self.db().cursor() as cur:
+                cur.execute(sql, args)
+                return cur.fetchall() if cur.description else None
+        except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            self.conn = None
+            raise
+
+    def one(self, sql, args=None):
+        return self.q(sql, args)[0][0]
+
+    def person(self, first="P", last="Test"):
+        return self.one("SELECT family.add_person(%s, %s)", (first, last))
+
+    def couple(self, a, b):
+        return self.one("SELECT family.start_relationship(%s, %s)", (a, b))
+
+    def child(self, father, mother, fr=3, mr=3, first="C"):
+        return self.one("SELECT family.add_child(%s, %s, %s, %s, %s, 'Test')",
+                        (father, mother, fr, mr, first))
+
+    def mint(self, person_id, seconds=3600):
+        """A token as the service hands them out, made in SQL (no login, no throttle)."""
+        raw = os.urandom(32)
+        token = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        self.q("INSERT INTO app.token (hash, person_id, expires_at)"
+               " VALUES (%s, %s, now() + make_interval(secs => %s))",
+               (hashlib.sha256(raw).digest(), person_id, seconds))
+        return token
+
+    def sql_account(self, first="U", staff=False):
+        """A person with an account, made in SQL, with a minted token."""
+        pid = self.person(first)
+        email = f"{first.lower()}-{secrets.token_hex(5)}@example.test"
+        self.q("INSERT INTO app.account (person_id, email, password_hash, is_staff)"
+               " VALUES (%s, %s, %s, %s)", (pid, email, FAKE_HASH, staff))
+        return User(pid, email, None, self.mint(pid))
+
+    def api_account(self, first="U", staff=False, svc=None):
+        """A person with an account, made by staff through POST /api/persons."""
+        email = f"{first.lower()}-{secrets.token_hex(5)}@example.test"
+        password = "pw-" + secrets.token_hex(8)
+        r = expect(call(svc or self.svc, "POST", "/api/persons",
+                        {"first_name": first, "last_name": "Test",
+                         "account": {"email": email, "password": password, "is_staff": staff}},
+                        token=self.staff.token), 201, "POST /api/persons with an account")
+        return User(r.json()["id"], email, password)
+
+
+def connect(retries=100):
+    for i in range(retries):
+        try:
+            conn = psycopg2.connect(DSN)
+            conn.autocommit = True
+            return conn
+        except psycopg2.OperationalError:
+            if i == retries - 1:
+                raise
+            time.sleep(0.1)
+
+
+def login(svc, email, password):
+    r = expect(call(svc, "POST", "/api/auth/token", {"email": email, "password": password}),
+               200, f"login {email}")
+    return r.json()["token"]
+
+
+def get_person(ctx, id, token=None, svc=None):
+    r = expect(call(svc or ctx.svc, "GET", f"/api/persons/{id}", token=token or ctx.staff.token),
+               200, f"GET /api/persons/{id}")
+    return r.json()
+
+
+def psql_file(path):
+    return subprocess.run([f"{PGBIN}/psql", "-Xq", "-v", "ON_ERROR_STOP=1", "-f", path, DSN],
+                          capture_output=True, text=True)
+
+
+def until(what, fetch, ok, timeout=2.0):
+    """A change made in SQL reaches the service as a notification, after the
+    commit: the answer must show it within `timeout` (an invalidation that is
+    lost leaves the old answer for the cache's 5 minutes). Returns the value."""
+    deadline = time.time() + timeout
+    while True:
+        value = fetch()
+        if ok(value):
+            return value
+        if time.time() > deadline:
+            raise AssertionError(f"{what}: still {value!r} {timeout} s after the change")
+        time.sleep(0.01)
+
+
+def cached(svc, path, token, timeout=2.0):
+    """GETs path until the answer comes from the cache (a read racing the
+    notifications of a recent change is not stored); returns that answer."""
+    deadline = time.time() + timeout
+    while True:
+        hits = metric(metrics(svc), "family_cache_hits_total")
+        r = expect(call(svc, "GET", path, token=token), 200, path)
+        if metric(metrics(svc), "family_cache_hits_total") == hits + 1:
+            return r
+        assert time.time() < deadline, f"GET {path} never answered from the cache"
+        time.sleep(0.01)
+
+
+def listing(summary, items, most=30):
+    """An assertion message: a summary line, then one line per item."""
+    more = [f"... and {len(items) - most} more"] if len(items) > most else []
+    return "\n".join([summary] + [f"- {i}" for i in items[:most]] + more)
+
+
+def close(a, b, eps=1e-9):
+    return a is None and b is None or a is not None and b is not None and abs(a - b) <= eps
+
+
+def wait_lock_waiters(ctx, n, timeout=5):
+    """Waits until n of the service's backends wait on a lock; False if they never do."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if ctx.one("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'family-web'"
+                   " AND wait_event_type = 'Lock'") >= n:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def in_thread(f, *args):
+    out = {}
+
+    def run():
+        try:
+            out["value"] = f(*args)
+        except Exception as e:  # noqa: BLE001 - reported by the caller
+            out["error"] = e
+    t = threading.Thread(target=run)
+    t.start()
+    return t, out
+
+
+# ---- tests ------------------------------------------------------------------------
+
+def test_app_schema(ctx):
+    """sql/app.sql runs again without error, and family_web is a plain role
+    with only what the service needs."""
+    r = psql_file(os.path.join(TOP, "sql", "app.sql"))
+    assert r.returncode == 0 and "ERROR" not in r.stderr, f"second run of app.sql: {r.stderr}"
+    super_, createrole, createdb = ctx.q("SELECT rolsuper, rolcreaterole, rolcreatedb"
+                                         " FROM pg_roles WHERE rolname = 'family_web'")[0]
+    assert not (super_ or createrole or createdb), "family_web has too many rights"
+    web = psycopg2.connect(WEB_DSN)
+    web.autocommit = True
+    denied = []
+    try:
+        for sql in ["SELECT family.repair()", "SELECT count(*) FROM family.check_run",
+                    "SELECT family.run_consistency_check()", "TRUNCATE family.person",
+                    "UPDATE app.account SET is_staff = true WHERE false",
+                    "CREATE TABLE app.x (i int)", "ALTER TABLE family.person DISABLE TRIGGER ALL"]:
+            try:
+                with web.cursor() as cur:
+                    cur.execute(sql)
+                denied.append(f"family_web may: {sql}")
+            except psycopg2.Error as e:
+                if e.pgcode != "42501":
+                    denied.append(f"{sql}: {e.pgcode} {e.pgerror}")
+    finally:
+        web.close()
+    assert not denied, denied
+
+
+def test_create_staff(ctx):
+    """family-web create-staff EMAIL: password on stdin; an existing e-mail
+    changes nothing; a short password is refused."""
+    env = dict(os.environ, FAMILY_WEB_DSN=DSN)
+    email = f"Staff-{secrets.token_hex(4)}@Example.Test"
+    run = lambda args, pw: subprocess.run([WEB_BIN] + args, input=pw + "\n", env=env,  # noqa: E731
+                                          capture_output=True, text=True, timeout=30)
+    r = run(["create-staff", email], "short")
+    assert r.returncode == 2 and "8 characters" in r.stderr, (r.returncode, r.stderr)
+    r = run(["create-staff", email], "a long password")
+    assert r.returncode == 0 and "created" in r.stderr, (r.returncode, r.stderr)
+    row = ctx.q("SELECT is_staff, p.first_name FROM app.account a JOIN family.person p"
+                " ON p.id = a.person_id WHERE email = %s", (email.lower(),))
+    assert row == [(True, "Staff")], row
+    r = run(["create-staff", email], "another password")
+    assert r.returncode == 0 and "already" in r.stderr, (r.returncode, r.stderr)
+    token = login(ctx.svc, email, "a long password")
+    me = expect(call(ctx.svc, "GET", "/api/me", token=token), 200, "/api/me").json()
+    assert me["account"] == {"email": email.lower(), "is_staff": True}, me
+    r = run(["create-staff"], "a long password")
+    assert r.returncode == 2 and "usage" in r.stderr, (r.returncode, r.stderr)
+
+
+def test_matrix(ctx):
+    """Every route x {anonymous, user, another user, their partner, staff}."""
+    svc, S = ctx.svc, ctx.staff
+    U, P, O = ctx.api_account("Uma"), ctx.api_account("Paul"), ctx.api_account("Olga")
+    L = ctx.api_account("Login")
+    for x in (U, P, O):
+        x.token = login(svc, x.email, x.password)
+    expect(call(svc, "PUT", "/api/me/partner-request", {"partner_id": P.id}, token=U.token), 202,
+           "fixture: U asks P")
+    expect(call(svc, "PUT", "/api/me/partner-request", {"partner_id": U.id}, token=P.token), 201,
+           "fixture: P asks U")
+    C = expect(call(svc, "POST", "/api/children",
+                    {"first_name": "Cleo", "last_name": "Test", "father_id": U.id,
+                     "mother_id": P.id, "father_rank": 4, "mother_rank": 2}, token=U.token),
+               201, "fixture: child").json()["id"]
+    roles = {"anonymous": None, "user": U, "other": O, "partner": P, "staff": S}
+
+    def E(anon, user, other, partner, staff):
+        return dict(zip(roles, (anon, user, other, partner, staff)))
+
+    def fresh_person(_):
+        return ctx.person("Tmp")
+
+    def fresh_pair(_):
+        return {"person_a": ctx.person("A"), "person_b": ctx.person("B")}
+
+    child_body = {"first_name": "Kit", "last_name": "Test", "father_id": U.id, "mother_id": P.id,
+                  "father_rank": 3, "mother_rank": 5}
+    # (route, path, body, expected); a callable path or body is made anew per cell;
+    # "token" gives the cell's own token (DELETE /api/auth/token revokes it).
+    rows = [
+        ("POST /api/auth/token", "/api/auth/token", {"email": L.email, "password": L.password},
+         E(200, 200, 200, 200, 200)),
+        ("DELETE /api/auth/token", "/api/auth/token", None, E(401, 204, 204, 204, 204), "token"),
+        ("GET /api/me", "/api/me", None, E(401, 200, 200, 200, 200)),
+        ("POST /api/persons", "/api/persons", {"first_name": "New"}, E(401, 403, 403, 403, 201)),
+        ("GET /api/persons/{id}", f"/api/persons/{C}", None, E(401, 200, 200, 200, 200)),
+        ("PATCH /api/persons/{id}", lambda r: f"/api/persons/{fresh_person(r)}",
+         {"last_name": "Patched"}, E(401, 403, 403, 403, 200)),
+        ("DELETE /api/persons/{id}", lambda r: f"/api/persons/{fresh_person(r)}", None,
+         E(401, 403, 403, 403, 204)),
+        ("GET /api/persons/{id}/ancestors", f"/api/persons/{C}/ancestors?depth=1", None,
+         E(401, 200, 200, 200, 200)),
+        ("GET /api/persons/{id}/descendants", f"/api/persons/{U.id}/descendants", None,
+         E(401, 200, 200, 200, 200)),
+        ("POST /api/relationships", "/api/relationships", fresh_pair, E(401, 403, 403, 403, 201)),
+        ("GET /api/children", "/api/children", None, E(401, 200, 200, 200, 200)),
+        ("GET /api/children/{id}", f"/api/children/{C}", None, E(401, 200, 403, 200, 403)),
+        ("POST /api/children", "/api/children", child_body, E(401, 201, 403, 201, 403)),
+        ("PATCH /api/children/{id}", f"/api/children/{C}", {"mother_rank": 4},
+         E(401, 200, 403, 200, 403)),
+        ("GET /healthz", "/healthz", None, E(200, 200, 200, 200, 200)),
+        ("GET /readyz", "/readyz", None, E(200, 200, 200, 200, 200)),
+        ("GET /metrics", "/metrics", None, E(200, 200, 200, 200, 200)),
+        ("GET /metrics behind a proxy", "/metrics", None, E(403, 403, 403, 403, 403), "proxy"),
+        ("GET /openapi.json", "/openapi.json", None, E(200, 200, 200, 200, 200)),
+        ("GET /docs", "/docs", None, E(200, 200, 200, 200, 200)),
+        # Ends U and P's relationship: user first, then the others have none.
+        ("DELETE /api/me/relationship", "/api/me/relationship", None, E(401, 204, 404, 404, 404)),
+        # Everyone is single now; each asks a new person with an account.
+        ("PUT /api/me/partner-request", "/api/me/partner-request",
+         lambda r: {"partner_id": ctx.sql_account("Zed").id}, E(401, 202, 202, 202, 202)),
+    ]
+    mismatches = []
+    seen_routes = set()
+    for row in rows:
+        name, path, body, want = row[:4]
+        extra = row[4] if len(row) > 4 else None
+        method = name.split()[0]
+        seen_routes.add((method, name.split()[1]))
+        for role, who in roles.items():
+            token = who.token if who else None
+            if extra == "token" and who:
+                token = ctx.mint(who.id)
+            headers = {"X-Forwarded-For": "203.0.113.9"} if extra == "proxy" else None
+            p = path(role) if callable(path) else path
+            b = body(role) if callable(body) else body
+            r = call(svc, method, p, b, token=token, headers=headers)
+            if r.status != want[role]:
+                mismatches.append(f"{name} as {role}: expected {want[role]}, got {r!r}")
+            mismatches += [f"{name} as {role}: {e}" for e in problem_errors(r)]
+            if r.status == 401 and r.headers.get("www-authenticate") != "Bearer":
+                mismatches.append(f"{name} as {role}: 401 without WWW-Authenticate: Bearer")
+    missing = set(ROUTES) - seen_routes
+    assert not missing, f"routes not in the matrix: {missing}"
+    assert not mismatches, listing(f"{len(mismatches)} cells of the matrix wrong", mismatches)
+
+
+def test_children(ctx):
+    """A couple adds a child and edits its ranks; a grandchild chain; the
+    API's ancestor_relationship_rank is compute_ancestor_rank() everywhere."""
+    svc, S = ctx.svc, ctx.staff
+    A, B = ctx.api_account("Adam"), ctx.api_account("Beth")
+    A.token, B.token = ctx.mint(A.id), ctx.mint(B.id)
+    r = expect(call(svc, "PUT", "/api/me/partner-request", {"partner_id": B.id}, token=A.token),
+               202, "A asks B")
+    assert r.json() == {"status": "pending", "partner_id": B.id}, r
+    assert ctx.one("SELECT family.partner_of(%s)", (A.id,)) is None, "started on one request"
+    r = expect(call(svc, "PUT", "/api/me/partner-request", {"partner_id": A.id}, token=B.token),
+               201, "B asks A")
+    rel = r.json()
+    assert {rel["person_a"], rel["person_b"]} == {A.id, B.id} and rel["id"] > 0, rel
+    me = expect(call(svc, "GET", "/api/me", token=A.token), 200, "/api/me").json()
+    assert me["person"]["partner_id"] == B.id and me["account"] == {"email": A.email,
+                                                                     "is_staff": False}, me
+    assert set(me["person"]) == PERSON_KEYS, me
+
+    r = expect(call(svc, "POST", "/api/children",
+                    {"first_name": "Kid", "last_name": "AB", "father_id": A.id, "mother_id": B.id,
+                     "father_rank": 4, "mother_rank": 2}, token=A.token), 201, "A adds a child")
+    kid = r.json()
+    assert r.headers.get("location") == f"/api/persons/{kid['id']}", r.headers
+    assert set(kid) == PERSON_KEYS, kid
+    assert (kid["father_id"], kid["mother_id"], kid["father_rank"], kid["mother_rank"],
+            kid["generation"], kid["first_name"]) == (A.id, B.id, 4, 2, 1, "Kid"), kid
+    assert kid["ancestor_relationship_rank"] == 3.0, kid  # SPEC section 3, example 1
+
+    # K2 (with an account) becomes A and B's child through staff; K2 and M
+    # become a couple; M adds G1; staff makes G2 K2 and M's child; G2 and N
+    # a couple; G2 adds GG.
+    K2, M, G2, N = (ctx.api_account(n) for n in ("Karl", "Mia", "Gus", "Nora"))
+    for x in (K2, M, G2, N):
+        x.token = ctx.mint(x.id)
+    expect(call(svc, "PATCH", f"/api/persons/{K2.id}", {"father_id": A.id, "mother_id": B.id,
+                                                          "father_rank": 5, "mother_rank": 3},
+                token=S.token), 200, "staff links K2 to A and B")
+    for a, b, code in ((K2, M, 202), (M, K2, 201), (G2, N, 202), (N, G2, 201)):
+        expect(call(svc, "PUT", "/api/me/partner-request", {"partner_id": b.id}, token=a.token),
+               code, "partner request")
+    g1 = expect(call(svc, "POST", "/api/children",
+                     {"first_name": "G1", "last_name": "", "father_id": K2.id, "mother_id": M.id,
+                      "father_rank": 2, "mother_rank": 5}, token=M.token), 201,
+                "M adds G1").json()["id"]
+    expect(call(svc, "PATCH", f"/api/persons/{G2.id}", {"father_id": K2.id, "mother_id": M.id,
+                                                          "father_rank": 4, "mother_rank": 1},
+                token=S.token), 200, "staff links G2 to K2 and M")
+    gg = expect(call(svc, "POST", "/api/children",
+                     {"first_name": "GG", "father_id": G2.id, "mother_id": N.id,
+                      "father_rank": 3, "mother_rank": 4}, token=G2.token), 201,
+                "G2 adds GG").json()["id"]
+    chain = [kid["id"], K2.id, g1, G2.id, gg]
+
+    def check_ranks(when, reads=None):
+        """Each person of the chain as the API shows it; reads: GETs prepared
+        before the write, sent the moment it is answered."""
+        for i, pid in enumerate(chain):
+            if reads:
+                api = expect(reads[i].send(), 200, f"GET /api/persons/{pid}").json()
+            else:
+                api = get_person(ctx, pid, A.token)
+            want = ctx.one("SELECT family.compute_ancestor_rank(%s)", (pid,))
+            gen = ctx.one("SELECT generation FROM family.person WHERE id = %s", (pid,))
+            assert close(api["ancestor_relationship_rank"], want), \
+                f"{when}: person {pid}: API {api['ancestor_relationship_rank']}, computed {want}"
+            assert api["generation"] == gen, f"{when}: person {pid}: generation {api} vs {gen}"
+
+    check_ranks("after the chain was built")
+    assert get_person(ctx, gg)["generation"] == 3
+
+    # Own children only: A sees Kid and K2, not the grandchildren; a parent
+    # sees a child, a grandparent does not.
+    lst = expect(call(svc, "GET", "/api/children", token=A.token), 200, "A's children").json()
+    assert [c["id"] for c in lst] == sorted([kid["id"], K2.id]), lst
+    assert all(set(c) == PERSON_KEYS for c in lst), lst
+    lst = expect(call(svc, "GET", "/api/children", token=A.token), 200, "again").json()
+    assert [c["id"] for c in lst] == sorted([kid["id"], K2.id]), lst
+    lst = expect(call(svc, "GET", "/api/children", token=N.token), 200, "N's children").json()
+    assert [c["id"] for c in lst] == [gg], f"N sees another user's cached list: {lst}"
+    expect(call(svc, "GET", f"/api/children/{g1}", token=K2.token), 200, "parent sees G1")
+    expect(call(svc, "GET", f"/api/children/{g1}", token=A.token), 403, "grandparent")
+    expect(call(svc, "PATCH", f"/api/children/{g1}", {"father_rank": 1}, token=A.token), 403,
+           "grandparent edits")
+
+    # Lines, as the SQL API gives them.
+    for path, sql in ((f"/api/persons/{gg}/ancestors", f"SELECT * FROM family.ancestors({gg})"),
+                      (f"/api/persons/{gg}/ancestors?depth=2",
+                       f"SELECT * FROM family.ancestors({gg}, 2)"),
+                      (f"/api/persons/{A.id}/descendants?depth=2",
+                       f"SELECT * FROM family.descendants({A.id}, 2)"),
+                      (f"/api/persons/{A.id}/descendants",
+                       f"SELECT * FROM family.descendants({A.id})")):
+        got = expect(call(svc, "GET", path, token=B.token), 200, path).json()
+        assert sorted((x["id"], x["depth"]) for x in got) == sorted(ctx.q(sql)), (path, got)
+
+    # Rank edits by the parents; every descendant follows at once, also
+    # when they were cached just before.
+    for _ in range(2):
+        for pid in chain:
+            get_person(ctx, pid, A.token)
+    reads = [Prepared(svc, f"/api/persons/{pid}", A.token) for pid in chain]
+    r = expect(call(svc, "PATCH", f"/api/children/{K2.id}", {"father_rank": 1}, token=A.token),
+               200, "A edits K2's father rank").json()
+    assert r["father_rank"] == 1 and r["mother_rank"] == 3, r
+    assert close(r["ancestor_relationship_rank"],
+                 ctx.one("SELECT family.compute_ancestor_rank(%s)", (K2.id,))), r
+    check_ranks("after A's edit", reads)
+    reads = [Prepared(svc, f"/api/persons/{pid}", A.token) for pid in chain]
+    expect(call(svc, "PATCH", f"/api/children/{K2.id}",
+                {"mother_rank": 1, "first_name": "Karl II"}, token=B.token), 200, "B edits K2")
+    check_ranks("after B's edit", reads)
+    k2 = get_person(ctx, K2.id)
+    assert (k2["first_name"], k2["father_rank"], k2["mother_rank"]) == ("Karl II", 1, 1), k2
+    assert k2["ancestor_relationship_rank"] == 1.0, k2
+    get_person(ctx, kid["id"], B.token)
+    read = Prepared(svc, f"/api/persons/{kid['id']}", B.token)
+    expect(call(svc, "PATCH", f"/api/children/{kid['id']}", {"mother_rank": 5}, token=B.token),
+           200, "B edits Kid")
+    got = expect(read.send(), 200, "Kid").json()["ancestor_relationship_rank"]
+    assert got == 4.5, f"Kid's rank right after B's edit: {got}, expected 4.5"
+    check_ranks("after B's edit of Kid")
+
+
+def test_cache(ctx):
+    """GET cache: hits, invalidation by SQL writes (names, ranks of an
+    ancestor, relationships, deletes), by the service's own writes, ETags."""
+    svc, tok = ctx.svc, ctx.staff.token
+    ggf, ggm = ctx.person("GGF"), ctx.person("GGM")
+    ctx.couple(ggf, ggm)
+    gf, gm = ctx.child(ggf, ggm, 5, 5, "GF"), ctx.person("GM")
+    ctx.couple(gf, gm)
+    f, m = ctx.child(gf, gm, 4, 4, "F"), ctx.person("M")
+    ctx.couple(f, m)
+    x = ctx.child(f, m, 3, 2, "X")
+
+    # A person never read: the first GET is a miss; once the notifications
+    # of its creation are in (a read racing them is not stored), a GET is a hit.
+    m0 = metrics(svc)
+    r1 = expect(call(svc, "GET", f"/api/persons/{x}", token=tok), 200, "first GET")
+    m1 = metrics(svc)
+    assert metric(m1, "family_cache_hits_total") == metric(m0, "family_cache_hits_total"), \
+        "the first GET of a person was a hit"
+    assert metric(m1, "family_cache_misses_total") > metric(m0, "family_cache_misses_total")
+    r2 = cached(svc, f"/api/persons/{x}", tok)
+    assert r1.body == r2.body and r1.headers["etag"] == r2.headers["etag"], (r1, r2)
+    assert re.fullmatch(r'"[^"]+"', r1.headers["etag"]), f"not a strong ETag: {r1.headers}"
+    r3 = expect(call(svc, "GET", f"/api/persons/{x}", token=tok), 200, "a hit")
+    assert r3.body == r1.body and r3.headers.get("cache-control") == "private, no-cache", r3.headers
+
+    # "Cache-Control: no-cache" asks the database, at once: strictly fresh
+    # right after a commit in SQL, before any notification is heard.
+    for k in range(20):
+        ctx.q("UPDATE family.person SET first_name = %s WHERE id = %s", (f"N{k}", x))
+        r = call(svc, "GET", f"/api/persons/{x}", token=tok, headers={"Cache-Control": "no-cache"})
+        assert r.status == 200 and r.json()["first_name"] == f"N{k}", (k, r)
+
+    ctx.q("UPDATE family.person SET first_name = 'X2' WHERE id = %s", (x,))
+    until("first_name after an UPDATE in SQL", lambda: get_person(ctx, x)["first_name"],
+          lambda v: v == "X2")
+
+    before = get_person(ctx, x)["ancestor_relationship_rank"]
+    get_person(ctx, x)
+    ctx.q("UPDATE family.person SET father_rank = 1 WHERE id = %s", (gf,))  # a grandparent's rank
+    want = ctx.one("SELECT family.compute_ancestor_rank(%s)", (x,))
+    assert not close(before, want), "the rank change should change X's rank"
+    until("X's ancestor_relationship_rank after a grandparent's rank changed in SQL",
+          lambda: get_person(ctx, x)["ancestor_relationship_rank"], lambda v: close(v, want))
+
+    # ETag and If-None-Match.
+    r = expect(call(svc, "GET", f"/api/persons/{x}", token=tok), 200, "GET")
+    etag = r.headers["etag"]
+    r304 = call(svc, "GET", f"/api/persons/{x}", token=tok, headers={"If-None-Match": etag})
+    assert r304.status == 304 and r304.body == b"", f"If-None-Match: {r304!r}"
+    assert r304.headers.get("etag") == etag, r304.headers
+    expect(call(svc, "GET", f"/api/persons/{x}", token=tok, headers={"If-None-Match": '"nope"'}),
+           200, "another ETag")
+    ctx.q("UPDATE family.person SET last_name = 'Changed' WHERE id = %s", (x,))
+    r = until("GET with the old ETag after a change",
+              lambda: call(svc, "GET", f"/api/persons/{x}", token=tok,
+                           headers={"If-None-Match": etag}), lambda r: r.status != 304)
+    assert r.status == 200 and r.json()["last_name"] == "Changed" and r.headers["etag"] != etag, r
+    r304 = call(svc, "GET", f"/api/persons/{x}", token=tok, headers={"If-None-Match": "*"})
+    assert r304.status == 304 and r304.body == b"", f"If-None-Match *: {r304!r}"
+
+    # Lines: an ancestor renamed; a new descendant.
+    for _ in range(2):
+        expect(call(svc, "GET", f"/api/persons/{x}/ancestors", token=tok), 200, "ancestors")
+        expect(call(svc, "GET", f"/api/persons/{ggf}/descendants?depth=9", token=tok), 200, "d")
+    ctx.q("UPDATE family.person SET first_name = 'Grandma' WHERE id = %s", (gm,))
+    until("ancestors after an ancestor was renamed in SQL",
+          lambda: expect(call(svc, "GET", f"/api/persons/{x}/ancestors", token=tok), 200,
+                         "ancestors").json(),
+          lambda anc: {a["id"]: a["first_name"] for a in anc}.get(gm) == "Grandma")
+    sib = ctx.child(f, m, 1, 1, "Sib")
+    until("descendants after a child was added in SQL",
+          lambda: expect(call(svc, "GET", f"/api/persons/{ggf}/descendants?depth=9", token=tok),
+                         200, "descendants").json(),
+          lambda desc: sib in {d["id"] for d in desc})
+
+    # A relationship started in SQL shows in partner_id.
+    get_person(ctx, x)
+    y = ctx.person("Y")
+    ctx.couple(x, y)
+    until("partner_id after a relationship started in SQL",
+          lambda: get_person(ctx, x)["partner_id"], lambda v: v == y)
+
+    # The service's own writes: a GET sent the moment the write is answered shows them.
+    stale = []
+    for i in range(20):
+        get_person(ctx, x)
+        read = Prepared(svc, f"/api/persons/{x}", tok)
+        expect(call(svc, "PATCH", f"/api/persons/{x}", {"first_name": f"own{i}"}, token=tok), 200,
+               "PATCH")
+        got = expect(read.send(), 200, "GET right after PATCH").json()["first_name"]
+        if got != f"own{i}":
+            stale.append(got)
+    assert not stale, f"GET right after the service's own PATCH: {len(stale)} of 20 stale"
+    # The same through a child's parent, and a descendant's rank.
+    for i in range(5):
+        get_person(ctx, x)
+        read = Prepared(svc, f"/api/persons/{x}", tok)
+        expect(call(svc, "PATCH", f"/api/persons/{f}", {"father_rank": 1 + i % 5}, token=tok), 200,
+               "PATCH of X's father")
+        got = expect(read.send(), 200, "GET").json()["ancestor_relationship_rank"]
+        want = ctx.one("SELECT family.compute_ancestor_rank(%s)", (x,))
+        assert close(got, want), f"X's rank right after its father's PATCH: {got}, expected {want}"
+
+    # Other writes of the service, read at once: a delete, a relationship,
+    # a child in the parents' cached list.
+    z2 = ctx.person("Z2")
+    get_person(ctx, z2)
+    read = Prepared(svc, f"/api/persons/{z2}", tok)
+    expect(call(svc, "DELETE", f"/api/persons/{z2}", token=tok), 204, "DELETE")
+    expect(read.send(), 404, "GET right after DELETE")
+    p1, p2 = ctx.person("P1"), ctx.person("P2")
+    get_person(ctx, p1)
+    read = Prepared(svc, f"/api/persons/{p1}", tok)
+    expect(call(svc, "POST", "/api/relationships", {"person_a": p1, "person_b": p2}, token=tok),
+           201, "POST /api/relationships")
+    got = expect(read.send(), 200, "GET").json()["partner_id"]
+    assert got == p2, f"partner_id right after POST /api/relationships: {got}"
+    a, b = ctx.sql_account("Ca"), ctx.sql_account("Cb")
+    ctx.couple(a.id, b.id)
+    for _ in range(2):
+        expect(call(svc, "GET", "/api/children", token=b.token), 200, "children")
+    read = Prepared(svc, "/api/children", b.token)
+    kid = expect(call(svc, "POST", "/api/children", {"first_name": "New", "father_id": a.id,
+                                                     "mother_id": b.id, "father_rank": 2,
+                                                     "mother_rank": 2}, token=a.token),
+                 201, "POST /api/children").json()["id"]
+    got = [c["id"] for c in expect(read.send(), 200, "GET /api/children").json()]
+    assert got == [kid], f"the other parent's children right after POST /api/children: {got}"
+
+    # A delete in SQL: 404, not the cached person.
+    z = ctx.person("Z")
+    get_person(ctx, z)
+    get_person(ctx, z)
+    ctx.q("DELETE FROM family.person WHERE id = %s", (z,))
+    until("a person deleted in SQL", lambda: call(svc, "GET", f"/api/persons/{z}", token=tok),
+          lambda r: r.status == 404)
+
+
+def test_listener_kill(ctx):
+    """The listen connection killed, then at once a change: never the old
+    value, never an error but 503, and listening (and caching) again by
+    itself. Odd rounds change the person as soon as pg_terminate_backend()
+    has waited for the backend to exit: never the old value. Even rounds
+    change it as soon as the signal is sent: the backend, deaf from then
+    on, takes milliseconds more to say so (its FATAL error) and to exit;
+    until then nothing tells the service that a notification went missing,
+    so there the old value may be served for those milliseconds (not for a
+    second)."""
+    svc, tok = ctx.svc, ctx.staff.token
+    stale = []
+    for rnd in range(6):
+        how = "kill awaited" if rnd % 2 else "kill not awaited"
+        x = ctx.person(f"Before{rnd}")
+        cached(svc, f"/api/persons/{x}", tok)
+        reconnects = metric(metrics(svc), "family_notifications_reconnects_total")
+        pids = [r[0] for r in ctx.q("SELECT pid FROM pg_stat_activity"
+                                    " WHERE application_name = 'family-web-listen'")]
+        assert len(pids) == 1, f"listen backends: {pids}"
+        assert ctx.one("SELECT pg_terminate_backend(%s, %s)", (pids[0], 5000 if rnd % 2 else 0))
+        changed = time.perf_counter()
+        ctx.q("UPDATE family.person SET first_name = %s WHERE id = %s", (f"After{rnd}", x))
+        deadline, seen, old = time.time() + 5, [], None
+        while True:
+            r = call(svc, "GET", f"/api/persons/{x}", token=tok)
+            seen.append(r.status)
+            assert not problem_errors(r) or r.status == 503, f"round {rnd} ({how}): {r!r}"
+            if r.status == 200:
+                name = r.json()["first_name"]
+                if name == f"Before{rnd}":
+                    old = time.perf_counter() - changed
+                if name == f"After{rnd}":
+                    break
+            assert time.time() < deadline, f"round {rnd} ({how}): no fresh answer in 5 s: {seen}"
+            time.sleep(0.001)
+        if old is not None and (rnd % 2 or old > 1):
+            stale.append(f"round {rnd} ({how}): the old value served {old * 1000:.1f} ms after"
+                         " the change")
+        svc.wait_ready(5)
+        until("a new listen connection", lambda: ctx.q(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'family-web-listen'"),
+            lambda r: len(r) == 1 and r[0][0] != pids[0], 5)
+        m = metrics(svc)
+        assert metric(m, "family_notifications_connected") == 1, "not listening again"
+        assert metric(m, "family_notifications_reconnects_total") == reconnects + 1, \
+            f"reconnects {reconnects} -> {metric(m, 'family_notifications_reconnects_total')}"
+    cached(svc, f"/api/persons/{x}", tok)  # caching again
+    assert not stale, listing(f"the old value served in {len(stale)} of 6 rounds", stale)
+
+
+def test_bad_input(ctx):
+    """Malformed and invalid requests: the right 4xx, problem+json, no
+    database text, never a 5xx."""
+    svc, S = ctx.svc, ctx.staff.token
+    u = ctx.sql_account("Bad")
+    a, b = ctx.sql_account("Ann"), ctx.sql_account("Bob")
+    ctx.couple(a.id, b.id)
+    c = ctx.child(a.id, b.id, 3, 3, "Cy")
+    p, p2, p3 = ctx.person("Loner"), ctx.person("Loner2"), ctx.person("Loner3")
+    expired = ctx.mint(u.id, -1)
+    unissued = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
+    big = 2 ** 63 - 1
+    taken = ctx.sql_account("Taken").email
+    tag = f"rejected-{secrets.token_hex(4)}"  # the name of what must not be stored
+
+    def child(**kw):
+        body = {"first_name": tag, "last_name": "L", "father_id": a.id, "mother_id": b.id,
+                "father_rank": 3, "mother_rank": 3}
+        body.update(kw)
+        return {k: v for k, v in body.items() if v is not ...}
+
+    def acct(**kw):
+        body = {"email": f"new-{secrets.token_hex(4)}@example.test", "password": "long enough"}
+        body.update(kw)
+        return {"first_name": tag, "account": {k: v for k, v in body.items() if v is not ...}}
+
+    P, R, C, T = "/api/persons", "/api/relationships", "/api/children", "/api/auth/token"
+    # (what, method, path, token, body or raw bytes, expected status(es), headers)
+    rows = [
+        ("not JSON", "POST", P, S, b"{", 400),
+        ("empty body", "POST", P, S, b"", 400),
+        ("JSON array", "POST", P, S, b"[]", 400),
+        ("JSON string", "POST", P, S, b'"x"', 400),
+        ("JSON null", "POST", P, S, b"null", 400),
+        ("two JSON values", "POST", P, S, b"{} {}", 400),
+        ("trailing comma", "POST", P, S, b'{"first_name": "a",}', 400),
+        ("bad UTF-8", "POST", P, S, b'{"first_name": "\xff\xfe"}', 400),
+        ("overlong UTF-8", "POST", P, S, b'{"first_name": "\xc0\xaf"}', 400),
+        ("lone surrogate", "POST", P, S, b'{"first_name": "\\ud800"}', 400),
+        ("raw NUL in a string", "POST", P, S, b'{"first_name": "a\x00b"}', 400),
+        ("escaped NUL", "POST", P, S, {"first_name": "a\u0000b"}, 422),
+        ("newline in a name", "POST", P, S, {"last_name": "a\nb"}, 422),
+        ("300-char name", "POST", P, S, {"first_name": "x" * 300}, 422),
+        ("201 characters", "POST", P, S, {"first_name": "é" * 201}, 422),
+        ("200 two-byte characters", "POST", P, S, {"first_name": "é" * 200}, 201),
+        ("unknown field", "POST", P, S, {"nickname": "x"}, 422),
+        ("number as a name", "POST", P, S, {"first_name": 5}, 422),
+        ("null name", "POST", P, S, {"first_name": None}, 422),
+        ("derived field", "POST", P, S, {"generation": 0}, 422),
+        ("account not an object", "POST", P, S, {"account": "x"}, 422),
+        ("account unknown field", "POST", P, S, acct(role="admin"), 422),
+        ("short password", "POST", P, S, acct(password="short"), 422),
+        ("bad e-mail", "POST", P, S, acct(email="not-an-email"), 422),
+        ("300-char e-mail", "POST", P, S, acct(email="a" * 290 + "@example.test"), 422),
+        ("is_staff a string", "POST", P, S, acct(is_staff="yes"), 422),
+        ("missing e-mail", "POST", P, S, acct(email=...), 422),
+        ("missing password", "POST", P, S, acct(password=...), 422),
+        ("e-mail taken", "POST", P, S, acct(email=taken), 409),
+        ("e-mail taken, other case", "POST", P, S, acct(email=taken.upper()), 409),
+        ("100 KiB body", "POST", P, S, b'{"first_name": "' + b"a" * 100 * 1024 + b'"}', 413),
+        # ids in bodies
+        ("id 2^63", "POST", R, S, {"person_a": 2 ** 63, "person_b": p}, 422),
+        ("id 2^64", "POST", R, S, {"person_a": 2 ** 64, "person_b": p}, 422),
+        ("id 10^30", "POST", R, S, {"person_a": 10 ** 30, "person_b": p}, 422),
+        ("id -1", "POST", R, S, {"person_a": -1, "person_b": p}, 422),
+        ("id 0", "POST", R, S, {"person_a": 0, "person_b": p}, 422),
+        ("id 1.5", "POST", R, S, {"person_a": 1.5, "person_b": p}, 422),
+        ("id 1e400", "POST", R, S, b'{"person_a": 1e400, "person_b": 1}', (400, 422)),
+        ("id a string", "POST", R, S, {"person_a": str(p2), "person_b": p}, 422),
+        ("id true", "POST", R, S, {"person_a": True, "person_b": p}, 422),
+        ("unknown id 2^63-1", "POST", R, S, {"person_a": big, "person_b": p}, 422),
+        ("relationship with oneself", "POST", R, S, {"person_a": p, "person_b": p}, 422),
+        ("already in a relationship", "POST", R, S, {"person_a": a.id, "person_b": p}, 409),
+        ("missing person_b", "POST", R, S, {"person_a": p}, 422),
+        # ranks
+        ("rank 0", "POST", C, a.token, child(father_rank=0), 422),
+        ("rank 6", "POST", C, a.token, child(mother_rank=6), 422),
+        ("rank -1", "POST", C, a.token, child(mother_rank=-1), 422),
+        ("rank 2.5", "POST", C, a.token, child(father_rank=2.5), 422),
+        ("rank a string", "POST", C, a.token, child(father_rank="3"), 422),
+        ("rank true", "POST", C, a.token, child(father_rank=True), 422),
+        ("rank 2^63", "POST", C, a.token, child(father_rank=2 ** 63), 422),
+        ("rank 2^32+3", "POST", C, a.token, child(father_rank=2 ** 32 + 3), 422),
+        ("rank null", "POST", C, a.token, child(father_rank=None), 422),
+        ("missing mother_rank", "POST", C, a.token, child(mother_rank=...), 422),
+        ("missing father_id", "POST", C, a.token, child(father_id=...), 422),
+        ("child with a stranger", "POST", C, a.token, child(mother_id=p), 403),
+        ("child of others", "POST", C, a.token, child(father_id=p, mother_id=b.id), 403),
+        ("child of an unknown person", "POST", C, a.token, child(mother_id=big), 403),
+        ("child of oneself twice", "POST", C, a.token, child(mother_id=a.id), (403, 422)),
+        ("child: parent field", "PATCH", f"{C}/{c}", a.token, {"father_id": p}, 422),
+        ("child: rank 0", "PATCH", f"{C}/{c}", a.token, {"father_rank": 0}, 422),
+        ("child: null rank", "PATCH", f"{C}/{c}", a.token, {"mother_rank": None}, 422),
+        ("child: 300-char name", "PATCH", f"{C}/{c}", a.token, {"first_name": "y" * 300}, 422),
+        ("child: not JSON", "PATCH", f"{C}/{c}", a.token, b"rank=1", 400),
+        ("person: rank 6", "PATCH", f"{P}/{c}", S, {"father_rank": 6}, 422),
+        ("person: own parent", "PATCH", f"{P}/{p}", S, {"father_id": p, "father_rank": 3}, 422),
+        ("person: parent without rank", "PATCH", f"{P}/{p2}", S, {"father_id": a.id}, 422),
+        ("person: rank without parent", "PATCH", f"{P}/{p2}", S, {"mother_rank": 2}, 422),
+        ("person: cycle", "PATCH", f"{P}/{a.id}", S, {"father_id": c, "father_rank": 3}, 409),
+        ("person: unknown parent", "PATCH", f"{P}/{p2}", S, {"father_id": big, "father_rank": 3},
+         422),
+        ("person: parents not a couple", "PATCH", f"{P}/{p3}", S,
+         {"father_id": a.id, "mother_id": p, "father_rank": 3, "mother_rank": 3}, 422),
+        ("person: father = mother", "PATCH", f"{P}/{p3}", S,
+         {"father_id": a.id, "mother_id": a.id, "father_rank": 3, "mother_rank": 3}, 422),
+        ("person: null name", "PATCH", f"{P}/{p3}", S, {"first_name": None}, 422),
+        ("person: derived field", "PATCH", f"{P}/{p3}", S, {"ancestor_relationship_rank": 5}, 422),
+        ("person: id 2^63", "PATCH", f"{P}/{p3}", S, {"father_id": 2 ** 63, "father_rank": 3}, 422),
+        ("person: array body", "PATCH", f"{P}/{p3}", S, b"[1]", 400),
+        # partner requests
+        ("partner: oneself", "PUT", "/api/me/partner-request", u.token, {"partner_id": u.id}, 422),
+        ("partner: no account", "PUT", "/api/me/partner-request", u.token, {"partner_id": p}, 422),
+        ("partner: unknown", "PUT", "/api/me/partner-request", u.token, {"partner_id": big}, 422),
+        ("partner: 2^63", "PUT", "/api/me/partner-request", u.token, {"partner_id": 2 ** 63}, 422),
+        ("partner: missing", "PUT", "/api/me/partner-request", u.token, {}, 422),
+        ("partner: not JSON", "PUT", "/api/me/partner-request", u.token, b"partner_id=1", 400),
+        ("end: no relationship", "DELETE", "/api/me/relationship", u.token, None, 404),
+        # login bodies (no attempt counted: they do not reach the throttle)
+        ("login: empty object", "POST", T, None, {}, 422),
+        ("login: number e-mail", "POST", T, None, {"email": 5, "password": "x"}, 422),
+        ("login: unknown field", "POST", T, None, {"email": "a@b", "password": "x", "otp": 1},
+         422),
+        ("login: not JSON", "POST", T, None, b"email=a", 400),
+        # ids in paths
+        ("path id abc", "GET", f"{P}/abc", S, None, 404),
+        ("path id 0", "GET", f"{P}/0", S, None, 404),
+        ("path id -1", "GET", f"{P}/-1", S, None, 404),
+        ("path id +1", "GET", f"{P}/+1", S, None, 404),
+        ("path id 1.0", "GET", f"{P}/1.0", S, None, 404),
+        ("path id 0x10", "GET", f"{P}/0x10", S, None, 404),
+        ("path id 2^63", "GET", f"{P}/9223372036854775808", S, None, 404),
+        ("path id 10^20-1", "GET", f"{P}/99999999999999999999", S, None, 404),
+        ("path id 2^63-1", "GET", f"{P}/{big}", S, None, 404),
+        ("path id empty", "GET", f"{P}/", S, None, 404),
+        ("path id with spaces", "GET", f"{P}/%201", S, None, 404),
+        ("ancestors of abc", "GET", f"{P}/abc/ancestors", S, None, 404),
+        ("ancestors of unknown", "GET", f"{P}/{big}/ancestors", S, None, 404),
+        ("descendants of 0", "GET", f"{P}/0/descendants", S, None, 404),
+        ("PATCH path abc", "PATCH", f"{P}/abc", S, {"first_name": "x"}, 404),
+        ("PATCH unknown", "PATCH", f"{P}/{big}", S, {"first_name": "x"}, 404),
+        ("DELETE path 0", "DELETE", f"{P}/0", S, None, 404),
+        ("DELETE unknown", "DELETE", f"{P}/{big}", S, None, 404),
+        ("child path abc", "GET", f"{C}/abc", a.token, None, 404),
+        ("child unknown", "GET", f"{C}/{big}", a.token, None, 404),
+        ("child PATCH abc", "PATCH", f"{C}/abc", a.token, {"first_name": "x"}, 404),
+        ("child PATCH unknown", "PATCH", f"{C}/{big}", a.token, {"first_name": "x"}, 404),
+        # routing
+        ("unknown route", "GET", "/api/nothing", S, None, 404),
+        ("unknown sub-route", "GET", f"{P}/{p}/siblings", S, None, 404),
+        ("trailing slash", "GET", "/api/me/", S, None, 404),
+        ("wrong method", "PUT", f"{P}/{p}", S, {"first_name": "x"}, 405),
+        ("POST /healthz", "POST", "/healthz", None, b"{}", 405),
+        # Authorization headers
+        ("no scheme", "GET", "/api/me", None, None, 401, {"Authorization": u.token}),
+        ("Basic", "GET", "/api/me", None, None, 401, {"Authorization": "Basic dXNlcjpwYXNz"}),
+        ("Bearer and nothing", "GET", "/api/me", None, None, 401, {"Authorization": "Bearer"}),
+        ("Bearer short", "GET", "/api/me", None, None, 401, {"Authorization": "Bearer abc"}),
+        ("Bearer not issued", "GET", "/api/me", None, None, 401,
+         {"Authorization": f"Bearer {unissued}"}),
+        ("Bearer not base64url", "GET", "/api/me", None, None, 401,
+         {"Authorization": "Bearer " + "!" * 43}),
+        ("Bearer padded", "GET", "/api/me", None, None, 401,
+         {"Authorization": f"Bearer {u.token}="}),
+        ("Bearer twice", "GET", "/api/me", None, None, 401,
+         {"Authorization": f"Bearer {u.token} {u.token}"}),
+        ("Bearer 8 KiB", "GET", "/api/me", None, None, 401,
+         {"Authorization": "Bearer " + "a" * 8192}),
+        ("Bearer expired", "GET", "/api/me", None, None, 401,
+         {"Authorization": f"Bearer {expired}"}),
+        ("bad token on a public route", "GET", "/healthz", None, None, 200,
+         {"Authorization": "Bearer nonsense"}),
+        # depth
+        ("depth 0", "GET", f"{P}/{c}/ancestors?depth=0", S, None, 422),
+        ("depth -1", "GET", f"{P}/{c}/ancestors?depth=-1", S, None, 422),
+        ("depth abc", "GET", f"{P}/{c}/ancestors?depth=abc", S, None, 422),
+        ("depth empty", "GET", f"{P}/{c}/ancestors?depth=", S, None, 422),
+        ("depth 1.5", "GET", f"{P}/{c}/descendants?depth=1.5", S, None, 422),
+        ("depth 1e3", "GET", f"{P}/{c}/descendants?depth=1e3", S, None, 422),
+        ("depth 100001", "GET", f"{P}/{c}/descendants?depth=100001", S, None, 422),
+        ("depth 2^63", "GET", f"{P}/{c}/descendants?depth=9223372036854775808", S, None, 422),
+        ("depth 10^20", "GET", f"{P}/{c}/ancestors?depth=100000000000000000000", S, None, 422),
+        ("depth 100000", "GET", f"{P}/{c}/ancestors?depth=100000", S, None, 200),
+        ("depth 1", "GET", f"{P}/{c}/ancestors?depth=1", S, None, 200),
+    ]
+    mismatches = []
+    for row in rows:
+        what, method, path, token, body, want = row[:6]
+        headers = row[6] if len(row) > 6 else None
+        raw = body if isinstance(body, bytes) else None
+        js = None if isinstance(body, bytes) else body
+        try:
+            r = call(svc, method, path, js, token=token, raw=raw, headers=headers)
+        except (OSError, http.client.HTTPException) as e:
+            mismatches.append(f"{what}: {method} {path}: no answer: {e!r}")
+            continue
+        wanted = want if isinstance(want, tuple) else (want,)
+        if r.status not in wanted:
+            mismatches.append(f"{what}: {method} {path}: expected {want}, got {r!r}")
+        mismatches += [f"{what}: {e}" for e in problem_errors(r)]
+        if r.status == 401 and r.headers.get("www-authenticate") != "Bearer":
+            mismatches.append(f"{what}: 401 without WWW-Authenticate: Bearer")
+        if r.status == 405 and not r.headers.get("allow"):
+            mismatches.append(f"{what}: 405 without Allow")
+    r = call(svc, "PUT", f"/api/persons/{p}", {}, token=S)
+    if r.headers.get("allow") != "GET, PATCH, DELETE":
+        mismatches.append(f"Allow of /api/persons/{{id}}: {r.headers.get('allow')!r}")
+    # Nothing of the rejected requests was stored.
+    n = ctx.one("SELECT count(*) FROM family.person WHERE first_name = %s", (tag,))
+    if n:
+        mismatches.append(f"{n} persons stored by rejected requests")
+    assert svc.alive(), "the service died"
+    assert not mismatches, listing(f"{len(mismatches)} wrong answers to {len(rows)} requests",
+                                   mismatches)
+
+
+def test_race_paths(ctx):
+    """A request that waits for a concurrent SQL transaction, which then
+    commits a change the request had not seen: the answer the same request
+    would get after that change, never a 5xx."""
+    svc, S = ctx.svc, ctx.staff.token
+    cases = []
+
+    def case(name, prepare, blocking_sql, request, want, after=None):
+        cases.append((name, prepare, blocking_sql, request, want, after))
+
+    # a) PATCH /api/children/{id} while the child is being deleted.
+    def prep_a():
+        a, b = ctx.sql_account("Pa"), ctx.sql_account("Pb")
+        ctx.couple(a.id, b.id)
+        return {"a": a, "c": ctx.child(a.id, b.id)}
+    case("PATCH /api/children/{id} vs DELETE", prep_a,
+         lambda f: f"DELETE FROM family.person WHERE id = {f['c']}",
+         lambda f: ("PATCH", f"/api/children/{f['c']}", {"first_name": "late"}, f["a"].token), 404)
+
+    # b) PATCH and c) DELETE /api/persons/{id} while it is being deleted.
+    prep_p = lambda: {"p": ctx.person("Doomed")}  # noqa: E731
+    case("PATCH /api/persons/{id} vs DELETE", prep_p,
+         lambda f: f"DELETE FROM family.person WHERE id = {f['p']}",
+         lambda f: ("PATCH", f"/api/persons/{f['p']}", {"first_name": "late"}, S), 404)
+    case("DELETE /api/persons/{id} vs DELETE", prep_p,
+         lambda f: f"DELETE FROM family.person WHERE id = {f['p']}",
+         lambda f: ("DELETE", f"/api/persons/{f['p']}", None, S), 404)
+
+    # d) DELETE /api/me/relationship while SQL ends it.
+    def prep_d():
+        a, b = ctx.sql_account("Ea"), ctx.sql_account("Eb")
+        ctx.couple(a.id, b.id)
+        return {"a": a}
+    case("DELETE /api/me/relationship vs end_relationship", prep_d,
+         lambda f: f"SELECT family.end_relationship({f['a'].id})",
+         lambda f: ("DELETE", "/api/me/relationship", None, f["a"].token), 404)
+
+    # e) POST /api/relationships while SQL starts one for the same person.
+    prep_e = lambda: {"a": ctx.person("Ra"), "b": ctx.person("Rb"), "c": ctx.person("Rc")}  # noqa
+    case("POST /api/relationships vs start_relationship", prep_e,
+         lambda f: f"SELECT family.start_relationship({f['a']}, {f['c']})",
+         lambda f: ("POST", "/api/relationships", {"person_a": f["a"], "person_b": f["b"]}, S), 409)
+
+    # f) PUT /api/me/partner-request while the partner's account goes.
+    prep_f = lambda: {"u": ctx.sql_account("Fu"), "z": ctx.sql_account("Fz")}  # noqa: E731
+    case("PUT /api/me/partner-request vs account deleted", prep_f,
+         lambda f: f"DELETE FROM app.account WHERE person_id = {f['z'].id}",
+         lambda f: ("PUT", "/api/me/partner-request", {"partner_id": f["z"].id}, f["u"].token), 422)
+
+    # g) PATCH /api/children/{id} by a father while SQL gives the child
+    #    another father: he is no longer a parent (403), and the new
+    #    father's rank stays.
+    def prep_g():
+        a, b, x = ctx.sql_account("Ga"), ctx.sql_account("Gb"), ctx.person("Gx")
+        ctx.couple(a.id, b.id)
+        c = ctx.child(a.id, b.id, 3, 3)
+        ctx.q("SELECT family.end_relationship(%s)", (a.id,))
+        ctx.couple(x, b.id)
+        return {"a": a, "c": c, "x": x}
+    case("PATCH /api/children/{id} vs new father", prep_g,
+         lambda f: f"UPDATE family.person SET father_id = {f['x']}, father_rank = 5"
+                   f" WHERE id = {f['c']}",
+         lambda f: ("PATCH", f"/api/children/{f['c']}", {"father_rank": 1}, f["a"].token), 403,
+         lambda f: ctx.one("SELECT father_rank FROM family.person WHERE id = %s", (f["c"],)) == 5)
+
+    problems = []
+    for name, prepare, blocking_sql, request, want, after in cases:
+        f = prepare()
+        blocker = psycopg2.connect(DSN)
+        try:
+            with blocker.cursor() as cur:
+                cur.execute(blocking_sql(f))
+            method, path, body, token = request(f)
+            t, out = in_thread(call, svc, method, path, body, token)
+            waited = wait_lock_waiters(ctx, 1)
+            blocker.commit()
+            t.join(30)
+        finally:
+            blocker.close()
+        if "error" in out:
+            problems.append(f"{name}: no answer: {out['error']!r}")
+            continue
+        r = out["value"]
+        note = "" if waited else " (the request did not wait for the transaction)"
+        if r.status != want:
+            problems.append(f"{name}: expected {want}, got {r!r}{note}")
+        problems += [f"{name}: {e}" for e in problem_errors(r)]
+        if after and not after(f):
+            problems.append(f"{name}: the change was applied anyway")
+    assert not problems, listing(f"{len(problems)} wrong answers in {len(cases)} races", problems)
+
+
+def test_partner_race(ctx):
+    """Two users ask for each other at the same moment, many pairs at once:
+    exactly one relationship each, a 201 and a 202, never a 5xx."""
+    svc = ctx.svc
+    problems = []
+    for rnd in range(5):
+        pairs = [(ctx.sql_account(f"R{rnd}a"), ctx.sql_account(f"R{rnd}b")) for _ in range(10)]
+        jobs = [(a, b) for a, b in pairs] + [(b, a) for a, b in pairs]
+        barrier = threading.Barrier(len(jobs))
+        results = {}
+
+        def ask(me, partner):
+            barrier.wait(10)
+            results[(me.id, partner.id)] = call(svc, "PUT", "/api/me/partner-request",
+                                                {"partner_id": partner.id}, token=me.token)
+        threads = [threading.Thread(target=ask, args=j) for j in jobs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        for a, b in pairs:
+            ra, rb = results.get((a.id, b.id)), results.get((b.id, a.id))
+            if not ra or not rb:
+                problems.append(f"round {rnd}: {a.id}/{b.id}: no answer")
+                continue
+            if sorted([ra.status, rb.status]) != [201, 202]:
+                problems.append(f"round {rnd}: {a.id}<->{b.id}: {ra!r} / {rb!r}")
+            for r in (ra, rb):
+                problems += [f"round {rnd}: {e}" for e in problem_errors(r)]
+                if r.status == 201 and {r.json()["person_a"], r.json()["person_b"]} != {a.id, b.id}:
+                    problems.append(f"round {rnd}: 201 names {r.json()}")
+            n = ctx.one("SELECT count(*) FROM family.relationship WHERE ended_at IS NULL"
+                        " AND %s IN (person_a, person_b)", (a.id,))
+            m = ctx.one("SELECT count(*) FROM family.relationship WHERE %s IN (person_a, person_b)",
+                        (b.id,))
+            if (n, m) != (1, 1):
+                problems.append(f"round {rnd}: {a.id}<->{b.id}: {n} current, {m} in all")
+            left = ctx.one("SELECT count(*) FROM app.partner_request"
+                           " WHERE person_id IN (%s, %s)", (a.id, b.id))
+            if left:
+                problems.append(f"round {rnd}: {a.id}<->{b.id}: {left} requests left open")
+            if ctx.one("SELECT family.partner_of(%s)", (a.id,)) != b.id:
+                problems.append(f"round {rnd}: {a.id} is not {b.id}'s partner")
+    assert svc.alive(), "the service died"
+    assert not problems, listing(f"{len(problems)} problems", problems)
+
+
+def test_notifications(ctx):
+    """NOTIFY family_person: at most 1000 ids a transaction, then '*'; a
+    rolled-back savepoint loses nothing; the service's cache follows."""
+    svc = ctx.svc
+    ids = [r[0] for r in ctx.q("SELECT family.add_person('n' || i, 'Bulk')"
+                               " FROM generate_series(1, 1100) AS i")]
+    listener = connect()
+    with listener.cursor() as cur:
+        cur.execute("LISTEN family_person")
+    writer = psycopg2.connect(DSN)
+    counter = [0]
+
+    def transaction(steps):
+        """Runs the steps in one transaction; returns the payloads it sent, in order."""
+        with writer.cursor() as cur:
+            for sql, args in steps:
+                cur.execute(sql, args)
+        writer.commit()
+        counter[0] += 1
+        marker = f"marker-{counter[0]}"
+        with writer.cursor() as cur:
+            cur.execute("SELECT pg_notify('family_person', %s)", (marker,))
+        writer.commit()
+        payloads, deadline = [], time.time() + 10
+        while time.time() < deadline:
+            listener.poll()
+            while listener.notifies:
+                n = listener.notifies.pop(0)
+                if n.payload == marker:
+                    return payloads
+                payloads.append(n.payload)
+            time.sleep(0.005)
+        raise AssertionError(f"{marker} never arrived")
+
+    def rename(some, tag):
+        return ("UPDATE family.person SET first_name = %s || id WHERE id = ANY(%s)", (tag, some))
+
+    def check(what, payloads, changed, star):
+        numbers = [int(p) for p in payloads if p != "*"]
+        assert all(re.fullmatch(r"\d+|\*", p) for p in payloads), f"{what}: {payloads[:5]}"
+        assert len(numbers) <= 1000, f"{what}: {len(numbers)} ids in one transaction"
+        assert len(set(numbers)) == len(numbers), f"{what}: repeated ids"
+        if "*" in payloads:
+            assert payloads.count("*") == 1 and payloads[-1] == "*", \
+                f"{what}: '*' not once and last: {payloads[-3:]}"
+        assert star is None or star == ("*" in payloads), \
+            f"{what}: expected '*' {star}: {len(payloads)} payloads"
+        assert "*" in payloads or set(changed) <= set(numbers), \
+            f"{what}: {len(set(changed) - set(numbers))} changed persons not notified"
+
+    try:
+        transaction([])  # drains whatever came before
+        small = ids[:3]
+        check("3 persons", transaction([rename(small, "s")]), small, False)
+        check("1000 persons", transaction([rename(ids[:1000], "t")]), ids[:1000], False)
+        check("1100 persons", transaction([rename(ids, "u")]), ids, True)
+        # '*' before a savepoint; the savepoint rolled back.
+        p = transaction([rename(ids, "v"), ("SAVEPOINT s", None), rename(ids[:5], "w"),
+                         ("ROLLBACK TO SAVEPOINT s", None)])
+        check("'*', then a savepoint rolled back", p, ids, True)
+        # '*' sent only inside a savepoint that is rolled back, then one more change.
+        p = transaction([rename(ids[:999], "x"), ("SAVEPOINT s", None), rename(ids[999:], "y"),
+                         ("ROLLBACK TO SAVEPOINT s", None), rename(ids[1099:], "z")])
+        check("'*' in a rolled-back savepoint, then a change", p, ids[:999] + ids[1099:], True)
+        p = transaction([("SAVEPOINT s", None), rename(ids, "q"),
+                         ("ROLLBACK TO SAVEPOINT s", None), rename(ids[:2], "r")])
+        check("all in a rolled-back savepoint, then 2 changes", p, ids[:2], None)
+        # Released savepoints count too.
+        p = transaction([("SAVEPOINT s", None), rename(ids[:600], "a"), ("RELEASE s", None),
+                         ("SAVEPOINT t", None), rename(ids[600:], "b"), ("RELEASE t", None)])
+        check("two released savepoints", p, ids, True)
+
+        # The service: every one of the 1100 cached, renamed in one
+        # transaction: each shows its new name (by its id or by '*').
+        tok = ctx.staff.token
+        sentinel = ctx.person("Sentinel")
+        for pid in ids + [sentinel]:
+            expect(call(svc, "GET", f"/api/persons/{pid}", token=tok), 200, "cache")
+        ctx.q("UPDATE family.person SET first_name = 'final' || id WHERE id = ANY(%s)", (ids,))
+        # Notifications arrive in commit order: once the service has heard of
+        # the sentinel's change, it has heard of the 1100 (a lost one stays lost).
+        ctx.q("UPDATE family.person SET first_name = 'heard' WHERE id = %s", (sentinel,))
+        deadline = time.time() + 5
+        while get_person(ctx, sentinel)["first_name"] != "heard":
+            assert time.time() < deadline, "the sentinel's change was never heard"
+            time.sleep(0.01)
+        stale = []
+        for pid in ids:
+            name = get_person(ctx, pid)["first_name"]
+            if name != f"final{pid}":
+                stale.append((pid, name))
+        assert not stale, f"{len(stale)} stale persons after a 1100-person change: {stale[:3]}"
+    finally:
+        writer.close()
+        listener.close()
+
+
+def test_system(ctx):
+    """/healthz, /readyz, /metrics, /openapi.json, /docs."""
+    svc, tok = ctx.svc, ctx.staff.token
+    for path in ("/healthz", "/readyz"):
+        r = expect(call(svc, "GET", path), 200, path)
+        assert r.ctype.split(";")[0] == "application/health+json", f"{path}: {r.ctype}"
+        assert r.json()["status"] == "pass", r
+    checks = call(svc, "GET", "/readyz").json().get("checks", {})
+    assert all(v[0]["status"] == "pass" for v in checks.values()) and len(checks) >= 2, checks
+
+    x = ctx.person("Metric")
+    before = metrics(svc)
+    for _ in range(3):
+        expect(call(svc, "GET", "/healthz"), 200, "/healthz")
+    # x was made in SQL: its notification may land during the first read,
+    # which then stores nothing; the third read is a hit either way.
+    for _ in range(3):
+        get_person(ctx, x)
+    expect(call(svc, "GET", f"/api/persons/{x}"), 401, "anonymous")
+    r = expect(call(svc, "GET", "/metrics"), 200, "/metrics")
+    assert r.ctype.startswith("text/plain"), r.ctype
+    text = r.body.decode()
+    after = parse_metrics(text)
+    req = "family_http_requests_total"
+    for route, status, n in (("GET /healthz", "200", 3), ("GET /api/persons/{id}", "200", 3),
+                             ("GET /api/persons/{id}", "401", 1)):
+        d = metric(after, req, route=route, status=status) - metric(before, req, route=route,
+                                                                    status=status)
+        assert d == n, f"{req} {route} {status}: +{d}, expected +{n}"
+    for route, n in (("GET /healthz", 3), ("GET /api/persons/{id}", 4)):
+        h = "family_http_request_duration_seconds"
+        buckets = sorted(((float(dict(k[1])["le"]), v) for k, v in after.items()
+                          if k[0] == f"{h}_bucket" and dict(k[1]).get("route") == route))
+        assert len(buckets) >= 5 and buckets[-1][0] == float("inf"), f"{route}: {buckets}"
+        assert all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:])), f"not cumulative {buckets}"
+        count = metric(after, f"{h}_count", route=route)
+        assert buckets[-1][1] == count, f"{route}: +Inf {buckets[-1][1]} != count {count}"
+        assert count - metric(before, f"{h}_count", route=route) == n, route
+        assert metric(after, f"{h}_sum", route=route) > 0, route
+    for name in ("family_cache_hits_total", "family_cache_misses_total",
+                 "family_cache_invalidations_total", "family_cache_entries", "family_pool_size",
+                 "family_pool_open", "family_pool_in_use", "family_pool_waits_total",
+                 "family_pool_timeouts_total", "family_notifications_connected"):
+        assert (name, frozenset()) in after, f"no {name}"
+        assert f"# TYPE {name} " in text, f"no TYPE line for {name}"
+    assert metric(after, "family_cache_hits_total") > metric(before, "family_cache_hits_total")
+    assert metric(after, "family_pool_open") >= 1 and metric(after, "family_pool_size") >= 1
+    assert metric(after, "family_notifications_connected") == 1
+    for fam in ("family_http_requests_total", "family_http_request_duration_seconds"):
+        assert f"# TYPE {fam} " in text and f"# HELP {fam} " in text, fam
+    expect(call(svc, "GET", "/metrics", headers={"X-Forwarded-For": "198.51.100.1"}), 403,
+           "/metrics through a proxy")
+
+    # The OpenAPI description lists every route, and every route it lists is answered.
+    r = expect(call(svc, "GET", "/openapi.json"), 200, "/openapi.json")
+    assert r.ctype.startswith("application/json"), r.ctype
+    spec = r.json()
+    assert str(spec.get("openapi", "")).startswith("3."), spec.get("openapi")
+    listed = {(m.upper(), path) for path, item in spec["paths"].items() for m in item
+              if m in ("get", "post", "put", "patch", "delete")}
+    assert set(ROUTES) <= listed, f"not in /openapi.json: {set(ROUTES) - listed}"
+    for method, path in sorted(listed):
+        r = call(svc, method, path.replace("{id}", "1"), None)
+        unanswered = r.status == 405 or r.status == 404 and b"No such resource" in r.body
+        assert not unanswered, f"/openapi.json lists {method} {path}, the service: {r!r}"
+    # The docs page, with nothing from elsewhere.
+    r = expect(call(svc, "GET", "/docs"), 200, "/docs")
+    assert r.ctype.startswith("text/html"), r.ctype
+    html = r.body.decode()
+    assert "<html" in html.lower() and "/openapi.json" in html, html[:200]
+    external = re.findall(r"""(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s"'<>)]*""", html)
+    assert not external, f"/docs references {external}"
+    local = set(re.findall(r"""(?:src|href)\s*=\s*["'](/[^"']*)|fetch\(\s*["'](/[^"']*)""", html))
+    for path in {p for pair in local for p in pair if p}:
+        expect(call(svc, "GET", path), 200, f"/docs loads {path}")
+    # The access log: a JSON line per request.
+    lines = [json.loads(line) for line in svc.log().splitlines() if line.startswith("{")]
+    assert any(e["route"] == "GET /healthz" and e["status"] == 200 for e in lines), lines[-3:]
+    assert any(e["route"] == "GET /api/persons/{id}" and e["person"] == ctx.staff.id
+               for e in lines), lines[-3:]
+    assert not any(tok in line for line in svc.log().splitlines()), "a token in the log"
+
+
+def test_token(ctx):
+    """Login, logout, throttling, revocation (a service of its own: the
+    throttle counts its attempts)."""
+    svc = Service("token", {"FAMILY_WEB_TOKEN_HOURS": "2"})
+    ctx.services.append(svc)
+    svc.wait_ready()
+    attempts = 0  # login attempts that reach the throttle (30 a minute from one address)
+
+    def attempt(email, password):
+        nonlocal attempts
+        attempts += 1
+        return call(svc, "POST", "/api/auth/token", {"email": email, "password": password})
+
+    U = ctx.api_account("Tok")
+    r = expect(attempt(U.email, U.password), 200, "login")
+    body = r.json()
+    assert set(body) == {"token", "expires_at"}, body
+    t1 = body["token"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", t1), t1
+    expires = calendar.timegm(time.strptime(body["expires_at"], "%Y-%m-%dT%H:%M:%SZ"))
+    assert abs(expires - time.time() - 2 * 3600) < 120, f"expires_at {body['expires_at']}"
+    assert ctx.one("SELECT count(*) FROM app.token WHERE hash = %s",
+                   (hashlib.sha256(base64.urlsafe_b64decode(t1 + "=")).digest(),)) == 1, \
+        "the token is not stored as its SHA-256"
+    me = expect(call(svc, "GET", "/api/me", token=t1), 200, "/api/me").json()
+    assert me["person"]["id"] == U.id and me["account"]["email"] == U.email, me
+    t2 = expect(attempt(U.email.upper(), U.password), 200, "login, e-mail in capitals").json()["token"]
+    assert t2 != t1
+    for what, email, pw in (("wrong password", U.email, U.password + "x"),
+                            ("unknown e-mail", "nobody-" + U.email, U.password)):
+        r = expect(attempt(email, pw), 401, what)
+        assert not problem_errors(r) and r.headers.get("www-authenticate") == "Bearer", r
+
+    # Logout revokes that token only.
+    expect(call(svc, "GET", "/api/me", token=t2), 200, "t2")
+    expect(call(svc, "DELETE", "/api/auth/token", token=t1), 204, "logout")
+    expect(call(svc, "GET", "/api/me", token=t1), 401, "t1 after logout")
+    expect(call(svc, "DELETE", "/api/auth/token", token=t1), 401, "logout again")
+    expect(call(svc, "GET", "/api/me", token=t2), 200, "t2 after t1's logout")
+
+    # A token deleted in SQL: 401 at the next request, though just used.
+    expect(call(svc, "GET", "/api/me", token=t2), 200, "t2")
+    ctx.q("DELETE FROM app.token WHERE hash = %s",
+          (hashlib.sha256(base64.urlsafe_b64decode(t2 + "=")).digest(),))
+    until("a token deleted in SQL", lambda: call(svc, "GET", "/api/me", token=t2),
+          lambda r: r.status == 401)
+
+    # A token that expires while in use.
+    t3 = ctx.mint(U.id, 1)
+    expect(call(svc, "GET", "/api/me", token=t3), 200, "short token")
+    time.sleep(1.3)
+    expect(call(svc, "GET", "/api/me", token=t3), 401, "expired token")
+
+    # Staff rights taken away in SQL: the next request is a user's.
+    St = ctx.sql_account("St", staff=True)
+    expect(call(svc, "POST", "/api/persons", {"first_name": "ok"}, token=St.token), 201, "staff")
+    ctx.q("UPDATE app.account SET is_staff = false WHERE person_id = %s", (St.id,))
+    until("staff rights taken away in SQL",
+          lambda: call(svc, "POST", "/api/persons", {"first_name": "no"}, token=St.token),
+          lambda r: r.status == 403)
+    # An account deleted in SQL: its tokens go.
+    t4 = ctx.mint(U.id)
+    expect(call(svc, "GET", "/api/me", token=t4), 200, "t4")
+    ctx.q("DELETE FROM app.account WHERE person_id = %s", (U.id,))
+    until("an account deleted in SQL", lambda: call(svc, "GET", "/api/me", token=t4),
+          lambda r: r.status == 401)
+
+    # Throttle by e-mail: the 6th attempt in a minute is 429, even with the
+    # right password.
+    V = ctx.api_account("Throttled")
+    for i in range(5):
+        expect(attempt(V.email, "wrong password"), 401, f"wrong attempt {i + 1}")
+    r = expect(attempt(V.email, "wrong password"), 429, "6th wrong attempt")
+    assert not problem_errors(r) and int(r.headers.get("retry-after", "0")) >= 1, r.headers
+    expect(attempt(V.email, V.password), 429, "right password while throttled")
+    # Throttle by address: 30 attempts a minute from one client, whatever
+    # the e-mail (attempts for the throttled one still count, and cost no hash).
+    while attempts < 30:
+        expect(attempt(V.email, "wrong password"), 429, f"attempt {attempts}")
+    r = expect(attempt(f"fresh-{secrets.token_hex(3)}@example.test", "pw"), 429,
+               "31st attempt from one address, a new e-mail")
+    assert int(r.headers.get("retry-after", "0")) >= 1, r.headers
+    svc.stop()
+
+
+def test_shutdown(ctx):
+    """SIGTERM while requests wait for the database: they are answered, and
+    the service exits 0."""
+    svc = Service("shutdown", {"FAMILY_WEB_THREADS": "16"})
+    ctx.services.append(svc)
+    svc.wait_ready()
+    x = ctx.person("Slow")
+    tok = ctx.staff.token
+    expect(call(svc, "GET", "/api/me", token=tok), 200, "warm up")
+    lock = psycopg2.connect(DSN)
+    threads = []
+    try:
+        with lock.cursor() as cur:
+            cur.execute("LOCK TABLE family.person IN ACCESS EXCLUSIVE MODE")
+        for i in range(6):
+            threads.append(in_thread(call, svc, "GET", f"/api/persons/{x}/descendants?depth={i + 1}",
+                                     None, tok))
+        assert wait_lock_waiters(ctx, 4), "the requests never reached the database"
+        svc.proc.send_signal(signal.SIGTERM)
+        stopped = time.time()
+        time.sleep(0.5)
+        assert svc.alive(), f"exited ({svc.proc.returncode}) with requests in flight"
+    finally:
+        lock.rollback()
+        lock.close()
+    for t, _ in threads:
+        t.join(30)
+    rc = svc.proc.wait(20)
+    took = time.time() - stopped
+    answers = [out.get("value") or out.get("error") for _, out in threads]
+    assert rc == 0, f"exit code {rc} after SIGTERM; answers {answers}"
+    bad = [a for a in answers if not isinstance(a, Resp) or a.status != 200]
+    assert not bad, f"requests in flight not answered: {bad}"
+    assert took < 5, f"{took:.1f} s from SIGTERM to exit"
+
+
+def test_restart(ctx):
+    """PostgreSQL stopped under the service: 503 with Retry-After, /healthz
+    200, /readyz 503; started again: the service recovers by itself."""
+    svc, tok = ctx.svc, ctx.staff.token
+    assert os.path.isfile(os.path.join(PGHOST, "data", "PG_VERSION")), \
+        f"PGHOST {PGHOST} is not a scripts/cluster.sh directory"
+    x = ctx.person("Restart")
+    cached(svc, f"/api/persons/{x}", tok)  # dropped when the listen connection goes
+    pid = svc.proc.pid
+    m0 = metrics(svc)
+    cluster = os.path.join(TOP, "scripts", "cluster.sh")
+    if ctx.conn:
+        ctx.conn.close()
+    subprocess.run([cluster, "stop", PGHOST], check=True, capture_output=True, timeout=60)
+    try:
+        problems = []
+        for method, path, body in (("GET", f"/api/persons/{x}", None), ("GET", "/api/me", None),
+                                   ("GET", f"/api/persons/{x}/ancestors", None),
+                                   ("POST", "/api/persons", {"first_name": "down"}),
+                                   ("GET", f"/api/persons/{x}", None)):
+            r = call(svc, method, path, body, token=tok)
+            if r.status != 503 or not r.headers.get("retry-after", "").isdigit():
+                problems.append(f"{method} {path}: {r!r} retry-after={r.headers.get('retry-after')}")
+            problems += [f"{method} {path}: {e}" for e in problem_errors(r) if "503" not in e]
+        r = call(svc, "GET", "/healthz")
+        if r.status != 200 or r.json().get("status") != "pass":
+            problems.append(f"/healthz: {r!r}")
+        r = call(svc, "GET", "/readyz")
+        if r.status != 503 or not r.ctype.startswith("application/health+json") or \
+                r.json().get("status") != "fail":
+            problems.append(f"/readyz: {r!r} {r.ctype}")
+        assert not problems, "; ".join(problems)
+    finally:
+        subprocess.run([cluster, "start", PGHOST, PGPORT], check=True, capture_output=True,
+                       timeout=120)
+    deadline, seen = time.time() + 10, []
+    while True:
+        r = call(svc, "GET", f"/api/persons/{x}", token=tok)
+        seen.append(r.status)
+        assert r.status in (200, 503), f"while PostgreSQL starts: {r!r}"
+        if r.status == 200 and call(svc, "GET", "/readyz").status == 200:
+            break
+        assert time.time() < deadline, f"not back within 10 s: {seen[-5:]}"
+        time.sleep(0.1)
+    assert svc.alive() and svc.proc.pid == pid, "the service restarted"
+    expect(call(svc, "POST", "/api/persons", {"first_name": "up"}, token=tok), 201, "a write")
+    m1 = metrics(svc)
+    assert metric(m1, "family_notifications_connected") == 1
+    assert metric(m1, "family_notifications_reconnects_total") > \
+        metric(m0, "family_notifications_reconnects_total")
+    assert metric(m1, "family_pool_connect_failures_total") > \
+        metric(m0, "family_pool_connect_failures_total")
+
+
+def test_truncate(ctx):
+    """TRUNCATE, which fires no row trigger, is heard too: no stale person,
+    no token that outlives its table. Empties the database: runs last."""
+    svc = ctx.svc
+    W = ctx.sql_account("Trunc")
+    x, y = ctx.person("Tx"), ctx.person("Ty")
+    ctx.couple(x, y)
+    assert cached(svc, f"/api/persons/{x}", W.token).json()["partner_id"] == y
+    problems = []
+    try:
+        ctx.q("TRUNCATE family.relationship")
+        try:
+            until("partner_id after TRUNCATE family.relationship",
+                  lambda: get_person(ctx, x, W.token)["partner_id"], lambda v: v is None)
+        except AssertionError as e:
+            problems.append(str(e))
+        get_person(ctx, x, W.token)
+    finally:
+        ctx.q("TRUNCATE family.person, family.relationship CASCADE")
+    V = ctx.sql_account("After")
+    for what, token, want in (("a token of a truncated table", W.token, 401),
+                              ("a person of a truncated table", V.token, 404)):
+        try:
+            until(what, lambda: call(svc, "GET", f"/api/persons/{x}", token=token),
+                  lambda r: r.status == want)
+        except AssertionError as e:
+            problems.append(str(e))
+    assert not problems, "; ".join(problems)
+
+
+TESTS = [test_app_schema, test_create_staff, test_system, test_matrix, test_children, test_cache,
+         test_bad_input, test_race_paths, test_partner_race, test_notifications, test_token,
+         test_listener_kill, test_shutdown, test_restart, test_truncate]
+
+
+def setup(ctx):
+    ctx.q("SET client_min_messages = warning")
+    ctx.q("CREATE EXTENSION IF NOT EXISTS family")
+    ctx.q("ALTER EXTENSION family UPDATE")
+    r = psql_file(os.path.join(TOP, "sql", "app.sql"))
+    assert r.returncode == 0, f"sql/app.sql: {r.stderr}"
+    assert os.access(WEB_BIN, os.X_OK), f"no service binary at {WEB_BIN} (make -C web all)"
+    email = f"staff-{secrets.token_hex(5)}@example.test"
+    password = secrets.token_urlsafe(12)
+    r = subprocess.run([WEB_BIN, "create-staff", email], input=password + "\n", text=True,
+                       capture_output=True, env=dict(os.environ, FAMILY_WEB_DSN=DSN), timeout=30)
+    assert r.returncode == 0, f"create-staff: {r.returncode} {r.stderr}"
+    ctx.svc = Service("web")
+    ctx.svc.wait_ready()
+    ctx.staff = User(ctx.one("SELECT person_id FROM app.account WHERE email = %s", (email,)),
+                     email, password)
+    ctx.staff.token = login(ctx.svc, email, password)
+
+
+def main():
+    names = [a for a in sys.argv[1:]]
+    known = {t.__name__[5:] for t in TESTS}
+    unknown = [n for n in names if n.removeprefix("test_") not in known]
+    if unknown:
+        print(f"unknown tests: {unknown}; tests: {' '.join(sorted(known))}")
+        sys.exit(2)
+    selected = [t for t in TESTS if not names or t.__name__[5:] in
+                {n.removeprefix("test_") for n in names}]
+    ctx = Ctx()
+    passed = failed = 0
+    try:
+        setup(ctx)
+    except Exception as e:  # noqa: BLE001
+        print(f"FAIL setup: {e}\n{traceback.format_exc()}", flush=True)
+        if ctx.svc:
+            print(ctx.svc.tail())
+            ctx.svc.proc.kill()
+        print("web: 0 passed, 1 failed")
+        sys.exit(1)
+    for test in selected:
+        name = test.__name__[5:]
+        t = time.perf_counter()
+        try:
+            if not ctx.svc.alive():
+                raise AssertionError(f"the service is gone (exit code {ctx.svc.proc.returncode})")
+            test(ctx)
+            passed += 1
+            print(f"ok {name} ({time.perf_counter() - t:.1f} s)", flush=True)
+        except Exception as e:  # noqa: BLE001
+            failed += 1
+            lines = str(e).splitlines() or [type(e).__name__]
+            print(f"FAIL {name}: {lines[0]}", flush=True)
+            for line in lines[1:]:
+                print(f"    {line}")
+            frames = traceback.extract_tb(e.__traceback__)
+            where = ([f for f in frames if f.filename == __file__] or frames)[-1]
+            print(f"    at {os.path.basename(where.filename)}:{where.lineno}: {where.line}")
+            if not isinstance(e, AssertionError):
+                print("".join("    " + line for line in traceback.format_exception(e)))
+            for svc in [ctx.svc] + ctx.services:
+                print(f"    -- {svc.name} log ({svc.log_path}), last lines:\n{svc.tail(20)}",
+                      end="", flush=True)
+        finally:
+            for svc in ctx.services:
+                if svc.alive():
+                    svc.proc.kill()
+                    svc.proc.wait()
+            ctx.services.clear()
+    # The service must stop cleanly: exit 0 (coverage data is written at exit).
+    try:
+        ctx.svc.stop()
+        passed += 1
+        print("ok exit", flush=True)
+    except Exception as e:  # noqa: BLE001
+        failed += 1
+        print(f"FAIL exit: {e}\n{ctx.svc.tail(20)}", flush=True)
+    if ctx.conn:
+        ctx.conn.close()
+    if not failed:
+        shutil.rmtree(TMP, ignore_errors=True)
+    print(f"web: {passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
