@@ -4,6 +4,7 @@
 #   make psql    psql on the local cluster
 #   make test    installs what it needs, builds, runs every suite
 #   make bench   benchmarks (see bench/README section of README.md)
+#   make bench-web  only the REST service's benchmarks (wrk)
 #   make coverage  line coverage of our C++ under the test suites
 SHELL := /bin/bash
 RUN_DIR := $(CURDIR)/.run
@@ -13,7 +14,7 @@ PGBIN := /usr/lib/postgresql/15/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export FAMILY_PG_PORT
 
-.PHONY: all deps build install unit run start stop psql test coverage bench clean
+.PHONY: all deps build install unit run start stop psql test coverage bench bench-web clean
 
 all: build
 
@@ -31,6 +32,7 @@ install: build
 unit: build
 	extension/test/unit/run-unit-tests --color_output=no --report_level=short
 	web/build/web-unit-tests --color_output=no --report_level=short
+	web/build/status-unit-tests --color_output=no --report_level=short
 
 start: install
 	@scripts/stack.sh start
@@ -52,6 +54,9 @@ coverage: deps
 
 bench: install
 	@bench/run.sh
+
+bench-web: install
+	@bench/web.sh
 
 clean:
 	$(MAKE) -C extension clean

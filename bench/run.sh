@@ -4,6 +4,7 @@
 #   FAMILY_BENCH_PERSONS  size of the genealogy (default 1000000)
 #   FAMILY_BENCH_REUSE=1  keep the genealogy loaded by the previous run
 #   FAMILY_BENCH_ONLY=check  only the consistency check's benchmarks
+# Then the REST service's benchmarks (bench/web.sh, a cluster of their own).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 dir="$top/.run/bench"
@@ -21,3 +22,6 @@ reuse=()
 [ -n "${FAMILY_BENCH_ONLY:-}" ] && reuse+=(--only "$FAMILY_BENCH_ONLY")
 /usr/bin/python3 "$top/bench/bench.py" "host=$dir port=$port user=postgres dbname=family" \
     --persons "${FAMILY_BENCH_PERSONS:-1000000}" "${reuse[@]}"
+if [ -z "${FAMILY_BENCH_ONLY:-}" ]; then
+    "$top/bench/web.sh"
+fi

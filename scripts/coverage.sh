@@ -26,13 +26,16 @@ find "$top/web/build-cov" -name "*.gcda" -delete
 set +e
 FAMILY_UNIT_BIN="$cov/extension/test/unit/run-unit-tests" \
     FAMILY_WEB_UNIT_BIN="$top/web/build-cov/web-unit-tests" \
-    FAMILY_WEB_BIN="$top/web/build-cov/family-web" "$top/scripts/test.sh"
+    FAMILY_WEB_BIN="$top/web/build-cov/family-web" \
+    FAMILY_STATUS_UNIT_BIN="$top/web/build-cov/status-unit-tests" \
+    FAMILY_STATUS_BIN="$top/web/build-cov/family-status" "$top/scripts/test.sh"
 tests_rc=$?
 set -e
 
 $sudo make -s -C "$top/extension" install >/dev/null
 mkdir -p "$top/coverage"
 gcovr --root "$top" --filter "$cov/extension/src/" --filter "$top/web/src/" \
+    --filter "$top/web/status/src/" \
     --html-details "$top/coverage/index.html" --txt "$top/coverage/coverage.txt" \
     --print-summary --fail-under-line 100 "$cov/extension" "$top/web/build-cov" && gcovr_rc=0 || gcovr_rc=$?
 cat "$top/coverage/coverage.txt"

@@ -66,6 +66,8 @@ echo "== unit tests"
 boost_suite unit "${FAMILY_UNIT_BIN:-extension/test/unit/run-unit-tests}"
 echo "== web unit tests"
 boost_suite web-unit "${FAMILY_WEB_UNIT_BIN:-web/build/web-unit-tests}"
+echo "== status unit tests"
+boost_suite status-unit "${FAMILY_STATUS_UNIT_BIN:-web/build/status-unit-tests}"
 
 # A Python end-to-end suite: its last line is "NAME: N passed, M failed".
 python_suite() { # name script
@@ -88,6 +90,15 @@ python_suite check tests/check/check_test.py
 # The REST service end to end: the real binary against this cluster.
 echo "== web"
 python_suite web tests/web/web_test.py
+
+# The status service end to end, against fakes it can break at will.
+echo "== status"
+python_suite status tests/status/status_test.py
+
+# The whole stack as make start runs it (its own cluster and ports): nginx
+# in front, /status/ seeing services go and come back, the page in Chromium.
+echo "== stack"
+python_suite stack tests/stack/stack_test.py
 
 # Randomized concurrent stress test with a from-scratch oracle.
 echo "== stress"

@@ -1605,9 +1605,229 @@ def test_truncate(ctx):
     assert not problems, "; ".join(problems)
 
 
+def test_process_errors(ctx):
+    """The binary refuses a bad setting (2), a database it cannot reach for
+    create-staff (1), and a port already taken (1), saying why."""
+    run = lambda args, env, pw="": subprocess.run(  # noqa: E731
+        [WEB_BIN] + args, input=pw, env=dict(os.environ, **env), capture_output=True, text=True,
+        timeout=30)
+    r = run([], {"FAMILY_WEB_PORT": "http"})
+    assert r.returncode == 2 and "FAMILY_WEB_PORT" in r.stderr, (r.returncode, r.stderr)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    r = run(["create-staff", "x@example.test"],
+            {"FAMILY_WEB_DSN": f"host=127.0.0.1 port={port} dbname=family connect_timeout=2"},
+            "a long password\n")
+    assert r.returncode == 1 and "cannot create the staff account" in r.stderr, (r.returncode,
+                                                                                r.stderr)
+    r = run([], {"FAMILY_WEB_PORT": str(ctx.svc.port), "FAMILY_WEB_DSN": WEB_DSN})
+    assert r.returncode == 1 and "cannot listen" in r.stderr, (r.returncode, r.stderr)
+
+
+def test_pool_exhausted(ctx):
+    """One connection, taken by a request waiting on a lock: the next request
+    waits FAMILY_WEB_POOL_WAIT_MS, then gets 503 with Retry-After; both work
+    again once the lock goes. A client that leaves before its answer costs
+    nothing."""
+    svc = Service("pool", {"FAMILY_WEB_POOL": "1", "FAMILY_WEB_POOL_WAIT_MS": "200",
+                           "FAMILY_WEB_THREADS": "4"})
+    ctx.services.append(svc)
+    svc.wait_ready()
+    tok = ctx.staff.token
+    x = ctx.person("Pool")
+    expect(call(svc, "GET", "/api/me", token=tok), 200, "warm up (the token is remembered)")
+    lock = psycopg2.connect(DSN)
+    try:
+        with lock.cursor() as cur:
+            cur.execute("LOCK TABLE family.person IN ACCESS EXCLUSIVE MODE")
+        held = in_thread(call, svc, "GET", f"/api/persons/{x}/ancestors", None, tok)
+        # A second client that hangs up while its request waits for the lock too.
+        gone = socket.create_connection((svc.host, svc.port))
+        assert wait_lock_waiters(ctx, 1), "the first request never reached the lock"
+        t = time.time()
+        r = call(svc, "GET", f"/api/persons/{x}/descendants", token=tok)
+        waited = time.time() - t
+        assert r.status == 503 and r.headers.get("retry-after"), r
+        assert r.ctype == "application/problem+json" and "busy" in r.json()["detail"], r
+        assert 0.15 < waited < 3, f"waited {waited:.2f} s for a connection"
+        gone.sendall((f"GET /api/persons/{x} HTTP/1.1\r\nHost: x\r\n"
+                      f"Authorization: Bearer {tok}\r\nCache-Control: no-cache\r\n\r\n").encode())
+        time.sleep(0.1)
+        gone.close()
+    finally:
+        lock.rollback()
+        lock.close()
+    held[0].join(30)
+    assert isinstance(held[1].get("value"), Resp) and held[1]["value"].status == 200, held[1]
+    expect(call(svc, "GET", f"/api/persons/{x}/descendants", token=tok), 200, "after the lock")
+    m = metrics(svc)
+    assert metric(m, "family_pool_timeouts_total") >= 1 and metric(m, "family_pool_waits_total") >= 1
+    svc.stop()
+
+
+def test_deadlock_retried(ctx):
+    """A deadlock between the service and a psql session: the service's
+    transaction, chosen as the victim (it waited first), runs again and
+    succeeds; the client sees 200, the retry counts in /metrics."""
+    tok = ctx.staff.token
+    for attempt in range(5):
+        f, m, mate = ctx.person("DF"), ctx.person("DM"), ctx.person("Mate")
+        ctx.couple(f, m)
+        c = ctx.child(f, m, 3, 3, "DC")
+        ctx.couple(c, mate)
+        d = ctx.child(c, mate, 4, 4, "DD")
+        before = metric(metrics(ctx.svc), "family_db_retries_total")
+        other = psycopg2.connect(DSN)
+        try:
+            with other.cursor() as cur:
+                cur.execute("UPDATE family.person SET first_name = 'L' WHERE id = %s", (d,))
+                # The service changes c's rank: propagating to d, it waits for d.
+                req = in_thread(call, ctx.svc, "PATCH", f"/api/persons/{c}", {"father_rank": 1},
+                                tok)
+                assert wait_lock_waiters(ctx, 1), "the service never waited for d"
+                try:
+                    cur.execute("UPDATE family.person SET last_name = 'L' WHERE id = %s", (c,))
+                except psycopg2.errors.DeadlockDetected:
+                    other.rollback()  # psql lost this time: try again
+                    req[0].join(30)
+                    continue
+            other.commit()
+        finally:
+            other.close()
+        req[0].join(30)
+        r = req[1].get("value")
+        assert isinstance(r, Resp) and r.status == 200, req[1]
+        assert r.json()["father_rank"] == 1 and r.json()["last_name"] == "L", r
+        assert metric(metrics(ctx.svc), "family_db_retries_total") > before
+        return
+    raise AssertionError("psql was the deadlock's victim in every attempt")
+
+
+def test_database_misconfigured(ctx):
+    """A database error that is not the client's (a grant missing): 500 as
+    problem+json saying nothing of the database; the log says what."""
+    x = ctx.person("Grant")
+    ctx.q("REVOKE SELECT ON family.person FROM family_web")
+    try:
+        r = call(ctx.svc, "GET", f"/api/persons/{x}", token=ctx.staff.token,
+                 headers={"Cache-Control": "no-cache"})
+    finally:
+        ctx.q("GRANT SELECT ON family.person TO family_web")
+    assert r.status == 500 and r.ctype == "application/problem+json", r
+    assert not LEAKS.search(r.body.decode()), r
+    # (libpqxx 6 names no SQLSTATE for this one; the message says it.)
+    assert re.search(r"database error .*permission denied", ctx.svc.log()), ctx.svc.tail()
+    expect(call(ctx.svc, "GET", f"/api/persons/{x}", token=ctx.staff.token), 200, "granted again")
+
+
+def test_listener_down_write(ctx):
+    """The notification connection cannot come back (the role's connection
+    limit): /readyz fails, nothing is cached, a write still succeeds (and
+    does not wait for a marker nobody will hear); when the limit goes, the
+    listener returns and /readyz passes."""
+    svc = Service("nolisten", {"FAMILY_WEB_POOL": "2"})
+    ctx.services.append(svc)
+    svc.wait_ready()
+    tok = ctx.staff.token
+    x = ctx.person("Quiet")
+    expect(call(svc, "PATCH", f"/api/persons/{x}", {"first_name": "Q0"}, tok), 200, "warm up")
+    try:
+        n = ctx.one("SELECT count(*) FROM pg_stat_activity WHERE usename = 'family_web'")
+        ctx.q(f"ALTER ROLE family_web CONNECTION LIMIT {n - 1}")
+        ctx.q("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+              " WHERE application_name = 'family-web-listen' AND pid IN"
+              " (SELECT pid FROM pg_stat_activity WHERE backend_start > %s)",
+              (ctx.one("SELECT max(backend_start) - interval '1 minute' FROM pg_stat_activity"
+                       " WHERE application_name = 'family-web-listen'"),))
+        deadline = time.time() + 5
+        while call(svc, "GET", "/readyz").status != 503:
+            assert time.time() < deadline, "/readyz still passes without notifications"
+            time.sleep(0.05)
+        t = time.time()
+        r = expect(call(svc, "PATCH", f"/api/persons/{x}", {"first_name": "Q1"}, tok), 200, "write")
+        assert time.time() - t < 0.9, "a write waited for a marker with no listener"
+        for _ in range(2):
+            assert get_person(ctx, x, svc=svc)["first_name"] == "Q1"
+        checks = call(svc, "GET", "/readyz").json()["checks"]
+        assert checks["notifications:connection"][0]["status"] == "fail", checks
+    finally:
+        ctx.q("ALTER ROLE family_web CONNECTION LIMIT -1")
+    svc.wait_ready()
+    svc.stop()
+
+
+def test_listener_pings(ctx):
+    """A quiet notification connection is asked now and then whether the
+    server is still there (a server gone without a word is noticed)."""
+    svc = Service("ping")
+    ctx.services.append(svc)
+    svc.wait_ready()
+    time.sleep(6.5)
+    age = ctx.one("SELECT extract(epoch FROM now() - max(state_change)) FROM pg_stat_activity"
+                  " WHERE application_name = 'family-web-listen' AND backend_start >"
+                  " now() - interval '8 seconds'")
+    assert age is not None and age < 3, f"the quiet listener's last statement was {age} s ago"
+    svc.stop()
+
+
+def test_trusted_proxy(ctx):
+    """Behind a proxy (FAMILY_WEB_TRUST_PROXY=1) the client is the address
+    X-Real-IP names; otherwise the header is ignored. /metrics answers a
+    proxied request never."""
+    svc = Service("proxy", {"FAMILY_WEB_TRUST_PROXY": "1"})
+    ctx.services.append(svc)
+    svc.wait_ready()
+    call(svc, "GET", "/healthz?via=proxy", headers={"X-Real-IP": "203.0.113.7"})
+    call(ctx.svc, "GET", "/healthz?via=direct", headers={"X-Real-IP": "203.0.113.8"})
+    expect(call(svc, "GET", "/metrics", headers={"X-Real-IP": "203.0.113.7"}), 403, "proxied")
+
+    def remote(service, path):
+        lines = [json.loads(x) for x in service.log().splitlines() if x.startswith("{")]
+        return [x["remote"] for x in lines if x["path"] == path]
+    assert remote(svc, "/healthz") == ["203.0.113.7"], remote(svc, "/healthz")
+    assert "203.0.113.8" not in remote(ctx.svc, "/healthz"), remote(ctx.svc, "/healthz")
+    svc.stop()
+
+
+def test_drain_deadline(ctx):
+    """SIGTERM: a request that arrives while draining gets 503; one still
+    running at FAMILY_WEB_DRAIN_SECONDS has its statement cancelled and gets
+    503 too, and the service exits."""
+    svc = Service("drain", {"FAMILY_WEB_DRAIN_SECONDS": "1"})
+    ctx.services.append(svc)
+    svc.wait_ready()
+    tok = ctx.staff.token
+    x = ctx.person("Drain")
+    expect(call(svc, "GET", "/api/me", token=tok), 200, "warm up")
+    lock = psycopg2.connect(DSN)
+    try:
+        with lock.cursor() as cur:
+            cur.execute("LOCK TABLE family.person IN ACCESS EXCLUSIVE MODE")
+        held = in_thread(call, svc, "GET", f"/api/persons/{x}/ancestors", None, tok)
+        assert wait_lock_waiters(ctx, 1), "the request never reached the lock"
+        svc.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        r = call(svc, "GET", "/healthz")
+        assert r.status == 503 and r.ctype == "application/problem+json", r
+        t = time.time()
+        rc = svc.proc.wait(10)
+        assert rc == 0 and time.time() - t < 3, (rc, time.time() - t)
+        assert "requests still running after 1 s" in svc.log(), svc.tail()
+    finally:
+        lock.rollback()
+        lock.close()
+    held[0].join(30)
+    r = held[1].get("value")
+    assert isinstance(r, Resp) and r.status == 503 and r.headers.get("retry-after"), held[1]
+
+
 TESTS = [test_app_schema, test_create_staff, test_system, test_matrix, test_children, test_cache,
          test_bad_input, test_race_paths, test_partner_race, test_notifications, test_token,
-         test_listener_kill, test_shutdown, test_restart, test_truncate]
+         test_listener_kill, test_shutdown, test_process_errors, test_pool_exhausted,
+         test_deadlock_retried, test_database_misconfigured, test_listener_down_write,
+         test_listener_pings, test_trusted_proxy, test_drain_deadline, test_restart, test_truncate]
 
 
 def setup(ctx):

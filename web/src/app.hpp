@@ -30,10 +30,12 @@ struct Config {
     std::string dsn = "host=127.0.0.1 port=5433 dbname=family user=family_web";
     int threads = 0;            // 0: two per CPU
     std::size_t pool = 0;       // 0: one per thread
+    int pool_wait_ms = 5000;    // longest wait for a free connection (then 503)
     int cache_seconds = 300;    // 0 disables the GET cache
     int cache_mb = 64;          // what the GET cache may hold
     int token_hours = 12;
     bool access_log = true;
+    int drain_seconds = 10;     // on SIGTERM, longest wait for requests in flight
     // Behind a proxy on loopback (nginx): the client is the one it names in
     // X-Real-IP (the login throttle keys on it).
     bool trust_proxy = false;

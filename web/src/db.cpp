@@ -125,6 +125,7 @@ std::unique_ptr<pqxx::connection> Pool::acquire() {
     if (!idle_.empty()) {
         std::unique_ptr<pqxx::connection> c = std::move(idle_.back());
         idle_.pop_back();
+        busy_.push_back(c.get());
         return c;
     }
     ++open_;
@@ -132,6 +133,8 @@ std::unique_ptr<pqxx::connection> Pool::acquire() {
     try {
         auto c = std::make_unique<pqxx::connection>(dsn_);
         for (const auto& [name, sql] : kStatements) c->prepare(name, sql);
+        lock.lock();
+        busy_.push_back(c.get());
         return c;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "family-web: cannot connect to the database: %s\n", e.what());
@@ -144,8 +147,9 @@ std::unique_ptr<pqxx::connection> Pool::acquire() {
     }
 }
 
-void Pool::release(std::unique_ptr<pqxx::connection> c) {
+void Pool::release(std::unique_ptr<pqxx::connection> c, pqxx::connection* raw) {
     std::lock_guard<std::mutex> lock(mutex_);
+    busy_.erase(std::find(busy_.begin(), busy_.end(), raw));
     --in_use_;
     if (c && c->is_open())
         idle_.push_back(std::move(c));
@@ -157,15 +161,17 @@ void Pool::release(std::unique_ptr<pqxx::connection> c) {
 void Pool::transact(const std::function<void(pqxx::work&)>& body) {
     for (int attempt = 1;; ++attempt) {
         std::unique_ptr<pqxx::connection> c = acquire();
+        pqxx::connection* raw = c.get();
         std::string sqlstate;
         try {
             pqxx::work txn(*c);
             body(txn);
             txn.commit();
-            release(std::move(c));
+            release(std::move(c), raw);
             return;
         } catch (const pqxx::broken_connection&) {
-            c.reset();  // the server went away: a fresh connection next time
+            // The server went away: release() drops a closed connection, and
+            // the next attempt opens a fresh one.
             sqlstate = "08006";
         } catch (const pqxx::transaction_rollback&) {
             sqlstate = "40001";  // libpqxx 6 reports 40001 and 40P01 without an SQLSTATE
@@ -175,23 +181,29 @@ void Pool::transact(const std::function<void(pqxx::work&)>& body) {
                 std::fprintf(stderr, "family-web: database error %s: %s\n", sqlstate.c_str(),
                              e.what());
         } catch (const pqxx::in_doubt_error&) {  // LCOV_EXCL_START: lost during COMMIT itself
-            c.reset();
-            release(nullptr);
+            release(nullptr, raw);
             throw unavailable("The connection broke during commit; the change may have happened.");
         }  // LCOV_EXCL_STOP
         catch (...) {
-            release(std::move(c));
+            release(std::move(c), raw);
             throw;
         }
-        release(std::move(c));
+        release(std::move(c), raw);
         if (attempt == 3 || !(retryable(sqlstate) || sqlstate == "08006"))
             throw from_sqlstate(sqlstate);
+        std::lock_guard<std::mutex> lock(mutex_);
+        ++retries_;
     }
+}
+
+void Pool::cancel_all() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (pqxx::connection* c : busy_) c->cancel_query();
 }
 
 PoolStats Pool::stats() const {
     std::lock_guard<std::mutex> lock(mutex_);
-    return {size_, open_, in_use_, waits_, timeouts_, connect_failures_};
+    return {size_, open_, in_use_, waits_, timeouts_, connect_failures_, retries_};
 }
 
 std::vector<std::int64_t> id_list(const std::string& csv) {

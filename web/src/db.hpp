@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <vector>
+#include <algorithm>
 
 #include <pqxx/pqxx>
 
@@ -19,7 +20,7 @@ namespace family::web {
 
 struct PoolStats {
     std::size_t size = 0, open = 0, in_use = 0;
-    std::uint64_t waits = 0, timeouts = 0, connect_failures = 0;
+    std::uint64_t waits = 0, timeouts = 0, connect_failures = 0, retries = 0;
 };
 
 class Pool {
@@ -35,10 +36,13 @@ class Pool {
     // all. Database errors leave as Problems (see problem.hpp).
     void transact(const std::function<void(pqxx::work&)>& body);
     PoolStats stats() const;
+    // Cancels the statement running on every connection in use (shutdown:
+    // the requests still running at the deadline get 503).
+    void cancel_all();
 
   private:
     std::unique_ptr<pqxx::connection> acquire();
-    void release(std::unique_ptr<pqxx::connection> c);
+    void release(std::unique_ptr<pqxx::connection> c, pqxx::connection* raw);
 
     const std::string dsn_;
     const std::size_t size_;
@@ -46,8 +50,9 @@ class Pool {
     mutable std::mutex mutex_;
     std::condition_variable freed_;
     std::vector<std::unique_ptr<pqxx::connection>> idle_;
+    std::vector<pqxx::connection*> busy_;  // handed out, owned by transact()
     std::size_t open_ = 0, in_use_ = 0;
-    std::uint64_t waits_ = 0, timeouts_ = 0, connect_failures_ = 0;
+    std::uint64_t waits_ = 0, timeouts_ = 0, connect_failures_ = 0, retries_ = 0;
 };
 
 // Statement parameters: NULL is a null pointer.

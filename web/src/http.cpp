@@ -30,7 +30,9 @@ class Named : public Http::Header::Header {
   public:
     Named(const char* name, std::string value) : name_(name), value_(std::move(value)) {}
     const char* name() const override { return name_; }
-    std::uint64_t hash() const override { return std::hash<std::string>{}(name_); }
+    // Pistache 0.0.5 asks a header's hash only when looking one up by type,
+    // which it never does for response headers added by name.
+    std::uint64_t hash() const override { return std::hash<std::string>{}(name_); }  // LCOV_EXCL_LINE
     void write(std::ostream& os) const override { os << value_; }
 
   private:
@@ -126,15 +128,16 @@ std::string now_iso() {
 
 void access_log(const App& app, const Http::Request& request, const std::string& route, int status,
                 double seconds, std::size_t bytes, const std::optional<Caller>& caller) {
-    nlohmann::json line{{"ts", now_iso()},
-                        {"method", Http::methodString(request.method())},
-                        {"path", request.resource()},
-                        {"route", route},
-                        {"status", status},
-                        {"ms", seconds * 1000},
-                        {"bytes", bytes},
-                        {"remote", client_address(app, request)},
-                        {"person", caller ? nlohmann::json(caller->person_id) : nlohmann::json()}};
+    nlohmann::json line;
+    line["ts"] = now_iso();
+    line["method"] = Http::methodString(request.method());
+    line["path"] = request.resource();
+    line["route"] = route;
+    line["status"] = status;
+    line["ms"] = seconds * 1000;
+    line["bytes"] = bytes;
+    line["remote"] = client_address(app, request);
+    line["person"] = caller ? nlohmann::json(caller->person_id) : nlohmann::json();
     std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     std::fwrite(text.data(), 1, text.size(), stdout);
 }
@@ -258,10 +261,14 @@ void handle(App& app, const Http::Request& request, Http::ResponseWriter respons
         if (p.status == 401)
             set_header(response, "WWW-Authenticate", "Bearer");
     } catch (const std::exception& e) {
+        // LCOV_EXCL_START: the safety net. Every failure a test can cause
+        // (bad input, database errors, races) is a Problem by then; this
+        // catches what would be a bug, so that it is logged, not leaked.
         std::fprintf(stderr, "family-web: %s %s failed: %s\n", Http::methodString(request.method()),
                      request.resource().c_str(), e.what());
         Problem p(500, "Internal Server Error", "The request failed; the service's log says why.");
         reply = {500, problem_json(p), "application/problem+json", "", {}};
+        // LCOV_EXCL_STOP
     }
 
     if (!etag.empty()) {

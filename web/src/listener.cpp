@@ -12,15 +12,19 @@ namespace family::web {
 
 namespace {
 
+// Hands each notification of a channel to a member of the listener. (Not a
+// std::function: a temporary with a destructor in the constructor call would
+// add a cleanup path that no test can reach.)
 class Receiver : public pqxx::notification_receiver {
   public:
-    Receiver(pqxx::connection& c, const std::string& channel,
-             std::function<void(const std::string&)> f)
-        : pqxx::notification_receiver(c, channel), f_(std::move(f)) {}
-    void operator()(const std::string& payload, int) override { f_(payload); }
+    using Handler = void (Listener::*)(const std::string&);
+    Receiver(pqxx::connection& c, const std::string& channel, Listener* l, Handler h)
+        : pqxx::notification_receiver(c, channel), listener_(l), handler_(h) {}
+    void operator()(const std::string& payload, int) override { (listener_->*handler_)(payload); }
 
   private:
-    std::function<void(const std::string&)> f_;
+    Listener* listener_;
+    Handler handler_;
 };
 
 // The server's last words before it closes the connection (a terminated
@@ -28,14 +32,14 @@ class Receiver : public pqxx::notification_receiver {
 // stop trusting the caches at once.
 class LastWords : public pqxx::errorhandler {
   public:
-    LastWords(pqxx::connection& c, std::function<void()> f) : pqxx::errorhandler(c), f_(std::move(f)) {}
+    LastWords(pqxx::connection& c, Listener* l) : pqxx::errorhandler(c), listener_(l) {}
     bool operator()(const char msg[]) noexcept override {
-        if (std::strncmp(msg, "FATAL", 5) == 0) f_();
+        if (std::strncmp(msg, "FATAL", 5) == 0) listener_->lost();
         return true;
     }
 
   private:
-    std::function<void()> f_;
+    Listener* listener_;
 };
 
 // Silence longer than this on the connection: ask the server if it is there.
@@ -79,6 +83,26 @@ void Listener::heard(const std::string& marker) {
     heard_cv_.notify_all();
 }
 
+// "*": more changed than the extension names one by one.
+void Listener::person_changed(const std::string& payload) {
+    if (payload == "*")
+        cache_.clear();
+    else if (std::optional<std::int64_t> id = positive_integer(payload))
+        cache_.invalidate(*id);
+}
+
+void Listener::account_changed(const std::string& payload) {
+    if (payload == "*")
+        sessions_.clear(true);
+    else if (std::optional<std::int64_t> id = positive_integer(payload))
+        sessions_.forget_person(*id);
+}
+
+void Listener::lost() {
+    cache_.clear(false);
+    sessions_.clear(false);
+}
+
 void Listener::listen() {
     pqxx::connection c(dsn_);
     // A lost connection must be noticed, not silently reopened by libpqxx
@@ -89,24 +113,10 @@ void Listener::listen() {
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
     c.inhibit_reactivation(true);
 #pragma GCC diagnostic pop
-    // "*": more changed than the extension names one by one.
-    Receiver persons(c, "family_person", [this](const std::string& payload) {
-        if (payload == "*")
-            cache_.clear();
-        else if (std::optional<std::int64_t> id = positive_integer(payload))
-            cache_.invalidate(*id);
-    });
-    Receiver accounts(c, "family_account", [this](const std::string& payload) {
-        if (payload == "*")
-            sessions_.clear(true);
-        else if (std::optional<std::int64_t> id = positive_integer(payload))
-            sessions_.forget_person(*id);
-    });
-    Receiver sync(c, "family_sync", [this](const std::string& payload) { heard(payload); });
-    LastWords last_words(c, [this] {
-        cache_.clear(false);
-        sessions_.clear(false);
-    });
+    Receiver persons(c, "family_person", this, &Listener::person_changed);
+    Receiver accounts(c, "family_account", this, &Listener::account_changed);
+    Receiver sync(c, "family_sync", this, &Listener::heard);
+    LastWords last_words(c, this);
     // libpqxx swallows a connection lost during LISTEN: make sure it is not.
     pqxx::nontransaction(c).exec("SELECT 1");
     // From here on every change is heard: what was cached before may be stale.
@@ -141,8 +151,7 @@ void Listener::run() {
             connected_ = false;
             heard_cv_.notify_all();
         }
-        cache_.clear(false);
-        sessions_.clear(false);
+        lost();
         for (auto waited = std::chrono::milliseconds(0); waited < pause && !stop_;
              waited += std::chrono::milliseconds(20))
             std::this_thread::sleep_for(std::chrono::milliseconds(20));

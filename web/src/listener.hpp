@@ -36,10 +36,15 @@ class Listener {
     // connection is lost first.
     bool wait_for(const std::string& marker, std::chrono::milliseconds timeout);
 
+    // What the connection hears (called on its thread).
+    void person_changed(const std::string& payload);
+    void account_changed(const std::string& payload);
+    void heard(const std::string& marker);
+    void lost();  // the connection is gone, or about to be: trust no cache
+
   private:
     void run();
     void listen();
-    void heard(const std::string& marker);
 
     const std::string dsn_;
     Cache& cache_;

@@ -103,9 +103,14 @@ int main(int argc, char** argv) {
     int received = 0;
     sigwait(&signals, &received);
     std::fprintf(stderr, "family-web: %s, shutting down\n", strsignal(received));
-    // Requests in flight get their replies (up to 10 s); new ones get 503.
-    if (!app.drain(std::chrono::seconds(10)))
-        std::fprintf(stderr, "family-web: requests still running after 10 s; closing anyway\n");
+    // Requests in flight get their replies (up to FAMILY_WEB_DRAIN_SECONDS);
+    // new ones get 503.
+    if (!app.drain(std::chrono::seconds(config.drain_seconds))) {
+        std::fprintf(stderr, "family-web: requests still running after %d s; cancelling them\n",
+                     config.drain_seconds);
+        app.pool.cancel_all();  // their statements end with 57014: 503
+        app.drain(std::chrono::seconds(5));
+    }
     server.shutdown();
     return 0;
 }

@@ -21,9 +21,11 @@ BOOST_AUTO_TEST_CASE(config_defaults) {
     BOOST_TEST(c.host == "127.0.0.1");
     BOOST_TEST(c.port == 8080);
     BOOST_TEST(c.threads >= 2);
-    BOOST_TEST(c.pool == static_cast<std::size_t>(c.threads));
+    BOOST_TEST(c.threads == 4 * static_cast<int>(c.pool));  // 8 threads, 2 connections a CPU
     BOOST_TEST(c.cache_seconds == 300);
     BOOST_TEST(c.cache_mb == 64);
+    BOOST_TEST(c.pool_wait_ms == 5000);
+    BOOST_TEST(c.drain_seconds == 10);
     BOOST_TEST(c.access_log);
     BOOST_TEST(!c.trust_proxy);
 }
@@ -34,6 +36,7 @@ BOOST_AUTO_TEST_CASE(config_overrides) {
                      {"FAMILY_WEB_POOL", "5"}, {"FAMILY_WEB_CACHE_SECONDS", "0"},
                      {"FAMILY_WEB_TOKEN_HOURS", "2"}, {"FAMILY_WEB_ACCESS_LOG", "0"},
                      {"FAMILY_WEB_CACHE_MB", "8"}, {"FAMILY_WEB_TRUST_PROXY", "1"},
+                     {"FAMILY_WEB_POOL_WAIT_MS", "250"}, {"FAMILY_WEB_DRAIN_SECONDS", "0"},
                      {"FAMILY_WEB_PORT_UNUSED", ""}});
     BOOST_TEST(c.host == "0.0.0.0");
     BOOST_TEST(c.port == 0);
@@ -44,6 +47,8 @@ BOOST_AUTO_TEST_CASE(config_overrides) {
     BOOST_TEST(c.token_hours == 2);
     BOOST_TEST(!c.access_log);
     BOOST_TEST(c.cache_mb == 8);
+    BOOST_TEST(c.pool_wait_ms == 250);
+    BOOST_TEST(c.drain_seconds == 0);
     BOOST_TEST(c.trust_proxy);
     BOOST_TEST(with({{"FAMILY_WEB_PORT", ""}}).port == 8080);  // empty = unset
 }
