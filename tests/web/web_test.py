@@ -27,6 +27,7 @@ import secrets
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -1655,6 +1656,8 @@ def test_pool_exhausted(ctx):
         gone.sendall((f"GET /api/persons/{x} HTTP/1.1\r\nHost: x\r\n"
                       f"Authorization: Bearer {tok}\r\nCache-Control: no-cache\r\n\r\n").encode())
         time.sleep(0.1)
+        # Reset, not a polite close: the service's answer finds no one there.
+        gone.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         gone.close()
     finally:
         lock.rollback()

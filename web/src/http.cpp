@@ -284,15 +284,14 @@ void handle(App& app, const Http::Request& request, Http::ResponseWriter respons
         response.headers().add<Http::Header::Location>(reply.location);
     std::size_t bytes = reply.body.size();
     // In flight until the reply is written (or failed to be): see drain().
-    auto written = [&app](ssize_t) { --app.in_flight; };
-    auto failed = [&app](std::exception_ptr) { --app.in_flight; };
+    auto done = [&app](auto&&) { --app.in_flight; };  // written, or failed to be
     if (reply.status == 204 || reply.status == 304)
-        response.send(static_cast<Http::Code>(reply.status)).then(written, failed);
+        response.send(static_cast<Http::Code>(reply.status)).then(done, done);
     else
         response
             .send(static_cast<Http::Code>(reply.status), reply.body,
                   Http::Mime::MediaType::fromString(reply.content_type))
-            .then(written, failed);
+            .then(done, done);
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     app.metrics.observe(route_name, reply.status, seconds);
     if (app.config.access_log) access_log(app, request, route_name, reply.status, seconds, bytes, caller);
