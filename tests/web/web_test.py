@@ -1644,8 +1644,6 @@ def test_pool_exhausted(ctx):
         with lock.cursor() as cur:
             cur.execute("LOCK TABLE family.person IN ACCESS EXCLUSIVE MODE")
         held = in_thread(call, svc, "GET", f"/api/persons/{x}/ancestors", None, tok)
-        # A second client that hangs up while its request waits for the lock too.
-        gone = socket.create_connection((svc.host, svc.port))
         assert wait_lock_waiters(ctx, 1), "the first request never reached the lock"
         t = time.time()
         r = call(svc, "GET", f"/api/persons/{x}/descendants", token=tok)
@@ -1653,12 +1651,19 @@ def test_pool_exhausted(ctx):
         assert r.status == 503 and r.headers.get("retry-after"), r
         assert r.ctype == "application/problem+json" and "busy" in r.json()["detail"], r
         assert 0.15 < waited < 3, f"waited {waited:.2f} s for a connection"
-        gone.sendall((f"GET /api/persons/{x} HTTP/1.1\r\nHost: x\r\n"
-                      f"Authorization: Bearer {tok}\r\nCache-Control: no-cache\r\n\r\n").encode())
+        # Clients that reset their connection (not a polite close) while
+        # their requests wait for a connection: the answers find no one
+        # there. Several, so that some land on threads that are not the
+        # blocked one's.
+        gone = [socket.create_connection((svc.host, svc.port)) for _ in range(8)]
+        for g in gone:
+            g.sendall((f"GET /api/persons/{x} HTTP/1.1\r\nHost: x\r\n"
+                       f"Authorization: Bearer {tok}\r\nCache-Control: no-cache\r\n\r\n").encode())
         time.sleep(0.1)
-        # Reset, not a polite close: the service's answer finds no one there.
-        gone.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        gone.close()
+        for g in gone:
+            g.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            g.close()
+        time.sleep(0.3)
     finally:
         lock.rollback()
         lock.close()
@@ -1667,7 +1672,11 @@ def test_pool_exhausted(ctx):
     expect(call(svc, "GET", f"/api/persons/{x}/descendants", token=tok), 200, "after the lock")
     m = metrics(svc)
     assert metric(m, "family_pool_timeouts_total") >= 1 and metric(m, "family_pool_waits_total") >= 1
+    # Clients that vanished leave nothing in flight: SIGTERM exits at once.
+    t = time.time()
     svc.stop()
+    assert time.time() - t < 3, f"{time.time() - t:.1f} s to stop: a request counted in flight forever"
+
 
 
 def test_deadlock_retried(ctx):

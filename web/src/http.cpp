@@ -283,15 +283,16 @@ void handle(App& app, const Http::Request& request, Http::ResponseWriter respons
     if (!reply.location.empty())
         response.headers().add<Http::Header::Location>(reply.location);
     std::size_t bytes = reply.body.size();
-    // In flight until the reply is written (or failed to be): see drain().
-    auto done = [&app](auto&&) { --app.in_flight; };  // written, or failed to be
+    // send() runs on the connection's own thread: the reply goes to the
+    // socket now (a small one fits its buffer), so the request is no longer
+    // in flight once send() returns (see drain()). Pistache does not resolve
+    // the promise of a write to a client that went away: no count on it.
     if (reply.status == 204 || reply.status == 304)
-        response.send(static_cast<Http::Code>(reply.status)).then(done, done);
+        response.send(static_cast<Http::Code>(reply.status));
     else
-        response
-            .send(static_cast<Http::Code>(reply.status), reply.body,
-                  Http::Mime::MediaType::fromString(reply.content_type))
-            .then(done, done);
+        response.send(static_cast<Http::Code>(reply.status), reply.body,
+                      Http::Mime::MediaType::fromString(reply.content_type));
+    --app.in_flight;
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     app.metrics.observe(route_name, reply.status, seconds);
     if (app.config.access_log) access_log(app, request, route_name, reply.status, seconds, bytes, caller);
