@@ -5,6 +5,7 @@
 #   make test    installs what it needs, builds, runs every suite
 #   make bench   benchmarks (see bench/README section of README.md)
 #   make bench-web  only the REST service's benchmarks (wrk)
+#   make loadtest  load tests with wrk (docs/load-test.md): nginx vs the service, 10 minutes of mixed load
 #   make coverage  line coverage of our C++ under the test suites
 SHELL := /bin/bash
 RUN_DIR := $(CURDIR)/.run
@@ -14,7 +15,7 @@ PGBIN := /usr/lib/postgresql/15/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export FAMILY_PG_PORT
 
-.PHONY: all deps build install unit run start stop psql test coverage bench bench-web clean
+.PHONY: all deps build install unit run start stop psql test coverage bench bench-web loadtest clean
 
 all: build
 
@@ -57,6 +58,9 @@ bench: install
 
 bench-web: install
 	@bench/web.sh
+
+loadtest: install
+	@loadtest/run.sh
 
 clean:
 	$(MAKE) -C extension clean

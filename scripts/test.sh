@@ -69,36 +69,41 @@ boost_suite web-unit "${FAMILY_WEB_UNIT_BIN:-web/build/web-unit-tests}"
 echo "== status unit tests"
 boost_suite status-unit "${FAMILY_STATUS_UNIT_BIN:-web/build/status-unit-tests}"
 
-# A Python end-to-end suite: its last line is "NAME: N passed, M failed".
-python_suite() { # name script
-    local out="$log_dir/$1.log" rc
-    /usr/bin/python3 "$2" >"$out" 2>&1
+# An end-to-end suite: its last line is "NAME: N passed, M failed".
+suite() { # name command...
+    local name=$1 out="$log_dir/$1.log" rc
+    shift
+    "$@" >"$out" 2>&1
     rc=$?
     cat "$out"
-    if [[ $(tail -1 "$out") =~ $1:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
-        count "$1" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
-        [ $rc -eq 0 ] || [ "${BASH_REMATCH[2]}" -gt 0 ] || count "$1" 0 1
+    if [[ $(tail -1 "$out") =~ $name:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+        count "$name" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
+        [ $rc -eq 0 ] || [ "${BASH_REMATCH[2]}" -gt 0 ] || count "$name" 0 1
     else
-        count "$1" 0 1
+        count "$name" 0 1
     fi
 }
 
 # The consistency check end to end: workers, pg_cron, a real SMTP server.
 echo "== consistency check"
-python_suite check tests/check/check_test.py
+suite check /usr/bin/python3 tests/check/check_test.py
 
 # The REST service end to end: the real binary against this cluster.
 echo "== web"
-python_suite web tests/web/web_test.py
+suite web /usr/bin/python3 tests/web/web_test.py
 
 # The status service end to end, against fakes it can break at will.
 echo "== status"
-python_suite status tests/status/status_test.py
+suite status /usr/bin/python3 tests/status/status_test.py
 
 # The whole stack as make start runs it (its own cluster and ports): nginx
 # in front, /status/ seeing services go and come back, the page in Chromium.
 echo "== stack"
-python_suite stack tests/stack/stack_test.py
+suite stack /usr/bin/python3 tests/stack/stack_test.py
+
+# docker-compose.yml and docker/, without a Docker daemon.
+echo "== compose"
+suite compose bash tests/compose/compose_test.sh
 
 # Randomized concurrent stress test with a from-scratch oracle.
 echo "== stress"

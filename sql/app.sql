@@ -119,6 +119,12 @@ BEGIN
         CREATE ROLE family_web LOGIN;
     END IF;
 END $$;
+-- A request must not wait long for a lock (a long transaction in psql, a
+-- big family's rank change): past 4 s it gets 503 and retries, instead of
+-- holding a connection while the pool drains (docs/load-test.md). 30 s is
+-- nginx's proxy_read_timeout.
+ALTER ROLE family_web SET lock_timeout = '4s';
+ALTER ROLE family_web SET statement_timeout = '30s';
 GRANT USAGE ON SCHEMA family, app TO family_web;
 -- The triggers write derived columns of descendants as the writing role, so
 -- UPDATE covers the whole row; they refuse direct writes of those columns.

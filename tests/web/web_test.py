@@ -1835,11 +1835,32 @@ def test_drain_deadline(ctx):
     assert isinstance(r, Resp) and r.status == 503 and r.headers.get("retry-after"), held[1]
 
 
+def test_lock_timeout(ctx):
+    """A row held by a long transaction: the request gives up after the
+    role's lock_timeout (4 s) with 503 and Retry-After, its connection free
+    again, instead of waiting as long as the holder."""
+    x = ctx.person("Held")
+    holder = psycopg2.connect(DSN)
+    try:
+        with holder.cursor() as cur:
+            cur.execute("SELECT 1 FROM family.person WHERE id = %s FOR UPDATE", (x,))
+        t = time.time()
+        r = call(ctx.svc, "PATCH", f"/api/persons/{x}", {"first_name": "Never"}, ctx.staff.token)
+        took = time.time() - t
+    finally:
+        holder.rollback()
+        holder.close()
+    assert r.status == 503 and r.headers.get("retry-after"), r
+    # Three attempts of 4 s at most would be 12 s: a lock wait is not retried.
+    assert 3.5 < took < 6, f"{took:.1f} s"
+    assert get_person(ctx, x)["first_name"] == "Held"
+
+
 TESTS = [test_app_schema, test_create_staff, test_system, test_matrix, test_children, test_cache,
          test_bad_input, test_race_paths, test_partner_race, test_notifications, test_token,
          test_listener_kill, test_shutdown, test_process_errors, test_pool_exhausted,
          test_deadlock_retried, test_database_misconfigured, test_listener_down_write,
-         test_listener_pings, test_trusted_proxy, test_drain_deadline, test_restart, test_truncate]
+         test_listener_pings, test_trusted_proxy, test_drain_deadline, test_lock_timeout, test_restart, test_truncate]
 
 
 def setup(ctx):

@@ -115,3 +115,25 @@ std::string etag_of(const std::string& body) {
 }
 
 }  // namespace family::web
+
+namespace family::web {
+
+bool etag_matches(const std::string& if_none_match, const std::string& etag) {
+    std::size_t start = 0;
+    while (start <= if_none_match.size()) {
+        std::size_t end = if_none_match.find(',', start);
+        if (end == std::string::npos) end = if_none_match.size();
+        std::size_t a = if_none_match.find_first_not_of(" \t", start);
+        std::size_t b = if_none_match.find_last_not_of(" \t", end - 1);
+        if (a != std::string::npos && a < end) {
+            std::string tag = if_none_match.substr(a, b - a + 1);
+            if (tag == "*") return true;
+            if (tag.rfind("W/", 0) == 0) tag.erase(0, 2);
+            if (tag == etag) return true;
+        }
+        start = end + 1;
+    }
+    return false;
+}
+
+}  // namespace family::web

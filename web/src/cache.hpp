@@ -80,5 +80,9 @@ class Cache {
 
 // A strong ETag for a body: a quoted BLAKE2b-128 digest.
 std::string etag_of(const std::string& body);
+// Whether an If-None-Match header names `etag`: "*", or a list of tags
+// compared the weak way (RFC 9110 13.1.2: W/ ignored; a proxy that
+// compresses a body weakens its ETag).
+bool etag_matches(const std::string& if_none_match, const std::string& etag);
 
 }  // namespace family::web

@@ -275,7 +275,7 @@ void handle(App& app, const Http::Request& request, Http::ResponseWriter respons
         set_header(response, "ETag", etag);
         set_header(response, "Cache-Control", "private, no-cache");
         std::optional<std::string> match = header(request, "If-None-Match");
-        if (match && (*match == etag || *match == "*")) {
+        if (match && etag_matches(*match, etag)) {
             reply.status = 304;
             reply.body.clear();
         }

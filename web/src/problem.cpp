@@ -29,9 +29,10 @@ Problem from_sqlstate(const std::string& s) {
     if (s == "23514" || s == "22023" || s == "23502" || s == "22003")
         return invalid("A value is out of range or inconsistent with the others.");
     // Lost races that outlived the retries, and a database that is away.
-    // 57014: a statement cancelled (by a DBA, or by our own shutdown).
+    // 57014: a statement cancelled (statement_timeout, a DBA, our own
+    // shutdown); 55P03: a lock not granted within lock_timeout.
     if (s == "40001" || s == "40P01" || s.rfind("08", 0) == 0 || s == "57P01" || s == "57P02" ||
-        s == "57P03" || s == "53300" || s == "57014")
+        s == "57P03" || s == "53300" || s == "57014" || s == "55P03")
         return unavailable("The database is busy or unavailable; retry.");
     return {500, "Internal Server Error", "The request failed; the service's log says why."};
 }

@@ -116,6 +116,19 @@ BOOST_AUTO_TEST_CASE(cache_expires_and_stays_bounded) {
     BOOST_TEST(c.stats().entries == 15u);
 }
 
+BOOST_AUTO_TEST_CASE(if_none_match_compares_the_weak_way) {
+    std::string e = "\"abc\"";
+    BOOST_TEST(etag_matches("\"abc\"", e));
+    BOOST_TEST(etag_matches("W/\"abc\"", e));  // nginx weakens it when it gzips
+    BOOST_TEST(etag_matches("\"x\", W/\"abc\"", e));
+    BOOST_TEST(etag_matches(" \"x\" ,\t\"abc\" ", e));
+    BOOST_TEST(etag_matches("*", e));
+    BOOST_TEST(!etag_matches("\"abcd\"", e));
+    BOOST_TEST(!etag_matches("\"x\", \"y\"", e));
+    BOOST_TEST(!etag_matches("", e));
+    BOOST_TEST(!etag_matches(" , ", e));
+}
+
 BOOST_AUTO_TEST_CASE(etags_are_strong_and_follow_the_body) {
     std::string e = etag_of("{}");
     BOOST_TEST(e.size() == 34u);
