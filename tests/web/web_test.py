@@ -1785,9 +1785,9 @@ def test_listener_pings(ctx):
 
 
 def test_trusted_proxy(ctx):
-    """Behind a proxy (FAMILY_WEB_TRUST_PROXY=1) the client is the address
-    X-Real-IP names; otherwise the header is ignored. /metrics answers a
-    proxied request never."""
+    """Behind a proxy (FAMILY_WEB_TRUST_PROXY=1: on loopback; all: any peer)
+    the client is the address X-Real-IP names; otherwise the header is
+    ignored. /metrics answers a proxied request never."""
     svc = Service("proxy", {"FAMILY_WEB_TRUST_PROXY": "1"})
     ctx.services.append(svc)
     svc.wait_ready()
@@ -1801,6 +1801,21 @@ def test_trusted_proxy(ctx):
     assert remote(svc, "/healthz") == ["203.0.113.7"], remote(svc, "/healthz")
     assert "203.0.113.8" not in remote(ctx.svc, "/healthz"), remote(ctx.svc, "/healthz")
     svc.stop()
+    # A peer off loopback (this host's own address): trusted only with
+    # "all" (nginx in another container).
+    addr = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()
+    addr = [a for a in addr if "." in a and not a.startswith("127.")]
+    if not addr:
+        print("    (no IPv4 address off loopback here: the off-loopback part is not run)")
+    for trust, want in ((("1", addr[0]), ("all", "203.0.113.9")) if addr else ()):
+        svc = Service(f"proxy-{trust}", {"FAMILY_WEB_TRUST_PROXY": trust,
+                                         "FAMILY_WEB_HOST": "0.0.0.0"})
+        ctx.services.append(svc)
+        svc.wait_ready()
+        svc.host = addr[0]
+        call(svc, "GET", "/healthz?via=network", headers={"X-Real-IP": "203.0.113.9"})
+        assert remote(svc, "/healthz") == [want], (trust, remote(svc, "/healthz"))
+        svc.stop()
 
 
 def test_drain_deadline(ctx):

@@ -36,9 +36,10 @@ struct Config {
     int token_hours = 12;
     bool access_log = true;
     int drain_seconds = 10;     // on SIGTERM, longest wait for requests in flight
-    // Behind a proxy on loopback (nginx): the client is the one it names in
-    // X-Real-IP (the login throttle keys on it).
-    bool trust_proxy = false;
+    // Whose X-Real-IP names the client (the login throttle keys on it): no
+    // peer's, a peer on loopback (nginx on this host), or any peer (nginx in
+    // another container, the service reachable only through it).
+    enum class Proxy { None, Loopback, Any } trust_proxy = Proxy::None;
 };
 // Reads FAMILY_WEB_* through `get`; throws std::invalid_argument naming the
 // variable for a value that is not allowed.

@@ -171,7 +171,9 @@ void App::add(Route route) {
 }
 
 std::string client_address(const App& app, const Http::Request& request) {
-    if (app.config.trust_proxy && peer_on_loopback(request))
+    using Proxy = Config::Proxy;
+    if (app.config.trust_proxy == Proxy::Any ||
+        (app.config.trust_proxy == Proxy::Loopback && peer_on_loopback(request)))
         if (std::optional<std::string> real = header(request, "X-Real-IP")) return *real;
     return request.address().host();
 }

@@ -97,7 +97,16 @@ Config config_from(const std::function<const char*(const char*)>& get) {
     c.cache_mb = number(get, "FAMILY_WEB_CACHE_MB", c.cache_mb, 1, 65536);
     c.token_hours = number(get, "FAMILY_WEB_TOKEN_HOURS", c.token_hours, 1, 24 * 30);
     c.access_log = number(get, "FAMILY_WEB_ACCESS_LOG", 1, 0, 1) == 1;
-    c.trust_proxy = number(get, "FAMILY_WEB_TRUST_PROXY", 0, 0, 1) == 1;
+    if (const char* v = get("FAMILY_WEB_TRUST_PROXY"); v && *v) {
+        std::string t = v;
+        if (t == "all")
+            c.trust_proxy = Config::Proxy::Any;
+        else if (t == "1")
+            c.trust_proxy = Config::Proxy::Loopback;
+        else if (t != "0")
+            throw std::invalid_argument("FAMILY_WEB_TRUST_PROXY must be 0, 1 (a proxy on loopback)"
+                                        " or all (any peer) (got \"" + t + "\")");
+    }
     c.drain_seconds = number(get, "FAMILY_WEB_DRAIN_SECONDS", c.drain_seconds, 0, 3600);
     return c;
 }

@@ -27,7 +27,7 @@ BOOST_AUTO_TEST_CASE(config_defaults) {
     BOOST_TEST(c.pool_wait_ms == 5000);
     BOOST_TEST(c.drain_seconds == 10);
     BOOST_TEST(c.access_log);
-    BOOST_TEST(!c.trust_proxy);
+    BOOST_TEST((c.trust_proxy == Config::Proxy::None));
 }
 
 BOOST_AUTO_TEST_CASE(config_overrides) {
@@ -49,7 +49,10 @@ BOOST_AUTO_TEST_CASE(config_overrides) {
     BOOST_TEST(c.cache_mb == 8);
     BOOST_TEST(c.pool_wait_ms == 250);
     BOOST_TEST(c.drain_seconds == 0);
-    BOOST_TEST(c.trust_proxy);
+    BOOST_TEST((c.trust_proxy == Config::Proxy::Loopback));
+    BOOST_TEST((with({{"FAMILY_WEB_TRUST_PROXY", "all"}}).trust_proxy == Config::Proxy::Any));
+    BOOST_TEST((with({{"FAMILY_WEB_TRUST_PROXY", "0"}}).trust_proxy == Config::Proxy::None));
+    BOOST_CHECK_THROW(with({{"FAMILY_WEB_TRUST_PROXY", "yes"}}), std::invalid_argument);
     BOOST_TEST(with({{"FAMILY_WEB_PORT", ""}}).port == 8080);  // empty = unset
 }
 
