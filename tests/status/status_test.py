@@ -35,6 +35,9 @@ import time
 import traceback
 
 import psycopg2
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import suite  # noqa: E402
 from aiosmtpd.controller import Controller
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -786,63 +789,18 @@ def setup(ctx):
         "FAMILY_STATUS_SMTP": f"127.0.0.1:{ctx.sink.port}"})
 
 
-def main():
-    names = sys.argv[1:]
-    known = {t.__name__[5:] for t in TESTS}
-    unknown = [n for n in names if n.removeprefix("test_") not in known]
-    if unknown:
-        print(f"unknown tests: {unknown}; tests: {' '.join(sorted(known))}")
-        sys.exit(2)
-    selected = [t for t in TESTS if not names or t.__name__[5:] in
-                {n.removeprefix("test_") for n in names}]
-    ctx = Ctx()
-    passed = failed = 0
-    try:
-        setup(ctx)
-    except Exception as e:  # noqa: BLE001
-        print(f"FAIL setup: {e}\n{traceback.format_exc()}", flush=True)
-        if ctx.svc:
-            print(ctx.svc.tail())
-            ctx.svc.proc.kill()
-        print("status: 0 passed, 1 failed")
-        sys.exit(1)
-    for test in selected:
-        name = test.__name__[5:]
-        t = time.perf_counter()
-        try:
-            if not ctx.svc.alive():
-                raise AssertionError(f"the service is gone (exit code {ctx.svc.proc.returncode})")
-            test(ctx)
-            passed += 1
-            print(f"ok {name} ({time.perf_counter() - t:.1f} s)", flush=True)
-        except Exception as e:  # noqa: BLE001
-            failed += 1
-            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-            print(f"FAIL {name}: {reason}", flush=True)
-            detail = traceback.format_exc().rstrip().splitlines()
-            print("\n".join("    " + line for line in detail[-12:]))
-            for svc in [ctx.svc] + ctx.services:
-                print(f"    -- {svc.name} log ({svc.log_path}), last lines:\n{svc.tail(20)}",
-                      end="", flush=True)
-        finally:
-            for svc in ctx.services:
-                if svc.alive():
-                    svc.proc.kill()
-                    svc.proc.wait()
-            ctx.services.clear()
-    # SIGTERM: a clean stop, exit 0 (coverage data is written at exit).
-    try:
-        ctx.svc.stop()
-        assert "Terminated, shutting down" in ctx.svc.log(), ctx.svc.tail()
-        passed += 1
-        print("ok sigterm", flush=True)
-    except Exception as e:  # noqa: BLE001
-        failed += 1
-        print(f"FAIL sigterm: {e}\n{ctx.svc.tail(20)}", flush=True)
+def stopped_on_sigterm(ctx):
+    assert "Terminated, shutting down" in ctx.svc.log(), ctx.svc.tail()
+
+
+def cleanup(ctx, failed):
     ctx.sink.stop()
     ctx.conn.close()
-    print(f"status: {passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+
+
+def main():
+    suite.run("status", TESTS, Ctx(), setup, __file__, stopped_name="sigterm",
+              after_stop=stopped_on_sigterm, cleanup=cleanup)
 
 
 if __name__ == "__main__":

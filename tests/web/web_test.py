@@ -37,6 +37,9 @@ import traceback
 
 import psycopg2
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import suite  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 PGBIN = "/usr/lib/postgresql/15/bin"
@@ -1897,69 +1900,15 @@ def setup(ctx):
     ctx.staff.token = login(ctx.svc, email, password)
 
 
-def main():
-    names = [a for a in sys.argv[1:]]
-    known = {t.__name__[5:] for t in TESTS}
-    unknown = [n for n in names if n.removeprefix("test_") not in known]
-    if unknown:
-        print(f"unknown tests: {unknown}; tests: {' '.join(sorted(known))}")
-        sys.exit(2)
-    selected = [t for t in TESTS if not names or t.__name__[5:] in
-                {n.removeprefix("test_") for n in names}]
-    ctx = Ctx()
-    passed = failed = 0
-    try:
-        setup(ctx)
-    except Exception as e:  # noqa: BLE001
-        print(f"FAIL setup: {e}\n{traceback.format_exc()}", flush=True)
-        if ctx.svc:
-            print(ctx.svc.tail())
-            ctx.svc.proc.kill()
-        print("web: 0 passed, 1 failed")
-        sys.exit(1)
-    for test in selected:
-        name = test.__name__[5:]
-        t = time.perf_counter()
-        try:
-            if not ctx.svc.alive():
-                raise AssertionError(f"the service is gone (exit code {ctx.svc.proc.returncode})")
-            test(ctx)
-            passed += 1
-            print(f"ok {name} ({time.perf_counter() - t:.1f} s)", flush=True)
-        except Exception as e:  # noqa: BLE001
-            failed += 1
-            lines = str(e).splitlines() or [type(e).__name__]
-            print(f"FAIL {name}: {lines[0]}", flush=True)
-            for line in lines[1:]:
-                print(f"    {line}")
-            frames = traceback.extract_tb(e.__traceback__)
-            where = ([f for f in frames if f.filename == __file__] or frames)[-1]
-            print(f"    at {os.path.basename(where.filename)}:{where.lineno}: {where.line}")
-            if not isinstance(e, AssertionError):
-                print("".join("    " + line for line in traceback.format_exception(e)))
-            for svc in [ctx.svc] + ctx.services:
-                print(f"    -- {svc.name} log ({svc.log_path}), last lines:\n{svc.tail(20)}",
-                      end="", flush=True)
-        finally:
-            for svc in ctx.services:
-                if svc.alive():
-                    svc.proc.kill()
-                    svc.proc.wait()
-            ctx.services.clear()
-    # The service must stop cleanly: exit 0 (coverage data is written at exit).
-    try:
-        ctx.svc.stop()
-        passed += 1
-        print("ok exit", flush=True)
-    except Exception as e:  # noqa: BLE001
-        failed += 1
-        print(f"FAIL exit: {e}\n{ctx.svc.tail(20)}", flush=True)
+def cleanup(ctx, failed):
     if ctx.conn:
         ctx.conn.close()
     if not failed:
         shutil.rmtree(TMP, ignore_errors=True)
-    print(f"web: {passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+
+
+def main():
+    suite.run("web", TESTS, Ctx(), setup, __file__, cleanup=cleanup)
 
 
 if __name__ == "__main__":
