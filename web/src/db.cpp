@@ -206,6 +206,19 @@ PoolStats Pool::stats() const {
     return {size_, open_, in_use_, waits_, timeouts_, connect_failures_, retries_};
 }
 
+std::string with_params(std::string dsn,
+                        std::initializer_list<std::pair<const char*, const char*>> params) {
+    bool uri = dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0;
+    for (const auto& [key, value] : params) {
+        if (uri)
+            dsn += dsn.find('?') == std::string::npos ? "?" : "&";
+        else if (!dsn.empty())
+            dsn += " ";
+        dsn += std::string(key) + "=" + value;
+    }
+    return dsn;
+}
+
 std::vector<std::int64_t> id_list(const std::string& csv) {
     std::vector<std::int64_t> ids;
     std::size_t start = 0;

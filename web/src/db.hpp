@@ -63,6 +63,11 @@ Text text(const std::optional<T>& v) {
     return v ? Text(std::to_string(*v)) : std::nullopt;
 }
 
+// A libpq connection string with more parameters, in whichever of the two
+// forms (keyword=value or a postgres:// URI) it has.
+std::string with_params(std::string dsn,
+                        std::initializer_list<std::pair<const char*, const char*>> params);
+
 // A comma-separated list of ids (string_agg) as numbers.
 std::vector<std::int64_t> id_list(const std::string& csv);
 

@@ -228,7 +228,6 @@ void handle(App& app, const Http::Request& request, Http::ResponseWriter respons
             throw Problem(405, "Method Not Allowed", "This resource answers " + allowed + ".");
         }
         if (!route) throw not_found("No such resource.");
-        matches(*route, segments, params);
         route_name = route->name;
         if (route->access == Access::Loopback && !loopback(request))
             throw forbidden("This resource answers on loopback only.");

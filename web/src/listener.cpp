@@ -159,10 +159,4 @@ void Listener::run() {
     }
 }
 
-std::string with_param(const std::string& dsn, const std::string& key, const std::string& value) {
-    if (dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0)
-        return dsn + (dsn.find('?') == std::string::npos ? "?" : "&") + key + "=" + value;
-    return dsn + (dsn.empty() ? "" : " ") + key + "=" + value;
-}
-
 }  // namespace family::web

@@ -59,8 +59,4 @@ class Listener {
     std::thread thread_;
 };
 
-// A libpq connection string with one more parameter, whichever of the two
-// forms (keyword=value or a postgres:// URI) it has.
-std::string with_param(const std::string& dsn, const std::string& key, const std::string& value);
-
 }  // namespace family::web

@@ -113,17 +113,16 @@ Config config_from(const std::function<const char*(const char*)>& get) {
 
 App::App(Config c)
     : config(std::move(c)),
-      pool(with_param(config.dsn, "application_name", "family-web"), config.pool,
+      pool(with_params(config.dsn, {{"application_name", "family-web"}}), config.pool,
            std::chrono::milliseconds(config.pool_wait_ms)),
       cache(std::chrono::seconds(config.cache_seconds), std::size_t(config.cache_mb) << 20),
       sessions(std::chrono::seconds(60)),
       // Keepalives: a server that vanished without a word is noticed within
       // about 20 s (TCP only; a unix socket tells at once).
-      listener(with_param(with_param(with_param(with_param(config.dsn, "application_name",
-                                                                "family-web-listen"),
-                                                     "keepalives_idle", "10"),
-                                          "keepalives_interval", "5"),
-                          "keepalives_count", "2"),
+      listener(with_params(config.dsn, {{"application_name", "family-web-listen"},
+                                        {"keepalives_idle", "10"},
+                                        {"keepalives_interval", "5"},
+                                        {"keepalives_count", "2"}}),
                cache, sessions),
       login_by_email(5, std::chrono::seconds(60)),
       login_by_address(30, std::chrono::seconds(60)) {

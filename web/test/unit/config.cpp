@@ -74,10 +74,12 @@ BOOST_AUTO_TEST_CASE(config_refuses_bad_values) {
 
 // Parameters the service adds to FAMILY_WEB_DSN, in either form libpq reads.
 BOOST_AUTO_TEST_CASE(dsn_gets_parameters_in_its_own_form) {
-    BOOST_TEST(with_param("host=db dbname=family", "application_name", "w") ==
+    BOOST_TEST(with_params("host=db dbname=family", {{"application_name", "w"}}) ==
                "host=db dbname=family application_name=w");
-    BOOST_TEST(with_param("", "a", "b") == "a=b");
-    BOOST_TEST(with_param("postgresql://u@db/family", "a", "b") == "postgresql://u@db/family?a=b");
-    BOOST_TEST(with_param("postgres://db/family?sslmode=disable", "a", "b") ==
+    BOOST_TEST(with_params("", {{"a", "b"}}) == "a=b");
+    BOOST_TEST(with_params("postgres://db/f", {{"a", "b"}, {"c", "d"}}) == "postgres://db/f?a=b&c=d");
+    BOOST_TEST(with_params("dbname=f", {{"a", "b"}, {"c", "d"}}) == "dbname=f a=b c=d");
+    BOOST_TEST(with_params("postgresql://u@db/family", {{"a", "b"}}) == "postgresql://u@db/family?a=b");
+    BOOST_TEST(with_params("postgres://db/family?sslmode=disable", {{"a", "b"}}) ==
                "postgres://db/family?sslmode=disable&a=b");
 }
