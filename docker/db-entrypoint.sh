@@ -8,14 +8,18 @@
 # are applied (they are idempotent: ALTER EXTENSION family UPDATE brings an
 # old volume up to the image's extension) and the service roles' passwords
 # set.
-#   FAMILY_WEB_DB_PASSWORD, FAMILY_STATUS_DB_PASSWORD (or *_FILE): required
+# The passwords of the roles family_web and family_status are made up at the
+# first start and kept in the secrets volumes the services mount
+# (/var/lib/family/secrets/web/db-password, .../status/db-password: mode
+# 0640, group family-web or family-status, so that only that service's user
+# reads it). Delete one and restart to change it.
 #   FAMILY_SMTP_URL (smtp://smtp:2525): where the checks' reports go
 #   FAMILY_MAIL_TO (dba@localhost): who gets them
 set -euo pipefail
 # shellcheck source=docker/secret.sh
 . /usr/local/bin/secret.sh
-web_password=$(need_secret FAMILY_WEB_DB_PASSWORD)
-status_password=$(need_secret FAMILY_STATUS_DB_PASSWORD)
+web_password=$(generated_secret /var/lib/family/secrets/web/db-password 0640)
+status_password=$(generated_secret /var/lib/family/secrets/status/db-password 0640)
 sql=/usr/local/share/family/sql
 init_socket=$(mktemp -d)
 

@@ -24,3 +24,17 @@ need_secret() {
     fi
     printf "%s" "$value"
 }
+
+# generated_secret FILE MODE: prints the secret kept in FILE, made up (24
+# random bytes, base64url) and written with MODE the first time.
+generated_secret() {
+    if [ ! -s "$1" ]; then
+        local tmp="$1.new"
+        (umask 077 && head -c 24 /dev/urandom | base64 | tr '+/' '-_' >"$tmp")
+        chmod "$2" "$tmp"
+        mv "$tmp" "$1"
+    fi
+    local value
+    value=$(cat "$1")
+    printf "%s" "$value"
+}
