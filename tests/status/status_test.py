@@ -221,7 +221,8 @@ class Service:
         self.name = name
         self.log_path = os.path.join(TMP, f"{name}.log")
         environ = dict(os.environ, FAMILY_STATUS_PORT="0", FAMILY_STATUS_HOST="127.0.0.1",
-                       FAMILY_STATUS_INTERVAL=str(INTERVAL), FAMILY_STATUS_TIMEOUT=str(TIMEOUT))
+                       FAMILY_STATUS_INTERVAL=str(INTERVAL), FAMILY_STATUS_TIMEOUT=str(TIMEOUT),
+                       FAMILY_STATUS_STARTUP="0")  # test_startup_grace sets it
         environ.update(env)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen([STATUS_BIN], env=environ, stdin=subprocess.DEVNULL,
@@ -711,6 +712,43 @@ def test_servers_that_misbehave(ctx):
         smtp.set("closed")
 
 
+def test_startup_grace(ctx):
+    # The stack is coming up: web answers 503 when the status service starts.
+    # It is "starting", not failing, and the page shows it up within about a
+    # second of coming up, though the interval is 30 s.
+    env = {"FAMILY_STATUS_DSN": STATUS_DSN, "FAMILY_STATUS_STARTUP": "60",
+           "FAMILY_STATUS_INTERVAL": "30",
+           "FAMILY_STATUS_WEB_URL": f"http://127.0.0.1:{ctx.web.port}/readyz",
+           "FAMILY_STATUS_NGINX_URL": f"http://127.0.0.1:{ctx.nginx.port}/nginx/healthz",
+           "FAMILY_STATUS_SMTP": f"127.0.0.1:{ctx.sink.port}"}
+    ctx.web.set("fail")
+    try:
+        svc = Service("startup", env)
+        ctx.services.append(svc)
+        doc = status(svc)
+        assert doc["failing"] == [], doc
+        web = by_service(doc)["web"]
+        assert web["status"] == "starting" and web["error"] is None, web
+        assert web["detail"].startswith("not up yet: GET "), web
+        page = call(svc, "GET", "/status/", {"Accept": BROWSER}).body
+        assert "1 of 6 services starting" in page and "<h2>Failing</h2>" not in page, page
+        ctx.web.set("ok")
+        _, waited = wait_status(svc, passes("web"), timeout=5, what="web to pass")
+        assert waited < 3, waited
+        assert "web fails" not in svc.log(), svc.tail()
+        svc.stop()
+        # Still not up when the grace ends: failing from then on.
+        ctx.web.set("fail")
+        svc = Service("startup-over", dict(env, FAMILY_STATUS_STARTUP="1",
+                                           FAMILY_STATUS_INTERVAL="0.5"))
+        ctx.services.append(svc)
+        assert status(svc)["failing"] == [], status(svc)
+        wait_status(svc, fails_only("web"), timeout=5, what="web failing after the grace")
+        svc.stop()
+    finally:
+        ctx.web.set("ok")
+
+
 def test_smtp_addresses_that_cannot_work(ctx):
     # A name that does not resolve; an address TCP cannot connect to at all.
     for i, (address, error) in enumerate([
@@ -758,7 +796,7 @@ def test_cannot_listen(ctx):
 
 
 TESTS = [test_role_privileges, test_all_pass, test_healthz, test_smtp_down_and_back,
-         test_web_hang_times_out, test_web_and_nginx_errors,
+         test_web_hang_times_out, test_web_and_nginx_errors, test_startup_grace,
          test_check_findings_then_a_real_clean_run, test_check_failed_shown_in_html,
          test_cron_failed_run, test_cron_job_missing_then_inactive, test_cron_not_installed,
          test_missing_grant_shows_the_database_error, test_query_that_hangs_times_out,

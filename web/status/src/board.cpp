@@ -15,12 +15,13 @@ const ServiceState* find(const std::vector<ServiceState>& states, const std::str
 }  // namespace
 
 std::vector<ServiceState> next_states(const std::vector<ServiceState>& before,
-                                      const std::vector<Outcome>& round) {
+                                      const std::vector<Outcome>& round, Time starting_until) {
     std::vector<ServiceState> after;
     for (const Outcome& o : round) {
         ServiceState s{o.service, o.pass, o.error, o.detail, o.checked_at, o.checked_at};
-        if (const ServiceState* was = find(before, o.service); was && was->pass == o.pass)
-            s.since = was->since;
+        const ServiceState* was = find(before, o.service);
+        if (was && was->pass == o.pass) s.since = was->since;
+        s.starting = !o.pass && o.checked_at < starting_until && (!was || was->starting);
         after.push_back(std::move(s));
     }
     return after;
@@ -31,9 +32,10 @@ std::vector<std::string> changes(const std::vector<ServiceState>& before,
     std::vector<std::string> lines;
     for (const ServiceState& s : after) {
         const ServiceState* was = find(before, s.service);
-        if (!s.pass && (!was || was->pass))
+        bool was_failing = was && !was->pass && !was->starting;
+        if (!s.pass && !s.starting && !was_failing)
             lines.push_back(s.service + " fails: " + s.error);
-        else if (s.pass && was && !was->pass)
+        else if (s.pass && was_failing)
             lines.push_back(s.service + " passes again");
     }
     return lines;
@@ -46,11 +48,17 @@ bool fresh(const Snapshot& s, Time now, std::chrono::milliseconds interval,
 
 std::vector<std::string> Board::record(const std::vector<Outcome>& round, Time at) {
     std::lock_guard<std::mutex> lock(mutex_);
-    std::vector<ServiceState> after = next_states(now_.services, round);
+    std::vector<ServiceState> after = next_states(now_.services, round, starting_until_);
     std::vector<std::string> lines = changes(now_.services, after);
     now_.services = std::move(after);
     now_.checked_at = at;
     return lines;
+}
+
+bool Board::starting() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return std::any_of(now_.services.begin(), now_.services.end(),
+                       [](const ServiceState& s) { return s.starting; });
 }
 
 Snapshot Board::snapshot() const {

@@ -100,6 +100,8 @@ Config config_from(const std::function<const char*(const char*)>& get) {
     if (std::string v = value("FAMILY_STATUS_TIMEOUT"); !v.empty())
         c.timeout =
             seconds("FAMILY_STATUS_TIMEOUT", v, milliseconds(100), milliseconds(600 * 1000));
+    if (std::string v = value("FAMILY_STATUS_STARTUP"); !v.empty())
+        c.startup = seconds("FAMILY_STATUS_STARTUP", v, milliseconds(0), milliseconds(3600 * 1000));
     if (std::string v = value("FAMILY_STATUS_DSN"); !v.empty()) c.dsn = dsn("FAMILY_STATUS_DSN", v);
     if (std::string v = value("FAMILY_STATUS_WEB_URL"); !v.empty())
         c.web_url = url("FAMILY_STATUS_WEB_URL", v);

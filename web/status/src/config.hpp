@@ -13,6 +13,9 @@ struct Config {
     std::uint16_t port = 8090;  // 0: any free port
     std::chrono::milliseconds interval{30000};
     std::chrono::milliseconds timeout{5000};  // each check's own limit
+    // After the status service starts, a service that has not passed yet is
+    // "starting", not failing, for this long (the stack is coming up).
+    std::chrono::milliseconds startup{60000};
     std::string dsn = "host=127.0.0.1 port=5433 dbname=family user=family_status";
     std::string web_url = "http://127.0.0.1:8080/readyz";
     std::string nginx_url = "http://127.0.0.1:8000/nginx/healthz";

@@ -90,7 +90,7 @@ int main(int argc, char**) {
     // The checks' own timeouts, plus a second for the round to collect them.
     std::chrono::milliseconds deadline = config.timeout + std::chrono::milliseconds(1000);
     Runner runner(all_checks(config), deadline);
-    Board board;
+    Board board(Clock::now() + config.startup);
     Poller poller(runner, board, config.interval, say);
     poller.round();  // the first round, before the page is served
 

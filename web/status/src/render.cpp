@@ -188,14 +188,16 @@ bool wants_html(std::string_view accept) {
 std::string status_json(const Snapshot& s, std::chrono::milliseconds interval) {
     json failing = json::array(), services = json::array();
     for (const ServiceState& x : s.services) {
-        if (!x.pass)
+        bool fails = !x.pass && !x.starting;
+        if (fails)
             failing.push_back(
                 {{"service", x.service}, {"since", iso8601(x.since)}, {"error", x.error}});
+        std::string detail = x.starting ? "not up yet: " + x.error : x.detail;
         services.push_back({{"service", x.service},
-                            {"status", x.pass ? "pass" : "fail"},
+                            {"status", x.pass ? "pass" : x.starting ? "starting" : "fail"},
                             {"since", iso8601(x.since)},
-                            {"error", x.pass ? json() : json(x.error)},
-                            {"detail", x.detail.empty() ? json() : json(x.detail)},
+                            {"error", fails ? json(x.error) : json()},
+                            {"detail", detail.empty() ? json() : json(detail)},
                             {"checked_at", iso8601(x.checked_at)}});
     }
     return dump({{"checked_at", time_or_null(s.checked_at)},
@@ -206,13 +208,18 @@ std::string status_json(const Snapshot& s, std::chrono::milliseconds interval) {
 
 std::string status_html(const Snapshot& s, std::chrono::milliseconds interval) {
     std::size_t failing = std::count_if(s.services.begin(), s.services.end(),
-                                        [](const ServiceState& x) { return !x.pass; });
+                                        [](const ServiceState& x) { return !x.pass && !x.starting; });
+    std::size_t starting = std::count_if(s.services.begin(), s.services.end(),
+                                         [](const ServiceState& x) { return x.starting; });
     long refresh = std::max<long>(1, (interval.count() + 999) / 1000);
-    std::string summary =
-        !s.checked_at ? "Not checked yet"
-        : failing     ? std::to_string(failing) + " of " + std::to_string(s.services.size()) +
-                        (s.services.size() == 1 ? " service" : " services") + " failing"
-                  : "All " + std::to_string(s.services.size()) + " services pass";
+    auto of_all = [&](std::size_t n, const char* what) {
+        return std::to_string(n) + " of " + std::to_string(s.services.size()) +
+               (s.services.size() == 1 ? " service " : " services ") + what;
+    };
+    std::string summary = !s.checked_at ? "Not checked yet"
+                          : failing     ? of_all(failing, "failing")
+                          : starting    ? of_all(starting, "starting")
+                                     : "All " + std::to_string(s.services.size()) + " services pass";
     std::string out =
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -223,7 +230,7 @@ std::string status_html(const Snapshot& s, std::chrono::milliseconds interval) {
         html_escape(summary) + "</title>\n<style>" + kStyle +
         "</style>\n</head>\n<body>\n<h1>family status</h1>\n"
         "<p class=\"summary " +
-        (failing || !s.checked_at ? "fail" : "pass") + "\">" + html_escape(summary) +
+        (failing || !s.checked_at ? "fail" : starting ? "starting" : "pass") + "\">" + html_escape(summary) +
         "</p>\n<p class=\"muted\">" +
         (s.checked_at ? "Last checked " + time_html(*s.checked_at) + "; c" : "C") +
         "hecks run every " + seconds_text(interval) + " s; this page reloads itself.</p>\n";
@@ -231,13 +238,23 @@ std::string status_html(const Snapshot& s, std::chrono::milliseconds interval) {
         out += "<h2>Failing</h2>\n<table class=\"failing\">\n";
         row(out, {"<th>service</th>", "<th>failing since</th>", "<th>error</th>"});
         for (const ServiceState& x : s.services)
-            if (!x.pass)
+            if (!x.pass && !x.starting)
                 row(out, {"<td class=\"service fail\">" + html_escape(x.service) + "</td>",
                           "<td>" + time_html(x.since) + "</td>",
                           "<td class=\"text\">" + html_escape(x.error) + "</td>"});
         out += "</table>\n";
     }
-    if (failing < s.services.size()) {
+    if (starting) {
+        out += "<h2>Starting</h2>\n<table class=\"starting\">\n";
+        row(out, {"<th>service</th>", "<th>not up since</th>", "<th>detail</th>"});
+        for (const ServiceState& x : s.services)
+            if (x.starting)
+                row(out, {"<td class=\"service\">" + html_escape(x.service) + "</td>",
+                          "<td>" + time_html(x.since) + "</td>",
+                          "<td class=\"text\">" + html_escape(x.error) + "</td>"});
+        out += "</table>\n";
+    }
+    if (failing + starting < s.services.size()) {
         out += "<h2>Passing</h2>\n<table class=\"passing\">\n";
         row(out, {"<th>service</th>", "<th>passing since</th>", "<th>detail</th>"});
         for (const ServiceState& x : s.services)

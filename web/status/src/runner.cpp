@@ -1,5 +1,6 @@
 #include "runner.hpp"
 
+#include <algorithm>
 #include <system_error>
 
 #include "config.hpp"
@@ -113,7 +114,13 @@ void Poller::stop() {
 
 void Poller::loop() {
     std::unique_lock<std::mutex> lock(mutex_);
-    while (!wake_.wait_until(lock, last_start_ + interval_, [this] { return stopping_; })) {
+    // While a service is starting, the next round comes within a second, so
+    // that the page shows it up as soon as it is.
+    auto next = [this] {
+        return last_start_ +
+               (board_.starting() ? std::min(interval_, std::chrono::milliseconds(1000)) : interval_);
+    };
+    while (!wake_.wait_until(lock, next(), [this] { return stopping_; })) {
         lock.unlock();
         round();
         lock.lock();

@@ -91,3 +91,49 @@ BOOST_AUTO_TEST_CASE(fresh_while_rounds_keep_coming) {
     BOOST_TEST(fresh(s, t0 + seconds(72), interval, deadline));
     BOOST_TEST(!fresh(s, t0 + seconds(73), interval, deadline));
 }
+
+BOOST_AUTO_TEST_CASE(not_up_yet_within_the_grace_is_starting) {
+    Time grace_end = t0 + seconds(60);
+    // nginx is not up at the first round: starting, nothing logged.
+    auto r1 = next_states({}, {fail("nginx", t0, "refused"), pass("web", t0)}, grace_end);
+    BOOST_TEST(of(r1, "nginx").starting);
+    BOOST_TEST(!of(r1, "web").starting);
+    BOOST_TEST(changes({}, r1).empty());
+    // It comes up: passing, still nothing to log.
+    auto r2 = next_states(r1, {pass("nginx", t0 + seconds(2)), pass("web", t0 + seconds(2))},
+                          grace_end);
+    BOOST_TEST(!of(r2, "nginx").starting);
+    BOOST_TEST(changes(r1, r2).empty());
+    // Once it has passed, a failure is one, grace or not.
+    auto r3 = next_states(r2, {fail("nginx", t0 + seconds(4), "refused")}, grace_end);
+    BOOST_TEST(!of(r3, "nginx").starting);
+    BOOST_TEST(changes(r2, r3).at(0) == "nginx fails: refused");
+}
+
+BOOST_AUTO_TEST_CASE(still_not_up_when_the_grace_ends_fails) {
+    Time grace_end = t0 + seconds(60);
+    auto r1 = next_states({}, {fail("smtp", t0, "refused")}, grace_end);
+    auto r2 = next_states(r1, {fail("smtp", t0 + seconds(59), "refused")}, grace_end);
+    BOOST_TEST(of(r2, "smtp").starting);
+    auto r3 = next_states(r2, {fail("smtp", grace_end, "refused")}, grace_end);
+    BOOST_TEST(!of(r3, "smtp").starting);
+    BOOST_TEST((of(r3, "smtp").since == t0));  // failing since it was first seen down
+    auto lines = changes(r2, r3);
+    BOOST_TEST(lines.size() == 1u);
+    BOOST_TEST(lines.at(0) == "smtp fails: refused");
+    // Coming up after that is passing again.
+    auto r4 = next_states(r3, {pass("smtp", grace_end + seconds(30))}, grace_end);
+    BOOST_TEST(changes(r3, r4).at(0) == "smtp passes again");
+}
+
+BOOST_AUTO_TEST_CASE(board_knows_when_a_service_is_starting) {
+    Board b(t0 + seconds(60));
+    BOOST_TEST(!b.starting());
+    BOOST_TEST(b.record({fail("nginx", t0, "refused"), pass("web", t0)}, t0).empty());
+    BOOST_TEST(b.starting());
+    b.record({pass("nginx", t0 + seconds(1)), pass("web", t0 + seconds(1))}, t0 + seconds(1));
+    BOOST_TEST(!b.starting());
+    Board no_grace;
+    no_grace.record({fail("nginx", t0, "refused")}, t0);
+    BOOST_TEST(!no_grace.starting());
+}

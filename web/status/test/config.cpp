@@ -23,6 +23,7 @@ BOOST_AUTO_TEST_CASE(config_defaults) {
     BOOST_TEST(c.port == 8090);
     BOOST_TEST(c.interval.count() == 30000);
     BOOST_TEST(c.timeout.count() == 5000);
+    BOOST_TEST(c.startup.count() == 60000);
     BOOST_TEST(c.dsn == "host=127.0.0.1 port=5433 dbname=family user=family_status");
     BOOST_TEST(c.web_url == "http://127.0.0.1:8080/readyz");
     BOOST_TEST(c.nginx_url == "http://127.0.0.1:8000/nginx/healthz");
@@ -35,6 +36,7 @@ BOOST_AUTO_TEST_CASE(config_overrides) {
                      {"FAMILY_STATUS_PORT", "0"},
                      {"FAMILY_STATUS_INTERVAL", "1.5"},
                      {"FAMILY_STATUS_TIMEOUT", "0.25"},
+                     {"FAMILY_STATUS_STARTUP", "0"},
                      {"FAMILY_STATUS_DSN", "postgresql://family_status@db:5432/family"},
                      {"FAMILY_STATUS_WEB_URL", "https://web.example/readyz?full=1"},
                      {"FAMILY_STATUS_NGINX_URL", "HTTP://[::1]:8000"},
@@ -43,6 +45,8 @@ BOOST_AUTO_TEST_CASE(config_overrides) {
     BOOST_TEST(c.port == 0);
     BOOST_TEST(c.interval.count() == 1500);
     BOOST_TEST(c.timeout.count() == 250);
+    BOOST_TEST(c.startup.count() == 0);
+    BOOST_TEST(with({{"FAMILY_STATUS_STARTUP", "3600"}}).startup.count() == 3600000);
     BOOST_TEST(c.dsn == "postgresql://family_status@db:5432/family");
     BOOST_TEST(c.web_url == "https://web.example/readyz?full=1");
     BOOST_TEST(c.nginx_url == "HTTP://[::1]:8000");
@@ -79,6 +83,8 @@ BOOST_AUTO_TEST_CASE(config_refuses_bad_values) {
         {"FAMILY_STATUS_TIMEOUT", "601"},
         {"FAMILY_STATUS_TIMEOUT", "five"},
         {"FAMILY_STATUS_TIMEOUT", "-5"},
+        {"FAMILY_STATUS_STARTUP", "3600.5"},
+        {"FAMILY_STATUS_STARTUP", "soon"},
         {"FAMILY_STATUS_DSN", "host"},
         {"FAMILY_STATUS_DSN", "nosuchkey=1"},
         {"FAMILY_STATUS_DSN", "postgresql://h/db?nosuch=1"},

@@ -174,3 +174,25 @@ BOOST_AUTO_TEST_CASE(health_and_problem_documents) {
     BOOST_TEST(p["status"] == 404);
     BOOST_TEST(p["detail"] == "No such resource.");
 }
+
+BOOST_AUTO_TEST_CASE(starting_is_not_failing) {
+    Snapshot s = sample();
+    s.services[1].starting = true;
+    json j = json::parse(status_json(s, seconds(30)));
+    BOOST_TEST(j["failing"].empty());
+    BOOST_TEST(j["services"][1]["status"] == "starting");
+    BOOST_TEST(j["services"][1]["error"].is_null());
+    BOOST_TEST(j["services"][1]["detail"].get<std::string>().rfind("not up yet: cannot connect", 0) == 0);
+    std::string h = status_html(s, seconds(30));
+    BOOST_TEST(has(h, "<p class=\"summary starting\">1 of 2 services starting</p>"));
+    BOOST_TEST(!has(h, "<h2>Failing</h2>"));
+    BOOST_TEST(h.find("<h2>Starting</h2>") < h.find("<h2>Passing</h2>"));
+    // A real failure wins the summary.
+    s.services.push_back({"web", false, "HTTP 503", "", t0, t0 + seconds(60)});
+    std::string both = status_html(s, seconds(30));
+    BOOST_TEST(has(both, "1 of 3 services failing"));
+    BOOST_TEST(has(both, "<h2>Starting</h2>"));
+    // Nothing passing: no Passing table.
+    s.services.erase(s.services.begin());
+    BOOST_TEST(!has(status_html(s, seconds(30)), "<h2>Passing</h2>"));
+}
