@@ -1,18 +1,17 @@
 # The interface a newcomer uses. Every target works from a fresh clone.
 #   make run     everything in the foreground, stopped by Ctrl-C
 #   make start   the same in the background; make stop stops it
-#   make psql    psql on the local cluster
+#   make psql    psql on the local cluster (arguments: make psql ARGS='-c "SELECT 1"')
 #   make test    installs what it needs, builds, runs every suite
 #   make bench   benchmarks (see bench/README section of README.md)
 #   make bench-web  only the REST service's benchmarks (wrk)
 #   make loadtest  load tests with wrk (docs/load-test.md): nginx vs the service, 10 minutes of mixed load
 #   make coverage  line coverage of our C++ under the test suites
 SHELL := /bin/bash
-RUN_DIR := $(CURDIR)/.run
+RUN_DIR := $(or $(FAMILY_RUN_DIR),$(CURDIR)/.run)
 PG_DIR := $(RUN_DIR)/pg
 FAMILY_PG_PORT ?= 5433
 PGBIN := /usr/lib/postgresql/15/bin
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export FAMILY_PG_PORT
 
 .PHONY: all deps build install unit run start stop psql test coverage bench bench-web loadtest clean
@@ -23,12 +22,10 @@ deps:
 	@scripts/deps.sh
 
 build: deps
-	$(MAKE) -C extension
-	$(MAKE) -C extension/test/unit
-	$(MAKE) -C web all unit
+	@scripts/build.sh
 
 install: build
-	$(SUDO) $(MAKE) -C extension install
+	@scripts/install.sh
 
 unit: build
 	extension/test/unit/run-unit-tests --color_output=no --report_level=short
@@ -45,7 +42,7 @@ run: install
 	@scripts/stack.sh run
 
 psql:
-	@$(PGBIN)/psql -h $(PG_DIR) -p $(FAMILY_PG_PORT) -U postgres family
+	@$(PGBIN)/psql -h $(PG_DIR) -p $(FAMILY_PG_PORT) -U postgres $(ARGS) family
 
 test: install
 	@scripts/test.sh

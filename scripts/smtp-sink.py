@@ -3,14 +3,20 @@
 
     smtp-sink.py --port PORT --dir DIR
 
-Each message lands in DIR as <time>-<n>.eml (written to a temporary name
-first, then renamed: a reader never sees half a mail). Stops on SIGTERM or
-Ctrl-C. For development and tests only: it accepts mail for anyone.
+Each message lands in DIR as a file (written to a temporary name first,
+then renamed: a reader never sees half a mail): a consistency check's report
+as check-run-<run id>.eml (check-run-<id>-2.eml and so on for another of the
+same id, from another database or a resend), anything else as
+<time>-<n>.eml. Stops on SIGTERM or Ctrl-C. For development and tests only:
+it accepts mail for anyone.
 """
 import argparse
 import asyncio
+import email.parser
+import email.policy
 import itertools
 import os
+import re
 import signal
 import time
 
@@ -22,11 +28,22 @@ class Keep:
         self.directory = directory
         self.counter = itertools.count(1)
 
+    def name(self, content):
+        headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(content)
+        run = re.match(r"\[family\] consistency check run (\d+) ", str(headers["Subject"] or ""))
+        if not run:
+            return f"{time.time():.6f}-{next(self.counter)}.eml"
+        for n in itertools.count(1):
+            name = f"check-run-{run.group(1)}" + (f"-{n}" if n > 1 else "") + ".eml"
+            if not os.path.exists(os.path.join(self.directory, name)):
+                return name
+
     async def handle_DATA(self, server, session, envelope):
-        name = f"{time.time():.6f}-{next(self.counter)}.eml"
+        content = envelope.original_content or envelope.content
+        name = self.name(content)
         tmp = os.path.join(self.directory, "." + name)
         with open(tmp, "wb") as f:
-            f.write(envelope.original_content or envelope.content)
+            f.write(content)
         os.rename(tmp, os.path.join(self.directory, name))
         return "250 Message accepted for delivery"
 

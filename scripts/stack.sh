@@ -26,12 +26,35 @@ psql() { "$PGBIN/psql" -h "$pg_dir" -p "$port" -U postgres -v ON_ERROR_STOP=1 -X
 services=(smtp postgresql web status nginx)
 
 running() { [ -f "$run_dir/$1.pid" ] && kill -0 "$(cat "$run_dir/$1.pid")" 2>/dev/null; }
+# Is SERVICE up (one of $services)?
+up() {
+    case "$1" in
+    postgresql) [ -f "$pg_dir/data/postmaster.pid" ] &&
+                    kill -0 "$(head -1 "$pg_dir/data/postmaster.pid")" 2>/dev/null ;;
+    nginx) [ -f "$run_dir/nginx/nginx.pid" ] && kill -0 "$(cat "$run_dir/nginx/nginx.pid")" 2>/dev/null ;;
+    *) running "$1" ;;
+    esac
+}
+
+port_free() { /usr/bin/python3 -c "import socket; socket.create_server(('127.0.0.1', $1)).close()" 2>/dev/null; }
 
 need_port() { # port variable
-    if ! /usr/bin/python3 -c "import socket; socket.create_server(('127.0.0.1', $1)).close()" 2>/dev/null; then
+    if ! port_free "$1"; then
         echo "port $1 is taken: set $2 to a free port" >&2
         exit 1
     fi
+}
+
+# The port and its variable of each service, to check them all before
+# starting anything.
+port_of() {
+    case "$1" in
+    smtp) echo "$smtp_port FAMILY_SMTP_PORT" ;;
+    postgresql) echo "$port FAMILY_PG_PORT" ;;
+    web) echo "$web_port FAMILY_WEB_PORT" ;;
+    status) echo "$status_port FAMILY_STATUS_PORT" ;;
+    nginx) echo "$nginx_port FAMILY_NGINX_PORT" ;;
+    esac
 }
 
 wait_http() { # name url
@@ -65,12 +88,13 @@ create_admin() {
 }
 
 start_smtp() {
-    running smtp && return
+    up smtp && return
     need_port "$smtp_port" FAMILY_SMTP_PORT
     daemon smtp /usr/bin/python3 "$top/scripts/smtp-sink.py" --port "$smtp_port" --dir "$mail_dir"
 }
 
 start_postgresql() {
+    up postgresql || need_port "$port" FAMILY_PG_PORT
     "$top/scripts/cluster.sh" start "$pg_dir" "$port"
     psql -d family -v smtp_url="smtp://127.0.0.1:$smtp_port" -f "$top/sql/setup.sql"
     psql -d family -f "$top/sql/app.sql"
@@ -79,7 +103,7 @@ start_postgresql() {
 }
 
 start_web() {
-    running web && return
+    up web && return
     need_port "$web_port" FAMILY_WEB_PORT
     # nginx in front: the login throttle keys on the address nginx names.
     FAMILY_WEB_PORT=$web_port FAMILY_WEB_TRUST_PROXY=1 \
@@ -89,7 +113,7 @@ start_web() {
 }
 
 start_status() {
-    running status && return
+    up status && return
     need_port "$status_port" FAMILY_STATUS_PORT
     FAMILY_STATUS_PORT=$status_port FAMILY_STATUS_INTERVAL=$status_interval \
         FAMILY_STATUS_DSN="host=$pg_dir port=$port dbname=family user=family_status" \
@@ -101,7 +125,7 @@ start_status() {
 }
 
 start_nginx() {
-    [ -f "$run_dir/nginx/nginx.pid" ] && kill -0 "$(cat "$run_dir/nginx/nginx.pid")" 2>/dev/null && return
+    up nginx && return
     need_port "$nginx_port" FAMILY_NGINX_PORT
     "$top/scripts/nginx.sh" start "$run_dir/nginx" "127.0.0.1:$nginx_port" \
         "127.0.0.1:$web_port" "127.0.0.1:$status_port"
@@ -126,15 +150,44 @@ stop_one() {
     esac
 }
 
+# Stops the services this start started, when it fails half-way.
+started=()
+roll_back() {
+    [ ${#started[@]} -eq 0 ] && return
+    echo "start failed: stopping what it started (${started[*]})" >&2
+    for ((i = ${#started[@]} - 1; i >= 0; i--)); do stop_one "${started[i]}" 2>/dev/null || true; done
+}
+
 start() {
     mkdir -p "$run_dir"
     if [ -n "${1:-}" ]; then
         "start_$1"
         return
     fi
-    for s in "${services[@]}"; do "start_$s"; done
+    local s down=() p var
+    for s in "${services[@]}"; do up "$s" || down+=("$s"); done
+    if [ ${#down[@]} -eq 0 ]; then
+        echo "family is already up."
+        summary
+        return
+    fi
+    # Every port first: a taken one stops the start before anything runs.
+    for s in "${down[@]}"; do
+        read -r p var <<<"$(port_of "$s")"
+        need_port "$p" "$var"
+    done
+    trap roll_back EXIT
+    for s in "${down[@]}"; do
+        started+=("$s")
+        "start_$s"
+    done
+    trap - EXIT
+    echo "family is up."
+    summary
+}
+
+summary() {
     cat <<MSG
-family is up.
   PostgreSQL  127.0.0.1:$port and socket $pg_dir (database family, user postgres)
   psql        make psql   (or: $PGBIN/psql -h $pg_dir -p $port -U postgres family)
   checks      every 15 minutes by pg_cron; now: SELECT family.run_consistency_check();
@@ -168,10 +221,12 @@ start) check_service "${2:-}"; start "${2:-}" ;;
 stop) check_service "${2:-}"; stop "${2:-}" ;;
 run)
     start
-    trap 'stop; exit 0' INT TERM
+    sleeper=
+    trap '[ -z "$sleeper" ] || kill "$sleeper" 2>/dev/null || true; stop; exit 0' INT TERM
     echo "Press Ctrl-C to stop."
-    # Wait for a signal; sleep in the background so the trap runs at once.
-    while true; do sleep 3600 & wait $!; done
+    # Wait for a signal; sleep in the background so the trap runs at once
+    # (and is killed with it: nothing is left behind).
+    while true; do sleep 3600 & sleeper=$!; wait $sleeper; done
     ;;
 *)
     echo "usage: $0 start [SERVICE] | stop [SERVICE] | run   (SERVICE: ${services[*]})" >&2

@@ -13,6 +13,8 @@ import gzip
 import http.client
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +22,10 @@ import time
 import traceback
 import urllib.error
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "readme"))
+import readme  # noqa: E402 - the README's examples (tests/readme)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
@@ -40,11 +46,12 @@ ENV = dict(os.environ, FAMILY_RUN_DIR=RUN_DIR, FAMILY_STATUS_INTERVAL=str(INTERV
 NGINX = f"http://127.0.0.1:{PORTS['NGINX']}"
 
 
-def stack(*args):
-    r = subprocess.run([os.path.join(TOP, "scripts", "stack.sh"), *args], env=ENV,
+def stack(*args, env=None):
+    r = subprocess.run([os.path.join(TOP, "scripts", "stack.sh"), *args], env=env or ENV,
                        capture_output=True, text=True, timeout=180)
     if r.returncode != 0:
         raise AssertionError(f"stack.sh {' '.join(args)}: {r.stdout}{r.stderr}")
+    return r.stdout
 
 
 def fetch(url, method="GET", body=None, headers=None):
@@ -184,8 +191,167 @@ def test_smtp_down_listed_then_cleared():
     failing(PERIOD, [])
 
 
-TESTS = [test_requests_through_nginx, test_health_everywhere, test_all_pass,
-         test_web_down_listed_then_cleared, test_smtp_down_listed_then_cleared]
+def test_readme_examples():
+    # First, on the database as make run leaves it: the README's SQL, then
+    # its curl walkthrough against the service, as written.
+    psql = ["/usr/lib/postgresql/15/bin/psql", "-h", os.path.join(RUN_DIR, "pg"),
+            "-p", str(PORTS["PG"]), "-U", "postgres", "-X", "family"]
+    expected, actual = readme.run_sql(psql)
+    assert expected, "no output shown in Getting started"
+    assert actual == expected, "\n".join(
+        ["psql printed:"] + actual + ["", "the README shows:"] + expected)
+    rc, out, err = readme.run_rest({"http://127.0.0.1:8080": f"http://127.0.0.1:{PORTS['WEB']}",
+                                    ".run/admin-password": os.path.join(RUN_DIR, "admin-password")},
+                                   dict(os.environ))
+    assert rc == 0, f"the walkthrough failed ({rc}):\n{out[-3000:]}\n{err[-2000:]}"
+
+
+def test_second_start_says_up():
+    out = stack("start")
+    assert out.startswith("family is already up."), out
+
+
+def test_no_false_alarm_after_start():
+    # status and nginx start again; from the first answer on, nothing fails.
+    stack("stop", "nginx")
+    stack("stop", "status")
+    out = stack("start")
+    assert out.startswith("family is up."), out
+    reports = []
+    deadline = time.time() + INTERVAL + 2
+    while time.time() < deadline:
+        status, _, body = fetch(f"{NGINX}/status/", headers={"Accept": "application/json"})
+        assert status == 200, status
+        report = json.loads(body)
+        reports.append(report)
+        assert report["failing"] == [], report
+        time.sleep(0.1)
+    assert all(s["status"] == "pass" for s in reports[-1]["services"]), reports[-1]
+
+
+def other_env(name):
+    """A second stack's settings: its own directory and free ports."""
+    ports = {k: free_port() for k in PORTS}
+    return dict(ENV, FAMILY_RUN_DIR=os.path.join(TOP, ".run", "test", name),
+                **{f"FAMILY_{k}_PORT": str(v) for k, v in ports.items()}), ports
+
+
+def leftovers(run_dir):
+    """Processes whose command line names run_dir."""
+    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if run_dir in line and "ps -eo" not in line]
+
+
+def test_failed_start_leaves_nothing():
+    env, ports = other_env("failed-start")
+    run_dir = env["FAMILY_RUN_DIR"]
+    # A taken port: refused before anything starts, naming the variable.
+    with socket.create_server(("127.0.0.1", ports["NGINX"])):
+        r = subprocess.run([os.path.join(TOP, "scripts", "stack.sh"), "start"], env=env,
+                           capture_output=True, text=True, timeout=180)
+    assert r.returncode != 0, r.stdout
+    assert f"port {ports['NGINX']} is taken: set FAMILY_NGINX_PORT" in r.stderr, r.stderr
+    assert not leftovers(run_dir), leftovers(run_dir)
+    # A service that fails after others started (family-web exits at once,
+    # though it creates the staff account): they are stopped again.
+    web = os.path.join(TOP, "web", "build", "family-web")
+    wrapper = os.path.join(TOP, ".run", "test", "exiting-web")
+    with open(wrapper, "w") as f:
+        f.write(f'#!/bin/sh\n[ "$1" = create-staff ] && exec {web} "$@"\nexit 1\n')
+    os.chmod(wrapper, 0o755)
+    bad = dict(env, FAMILY_WEB_BIN=wrapper)
+    r = subprocess.run([os.path.join(TOP, "scripts", "stack.sh"), "start"], env=bad,
+                       capture_output=True, text=True, timeout=180)
+    try:
+        assert r.returncode != 0, r.stdout
+        assert "stopping what it started (smtp postgresql web)" in r.stderr, r.stderr
+        assert not leftovers(run_dir), leftovers(run_dir)
+    finally:
+        stack("stop", env=env)
+        subprocess.run(["rm", "-rf", run_dir])
+
+
+def test_run_stops_everything_on_ctrl_c():
+    env, ports = other_env("run")
+    run_dir = env["FAMILY_RUN_DIR"]
+    # As a terminal does on Ctrl-C: SIGINT to the whole foreground group.
+    # (SIGINT as a terminal leaves it, even if this runner ignores it.)
+    proc = subprocess.Popen([os.path.join(TOP, "scripts", "stack.sh"), "run"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        out = ""
+        for line in proc.stdout:
+            out += line
+            if "Press Ctrl-C" in line:
+                break
+        assert "Press Ctrl-C" in out, out
+        os.killpg(proc.pid, signal.SIGINT)
+        out += proc.communicate(timeout=60)[0]
+        assert proc.returncode == 0, (proc.returncode, out)
+        assert "family is stopped." in out, out
+        time.sleep(0.5)
+        ps = subprocess.run(["ps", "-o", "pid=,args=", "-s", str(proc.pid)],
+                            capture_output=True, text=True).stdout
+        assert not ps.strip(), f"left behind:\n{ps}"
+        assert not leftovers(run_dir), leftovers(run_dir)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        stack("stop", env=env)
+        subprocess.run(["rm", "-rf", run_dir])
+
+
+def test_make_psql_takes_arguments():
+    r = subprocess.run(["make", "-s", "psql", "ARGS=-Atc 'SELECT 40 + 2'"], cwd=TOP, env=ENV,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "42", (r.returncode, r.stdout, r.stderr)
+
+
+def test_make_install_is_quiet_when_current():
+    # make test installed what it built: another install has nothing to do
+    # and says nothing (no compiler lines, no sudo).
+    r = subprocess.run(["make", "install"], cwd=TOP, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "" and r.stderr.strip() == "", (r.stdout, r.stderr)
+
+
+def test_check_mail_named_after_its_run():
+    r = subprocess.run(["/usr/lib/postgresql/15/bin/psql", "-h", os.path.join(RUN_DIR, "pg"),
+                        "-p", str(PORTS["PG"]), "-U", "postgres", "-XAtc",
+                        "SELECT family.run_consistency_check()", "family"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    run = int(r.stdout)
+    path = os.path.join(RUN_DIR, "mail", f"check-run-{run}.eml")
+    deadline = time.time() + 10
+    while not os.path.exists(path) and time.time() < deadline:
+        time.sleep(0.1)
+    assert os.path.exists(path), os.listdir(os.path.join(RUN_DIR, "mail"))
+    with open(path) as f:
+        assert f"consistency check run {run} " in f.read()
+
+
+def test_no_binary_committed():
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=TOP, capture_output=True,
+                           check=True).stdout.split(b"\0")
+    binaries = []
+    for name in filter(None, files):
+        path = os.path.join(TOP, name.decode())
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                if f.read(4) == b"\x7fELF":
+                    binaries.append(name.decode())
+    assert not binaries, binaries
+
+
+TESTS = [test_readme_examples, test_requests_through_nginx, test_health_everywhere,
+         test_all_pass, test_second_start_says_up, test_no_false_alarm_after_start,
+         test_web_down_listed_then_cleared, test_smtp_down_listed_then_cleared,
+         test_check_mail_named_after_its_run, test_failed_start_leaves_nothing,
+         test_run_stops_everything_on_ctrl_c, test_make_psql_takes_arguments,
+         test_make_install_is_quiet_when_current, test_no_binary_committed]
 
 
 def main():
