@@ -309,12 +309,26 @@ def test_make_psql_takes_arguments():
     assert r.returncode == 0 and r.stdout.strip() == "42", (r.returncode, r.stdout, r.stderr)
 
 
-def test_make_install_is_quiet_when_current():
-    # make test installed what it built: another install has nothing to do
-    # and says nothing (no compiler lines, no sudo).
-    r = subprocess.run(["make", "install"], cwd=TOP, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "" and r.stderr.strip() == "", (r.stdout, r.stderr)
+def test_make_install_only_what_changed():
+    # Into a directory of its own (DESTDIR), so that the installed extension
+    # (a coverage build, under make coverage) stays as it is: the first
+    # install says where it went, the next has nothing to do and says
+    # nothing (no compiler lines, no sudo); a changed file installs again.
+    with tempfile.TemporaryDirectory() as d:
+        make = ["make", "install", f"DESTDIR={d}"]
+        r = subprocess.run(make, cwd=TOP, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith("installed the extension into "), (r.stdout, r.stderr)
+        r = subprocess.run(make, cwd=TOP, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() == "" and r.stderr.strip() == "", (r.stdout, r.stderr)
+        control = subprocess.run(["find", d, "-name", "family.control"], capture_output=True,
+                                 text=True).stdout.split()
+        assert len(control) == 1, control
+        with open(control[0], "a") as f:
+            f.write("# changed\n")
+        r = subprocess.run(make, cwd=TOP, capture_output=True, text=True, timeout=600)
+        assert r.stdout.startswith("installed the extension into "), (r.stdout, r.stderr)
 
 
 def test_check_mail_named_after_its_run():
@@ -351,7 +365,7 @@ TESTS = [test_readme_examples, test_requests_through_nginx, test_health_everywhe
          test_web_down_listed_then_cleared, test_smtp_down_listed_then_cleared,
          test_check_mail_named_after_its_run, test_failed_start_leaves_nothing,
          test_run_stops_everything_on_ctrl_c, test_make_psql_takes_arguments,
-         test_make_install_is_quiet_when_current, test_no_binary_committed]
+         test_make_install_only_what_changed, test_no_binary_committed]
 
 
 def main():

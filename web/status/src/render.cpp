@@ -185,16 +185,46 @@ bool wants_html(std::string_view accept) {
     return html > 0 && html > quality(ranges, "application", "json");
 }
 
+namespace {
+
+enum class State { failing, starting, passing };
+
+State state(const ServiceState& x) {
+    return x.pass ? State::passing : x.starting ? State::starting : State::failing;
+}
+
+// The page's table of the services in one state (none: no table).
+void section(std::string& out, const std::vector<ServiceState>& services, State which,
+             const char* title, const char* since, const char* text) {
+    static const char* const kClass[] = {"failing", "starting", "passing"};
+    static const char* const kCell[] = {" fail", "", " pass"};
+    std::string rows;
+    for (const ServiceState& x : services)
+        if (state(x) == which)
+            row(rows, {"<td class=\"service" + std::string(kCell[int(which)]) + "\">" +
+                           html_escape(x.service) + "</td>",
+                       "<td>" + time_html(x.since) + "</td>",
+                       "<td class=\"text\">" + html_escape(x.pass ? x.detail : x.error) + "</td>"});
+    if (rows.empty()) return;
+    out += std::string("<h2>") + title + "</h2>\n<table class=\"" + kClass[int(which)] + "\">\n";
+    row(out, {"<th>service</th>", std::string("<th>") + since + "</th>",
+              std::string("<th>") + text + "</th>"});
+    out += rows + "</table>\n";
+}
+
+}  // namespace
+
 std::string status_json(const Snapshot& s, std::chrono::milliseconds interval) {
+    static const char* const kStatus[] = {"fail", "starting", "pass"};
     json failing = json::array(), services = json::array();
     for (const ServiceState& x : s.services) {
-        bool fails = !x.pass && !x.starting;
+        bool fails = state(x) == State::failing;
         if (fails)
             failing.push_back(
                 {{"service", x.service}, {"since", iso8601(x.since)}, {"error", x.error}});
         std::string detail = x.starting ? "not up yet: " + x.error : x.detail;
         services.push_back({{"service", x.service},
-                            {"status", x.pass ? "pass" : x.starting ? "starting" : "fail"},
+                            {"status", kStatus[int(state(x))]},
                             {"since", iso8601(x.since)},
                             {"error", fails ? json(x.error) : json()},
                             {"detail", detail.empty() ? json() : json(detail)},
@@ -207,10 +237,11 @@ std::string status_json(const Snapshot& s, std::chrono::milliseconds interval) {
 }
 
 std::string status_html(const Snapshot& s, std::chrono::milliseconds interval) {
-    std::size_t failing = std::count_if(s.services.begin(), s.services.end(),
-                                        [](const ServiceState& x) { return !x.pass && !x.starting; });
-    std::size_t starting = std::count_if(s.services.begin(), s.services.end(),
-                                         [](const ServiceState& x) { return x.starting; });
+    auto count = [&](State which) {
+        return std::size_t(std::count_if(s.services.begin(), s.services.end(),
+                                         [&](const ServiceState& x) { return state(x) == which; }));
+    };
+    std::size_t failing = count(State::failing), starting = count(State::starting);
     long refresh = std::max<long>(1, (interval.count() + 999) / 1000);
     auto of_all = [&](std::size_t n, const char* what) {
         return std::to_string(n) + " of " + std::to_string(s.services.size()) +
@@ -218,8 +249,9 @@ std::string status_html(const Snapshot& s, std::chrono::milliseconds interval) {
     };
     std::string summary = !s.checked_at ? "Not checked yet"
                           : failing     ? of_all(failing, "failing")
-                          : starting    ? of_all(starting, "starting")
-                                     : "All " + std::to_string(s.services.size()) + " services pass";
+                          : starting
+                              ? of_all(starting, "starting")
+                              : "All " + std::to_string(s.services.size()) + " services pass";
     std::string out =
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -230,40 +262,15 @@ std::string status_html(const Snapshot& s, std::chrono::milliseconds interval) {
         html_escape(summary) + "</title>\n<style>" + kStyle +
         "</style>\n</head>\n<body>\n<h1>family status</h1>\n"
         "<p class=\"summary " +
-        (failing || !s.checked_at ? "fail" : starting ? "starting" : "pass") + "\">" + html_escape(summary) +
-        "</p>\n<p class=\"muted\">" +
+        (failing || !s.checked_at ? "fail"
+         : starting               ? "starting"
+                                  : "pass") +
+        "\">" + html_escape(summary) + "</p>\n<p class=\"muted\">" +
         (s.checked_at ? "Last checked " + time_html(*s.checked_at) + "; c" : "C") +
         "hecks run every " + seconds_text(interval) + " s; this page reloads itself.</p>\n";
-    if (failing) {
-        out += "<h2>Failing</h2>\n<table class=\"failing\">\n";
-        row(out, {"<th>service</th>", "<th>failing since</th>", "<th>error</th>"});
-        for (const ServiceState& x : s.services)
-            if (!x.pass && !x.starting)
-                row(out, {"<td class=\"service fail\">" + html_escape(x.service) + "</td>",
-                          "<td>" + time_html(x.since) + "</td>",
-                          "<td class=\"text\">" + html_escape(x.error) + "</td>"});
-        out += "</table>\n";
-    }
-    if (starting) {
-        out += "<h2>Starting</h2>\n<table class=\"starting\">\n";
-        row(out, {"<th>service</th>", "<th>not up since</th>", "<th>detail</th>"});
-        for (const ServiceState& x : s.services)
-            if (x.starting)
-                row(out, {"<td class=\"service\">" + html_escape(x.service) + "</td>",
-                          "<td>" + time_html(x.since) + "</td>",
-                          "<td class=\"text\">" + html_escape(x.error) + "</td>"});
-        out += "</table>\n";
-    }
-    if (failing + starting < s.services.size()) {
-        out += "<h2>Passing</h2>\n<table class=\"passing\">\n";
-        row(out, {"<th>service</th>", "<th>passing since</th>", "<th>detail</th>"});
-        for (const ServiceState& x : s.services)
-            if (x.pass)
-                row(out, {"<td class=\"service pass\">" + html_escape(x.service) + "</td>",
-                          "<td>" + time_html(x.since) + "</td>",
-                          "<td class=\"text\">" + html_escape(x.detail) + "</td>"});
-        out += "</table>\n";
-    }
+    section(out, s.services, State::failing, "Failing", "failing since", "error");
+    section(out, s.services, State::starting, "Starting", "not up since", "detail");
+    section(out, s.services, State::passing, "Passing", "passing since", "detail");
     return out + "</body>\n</html>\n";
 }
 

@@ -117,8 +117,9 @@ void Poller::loop() {
     // While a service is starting, the next round comes within a second, so
     // that the page shows it up as soon as it is.
     auto next = [this] {
-        return last_start_ +
-               (board_.starting() ? std::min(interval_, std::chrono::milliseconds(1000)) : interval_);
+        return last_start_ + (board_.starting()
+                                  ? std::min(interval_, std::chrono::milliseconds(1000))
+                                  : interval_);
     };
     while (!wake_.wait_until(lock, next(), [this] { return stopping_; })) {
         lock.unlock();

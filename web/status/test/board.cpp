@@ -100,8 +100,8 @@ BOOST_AUTO_TEST_CASE(not_up_yet_within_the_grace_is_starting) {
     BOOST_TEST(!of(r1, "web").starting);
     BOOST_TEST(changes({}, r1).empty());
     // It comes up: passing, still nothing to log.
-    auto r2 = next_states(r1, {pass("nginx", t0 + seconds(2)), pass("web", t0 + seconds(2))},
-                          grace_end);
+    auto r2 =
+        next_states(r1, {pass("nginx", t0 + seconds(2)), pass("web", t0 + seconds(2))}, grace_end);
     BOOST_TEST(!of(r2, "nginx").starting);
     BOOST_TEST(changes(r1, r2).empty());
     // Once it has passed, a failure is one, grace or not.

@@ -182,7 +182,8 @@ BOOST_AUTO_TEST_CASE(starting_is_not_failing) {
     BOOST_TEST(j["failing"].empty());
     BOOST_TEST(j["services"][1]["status"] == "starting");
     BOOST_TEST(j["services"][1]["error"].is_null());
-    BOOST_TEST(j["services"][1]["detail"].get<std::string>().rfind("not up yet: cannot connect", 0) == 0);
+    BOOST_TEST(
+        j["services"][1]["detail"].get<std::string>().rfind("not up yet: cannot connect", 0) == 0);
     std::string h = status_html(s, seconds(30));
     BOOST_TEST(has(h, "<p class=\"summary starting\">1 of 2 services starting</p>"));
     BOOST_TEST(!has(h, "<h2>Failing</h2>"));
