@@ -304,7 +304,8 @@ def test_run_stops_everything_on_ctrl_c():
 
 
 def test_make_psql_takes_arguments():
-    r = subprocess.run(["make", "-s", "psql", "ARGS=-Atc 'SELECT 40 + 2'"], cwd=TOP, env=ENV,
+    env = {k: v for k, v in ENV.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+    r = subprocess.run(["make", "-s", "psql", "ARGS=-Atc 'SELECT 40 + 2'"], cwd=TOP, env=env,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == "42", (r.returncode, r.stdout, r.stderr)
 
@@ -314,12 +315,14 @@ def test_make_install_only_what_changed():
     # (a coverage build, under make coverage) stays as it is: the first
     # install says where it went, the next has nothing to do and says
     # nothing (no compiler lines, no sudo); a changed file installs again.
+    # As from a shell: not a sub-make of make test (which prints directories).
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     with tempfile.TemporaryDirectory() as d:
         make = ["make", "install", f"DESTDIR={d}"]
-        r = subprocess.run(make, cwd=TOP, capture_output=True, text=True, timeout=600)
+        r = subprocess.run(make, cwd=TOP, env=env, capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, r.stderr
         assert r.stdout.startswith("installed the extension into "), (r.stdout, r.stderr)
-        r = subprocess.run(make, cwd=TOP, capture_output=True, text=True, timeout=600)
+        r = subprocess.run(make, cwd=TOP, env=env, capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, r.stderr
         assert r.stdout.strip() == "" and r.stderr.strip() == "", (r.stdout, r.stderr)
         control = subprocess.run(["find", d, "-name", "family.control"], capture_output=True,
@@ -327,7 +330,7 @@ def test_make_install_only_what_changed():
         assert len(control) == 1, control
         with open(control[0], "a") as f:
             f.write("# changed\n")
-        r = subprocess.run(make, cwd=TOP, capture_output=True, text=True, timeout=600)
+        r = subprocess.run(make, cwd=TOP, env=env, capture_output=True, text=True, timeout=600)
         assert r.stdout.startswith("installed the extension into "), (r.stdout, r.stderr)
 
 
