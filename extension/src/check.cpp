@@ -93,6 +93,28 @@ void check_person(const StoredPerson& p, std::vector<Finding>& out) {
         out.push_back({p.id, "ancestor_rank", optional_number(rank), optional_number(p.rank)});
 }
 
+void check_relationships(const std::vector<StoredRelationship>& slice,
+                         const std::set<PersonId>& existing,
+                         const std::map<PersonId, std::vector<std::int64_t>>& current,
+                         std::vector<Finding>& out) {
+    for (const StoredRelationship& r : slice)
+        for (PersonId p : {r.a, r.b}) {
+            if (!existing.count(p))
+                out.push_back({p, "relationship_person",
+                               "person " + std::to_string(p) + " of relationship " +
+                                   std::to_string(r.id) + " exists",
+                               "no such person", r.id});
+            auto it = current.find(p);
+            if (!r.current || it == current.end() || it->second.size() < 2 ||
+                it->second.front() != r.id)
+                continue;
+            std::string ids;
+            for (std::int64_t id : it->second) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+            out.push_back({p, "current_relationships", "at most one current relationship",
+                           "current relationships " + ids, r.id});
+        }
+}
+
 std::string report_subject(const RunReport& r) {
     std::string s = "[family] consistency check run " + std::to_string(r.run_id) + " on " +
                     r.database + ": " + r.status;
@@ -108,6 +130,7 @@ std::string report_body(const RunReport& r) {
     out += pad("started", 18) + r.started_at + "\n";
     out += pad("finished", 18) + r.finished_at + " (" + seconds(r.seconds) + " s)\n";
     out += pad("persons checked", 18) + std::to_string(r.persons) + "\n";
+    out += pad("relationships", 18) + std::to_string(r.relationships) + " checked\n";
     out += pad("findings", 18) + std::to_string(r.findings_total) + "\n";
     out += pad("workers", 18) + std::to_string(r.workers.size()) + " of " +
            std::to_string(r.workers_requested) + " requested\n";
@@ -134,8 +157,9 @@ std::string report_body(const RunReport& r) {
                    f.expected + "\n" + std::string(35, ' ') + "actual   " + f.actual + "\n";
         out +=
             "\nTo fix the derived values: SELECT family.repair(); then check again with\n"
-            "SELECT family.run_consistency_check();  (missing_*, *_rank_pairing, couple\n"
-            "and cycle findings are data that repair() cannot guess: fix those rows first.)\n";
+            "SELECT family.run_consistency_check();  (missing_*, *_rank_pairing, couple,\n"
+            "cycle and relationship findings are data that repair() cannot guess: fix\n"
+            "those rows first.)\n";
     }
 
     if (!r.errors.empty()) {

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,8 +34,16 @@ struct StoredPerson {
 
 struct Finding {
     PersonId person = 0;
-    std::string kind;  // see check_person
+    std::string kind;  // see check_person and check_relationships
     std::string expected, actual;
+    std::optional<std::int64_t> relationship;  // the relationship it is about
+};
+
+// One relationship as stored.
+struct StoredRelationship {
+    std::int64_t id = 0;
+    PersonId a = 0, b = 0;
+    bool current = false;  // ended_at is null
 };
 
 // Checks one person locally, appending what is wrong to `out`, each kind at
@@ -41,6 +51,18 @@ struct Finding {
 // mother_rank_pairing, couple, generation, link_vectors, ancestor_rank. Local consistency everywhere implies global consistency,
 // and generation strictly increasing along every link proves no cycle.
 void check_person(const StoredPerson& p, std::vector<Finding>& out);
+
+// Checks a slice of relationships against their rules, appending to `out`:
+//  - relationship_person: a person it names does not exist (`existing`
+//    holds those of the slice's persons that do);
+//  - current_relationships: a person has more than one current relationship
+//    (`current` maps each person of the slice's current relationships to
+//    the ids of all their current ones, sorted). Reported once, by the
+//    slice that holds the smallest of those ids.
+void check_relationships(const std::vector<StoredRelationship>& slice,
+                         const std::set<PersonId>& existing,
+                         const std::map<PersonId, std::vector<std::int64_t>>& current,
+                         std::vector<Finding>& out);
 
 // Text of a vector, e.g. "{4, 2}/{1, 1}" (sums/counts), for findings.
 std::string format_ranks(const RankVector& r);
@@ -62,7 +84,7 @@ struct RunReport {
     std::string database, status, started_at, finished_at;
     double seconds = 0;
     int workers_requested = 0;
-    std::int64_t persons = 0, findings_total = 0;
+    std::int64_t persons = 0, relationships = 0, findings_total = 0;
     std::string note;  // e.g. why fewer workers ran than requested
     std::vector<WorkerReport> workers;
     std::vector<Finding> findings;  // the first ones, by person

@@ -34,6 +34,7 @@ extern "C" {
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <set>
 #include <unordered_map>
 #include <stdexcept>
@@ -87,7 +88,7 @@ struct WorkerSlot {
     int pid;
     int state;
     TimestampTz started, finished;
-    int64 persons, slices, findings;
+    int64 persons, relationships, slices, findings;
     ErrorSlot error;
 };
 
@@ -104,6 +105,7 @@ struct Shared {
     // Set by the coordinator.
     bool recorded;  // the run row is committed
     int64 run_id;
+    // Slices of `slice` person ids from first_id to last_id.
     int64 first_id, last_id, slice;
     pg_atomic_uint64 next_slice;
     char status[16];
@@ -230,6 +232,70 @@ BackgroundWorkerHandle* launch(const char* function, const char* type, dsm_handl
 
 // ---- the check worker -----------------------------------------------------
 
+// A slice's findings, in one statement.
+void insert_findings(int64 run_id, const std::vector<check::Finding>& findings) {
+    static Statement insert(
+        "INSERT INTO family.check_finding (run_id, person_id, kind, expected, actual,"
+        "                                  relationship_id)"
+        " SELECT $1, p, k, e, a, nullif(r, 0)"
+        "   FROM unnest($2::int8[], $3::text[], $4::text[], $5::text[], $6::int8[])"
+        "        AS f(p, k, e, a, r)",
+        {INT8OID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID});
+    if (findings.empty()) return;
+    std::vector<int64> ids, relationships;
+    std::vector<std::string> kinds, expected, actual;
+    for (const check::Finding& f : findings) {
+        ids.push_back(f.person);
+        kinds.push_back(f.kind);
+        expected.push_back(f.expected);
+        actual.push_back(f.actual);
+        relationships.push_back(f.relationship.value_or(0));
+    }
+    insert.run({Int64GetDatum(run_id), int64_array(ids), text_array(kinds), text_array(expected),
+                text_array(actual), int64_array(relationships)});
+}
+
+// The relationships whose person_a is from lo to hi (each is checked once,
+// by the slice of its person_a), in the slice's transaction: whether the
+// persons they name exist, and every current relationship of the persons of
+// their current ones. Returns how many there were.
+int64 check_relationships_of(int64 lo, int64 hi, std::vector<check::Finding>& findings) {
+    static Statement relationships(
+        "SELECT id, person_a, person_b, (ended_at IS NULL)::int4 FROM family.relationship"
+        " WHERE person_a BETWEEN $1 AND $2",
+        {INT8OID, INT8OID});
+    static Statement existing("SELECT id FROM family.person WHERE id = ANY ($1)",
+                              {INT8ARRAYOID});
+    static Statement current(
+        "SELECT person_a, id FROM family.relationship"
+        " WHERE ended_at IS NULL AND person_a = ANY ($1)"
+        " UNION ALL "
+        "SELECT person_b, id FROM family.relationship"
+        " WHERE ended_at IS NULL AND person_b = ANY ($1)",
+        {INT8ARRAYOID});
+    uint64 n = relationships.run({Int64GetDatum(lo), Int64GetDatum(hi)});
+    std::vector<check::StoredRelationship> slice(n);
+    std::vector<int64> named, in_current;
+    for (uint64 i = 0; i < n; ++i) {
+        check::StoredRelationship& r = slice[i];
+        r.id = *col_int64(i, 1);
+        r.a = *col_int64(i, 2);
+        r.b = *col_int64(i, 3);
+        r.current = *col_int64(i, 4) == 1;
+        named.insert(named.end(), {r.a, r.b});
+        if (r.current) in_current.insert(in_current.end(), {r.a, r.b});
+    }
+    std::set<PersonId> found;
+    n = existing.run({int64_array(named)});
+    for (uint64 i = 0; i < n; ++i) found.insert(*col_int64(i, 1));
+    std::map<PersonId, std::vector<std::int64_t>> of;
+    n = current.run({int64_array(in_current)});
+    for (uint64 i = 0; i < n; ++i) of[*col_int64(i, 1)].push_back(*col_int64(i, 2));
+    for (auto& entry : of) std::sort(entry.second.begin(), entry.second.end());
+    check::check_relationships(slice, found, of, findings);
+    return static_cast<int64>(slice.size());
+}
+
 // Checks persons lo..hi in one REPEATABLE READ transaction: the persons,
 // then their parents (each once: siblings share them), then their couples
 // (each once), all as of one snapshot.
@@ -249,15 +315,12 @@ void check_slice(Shared* sh, WorkerSlot& me, int number, int64 lo, int64 hi) {
         "                WHERE least(r.person_a, r.person_b) = c.a"
         "                  AND greatest(r.person_a, r.person_b) = c.b)",
         {INT8ARRAYOID, INT8ARRAYOID});
-    static Statement insert(
-        "INSERT INTO family.check_finding (run_id, person_id, kind, expected, actual)"
-        " SELECT $1, * FROM unnest($2::int8[], $3::text[], $4::text[], $5::text[])",
-        {INT8OID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID});
     char activity[128];
     std::snprintf(activity, sizeof activity, "family consistency check: persons %ld to %ld",
                   static_cast<long>(lo), static_cast<long>(hi));
     std::vector<check::StoredPerson> slice;
     std::vector<check::Finding> findings;
+    int64 relationships = 0;
     transaction(activity, Isolation::RepeatableRead, [&] {
         uint64 n = persons.run({Int64GetDatum(lo), Int64GetDatum(hi)});
         slice.resize(n);
@@ -321,19 +384,14 @@ void check_slice(Shared* sh, WorkerSlot& me, int number, int64 lo, int64 hi) {
             else
                 throw std::logic_error("family.check_inject: exception injected in worker 0");
         }
-        if (findings.empty()) return;
-        std::vector<int64> ids;
-        std::vector<std::string> kinds, expected, actual;
-        for (const check::Finding& f : findings) {
-            ids.push_back(f.person);
-            kinds.push_back(f.kind);
-            expected.push_back(f.expected);
-            actual.push_back(f.actual);
-        }
-        insert.run({Int64GetDatum(sh->run_id), int64_array(ids), text_array(kinds),
-                    text_array(expected), text_array(actual)});
+        // The first and the last slice also take the relationships whose
+        // person_a is below or above every person's id (a dangling one).
+        relationships = check_relationships_of(lo == sh->first_id ? PG_INT64_MIN : lo,
+                                               hi >= sh->last_id ? PG_INT64_MAX : hi, findings);
+        insert_findings(sh->run_id, findings);
     });
     me.persons += static_cast<int64>(slice.size());
+    me.relationships += relationships;
     me.findings += static_cast<int64>(findings.size());
     me.slices += 1;
 }
@@ -347,8 +405,9 @@ void run_worker(Shared* sh, int number) {
         for (;;) {
             uint64 s = pg_atomic_fetch_add_u64(&sh->next_slice, 1);
             int64 lo = sh->first_id + static_cast<int64>(s) * sh->slice;
-            if (lo > sh->last_id) break;
-            check_slice(sh, me, number, lo, std::min(sh->last_id, lo + sh->slice - 1));
+            // No person at all: one slice still, for the relationships.
+            if (lo > sh->last_id && !(s == 0 && sh->last_id < sh->first_id)) break;
+            check_slice(sh, me, number, lo, std::max(lo, std::min(sh->last_id, lo + sh->slice - 1)));
         }
         me.state = kDone;
     } catch (...) {
@@ -572,9 +631,11 @@ class Coordinator {
             {INT8OID, INT4OID});
         static Statement close(
             "UPDATE family.check_run SET finished_at = $2, workers = $3, persons_checked = $4,"
-            "       findings = $5, status = $6, error = nullif($7, ''), report = $8"
+            "       findings = $5, status = $6, error = nullif($7, ''), report = $8,"
+            "       relationships_checked = $9"
             " WHERE id = $1 RETURNING started_at::text, finished_at::text",
-            {INT8OID, TIMESTAMPTZOID, INT4OID, INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID});
+            {INT8OID, TIMESTAMPTZOID, INT4OID, INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID,
+             INT8OID});
 
         check::RunReport r;
         r.run_id = sh_->run_id;
@@ -593,9 +654,10 @@ class Coordinator {
             std::string where =
                 "worker " + std::to_string(i) + " (pid " + std::to_string(w.pid) + ")";
             if (w.state == kFailed) r.errors.push_back(error_report(where, w.error));
+            // 57P01, as pg_terminate_backend() says: the usual way to get here.
             if (w.state == kRunning || w.state == kNotStarted)
                 r.errors.push_back(
-                    {where, "",
+                    {where, "57P01",
                      "the worker ended without finishing: it was"
                      " terminated, or it exited on a fatal error (see the server log)",
                      "", "", "", ""});
@@ -603,6 +665,7 @@ class Coordinator {
                                  since(start_, w.finished), w.persons, w.slices, w.findings,
                                  status});
             r.persons += w.persons;
+            r.relationships += w.relationships;
         }
 
         transaction("family consistency check: recording", Isolation::ReadCommitted, [&] {
@@ -640,7 +703,7 @@ class Coordinator {
             close.run({run, TimestampTzGetDatum(finished_),
                        Int32GetDatum(static_cast<int>(r.workers.size())), Int64GetDatum(r.persons),
                        Int64GetDatum(r.findings_total), text_datum(r.status), text_datum(error),
-                       text_datum(check::report_body(r))});
+                       text_datum(check::report_body(r)), Int64GetDatum(r.relationships)});
         });
         copy(sh_->status, r.status);
         sh_->findings = r.findings_total;
@@ -666,7 +729,7 @@ class Coordinator {
                     r.database = database_name();
                     failed.run({Int64GetDatum(sh_->run_id),
                                 text_datum(std::string("coordinator: ") + sh_->error.message),
-                                text_datum(check::report_body(r))});
+                                text_datum(check::report_body(r)), Int64GetDatum(r.relationships)});
                 });
         } catch (...) {  // LCOV_EXCL_START: the database refuses two writes in a row
             abort_transaction();

@@ -9,8 +9,8 @@ EXCEPTION WHEN OTHERS THEN
 END $$;
 
 -- A line p1 <- p2 <- ... <- p6 (p1 the eldest), single parents.
-INSERT INTO family.person (id, first_name) VALUES (1, 'p1');
-INSERT INTO family.person (id, first_name, father_id, father_rank)
+INSERT INTO family.person (id, first_name) OVERRIDING SYSTEM VALUE VALUES (1, 'p1');
+INSERT INTO family.person (id, first_name, father_id, father_rank) OVERRIDING SYSTEM VALUE
 SELECT g, 'p' || g, g - 1, 3 FROM generate_series(2, 6) AS g;
 SELECT id, generation FROM family.person ORDER BY id;
 
@@ -21,7 +21,7 @@ SELECT pg_temp.fails('UPDATE family.person SET father_id = 6 WHERE id = 3');
 -- Relinking to a descendant when the person already has a parent.
 SELECT pg_temp.fails('UPDATE family.person SET father_id = 5 WHERE id = 2');
 -- A multi-row UPDATE that closes a cycle between its own rows.
-INSERT INTO family.person (id, first_name) VALUES (10, 'x'), (11, 'y');
+INSERT INTO family.person (id, first_name) OVERRIDING SYSTEM VALUE VALUES (10, 'x'), (11, 'y');
 SELECT pg_temp.fails($$UPDATE family.person SET father_id = CASE id WHEN 10 THEN 11 ELSE 10 END,
                                                  father_rank = 2 WHERE id IN (10, 11)$$);
 -- Nothing changed.
@@ -40,8 +40,8 @@ SELECT pg_temp.fails('UPDATE family.person SET father_id = 5, father_rank = 1 WH
 -- A multi-row UPDATE whose rows together close a cycle: 1 <- 2 <- 3 <- 4 <- 5,
 -- a rank change on 2 and 5 becoming a parent of 4 in one statement.
 TRUNCATE family.person, family.relationship;
-INSERT INTO family.person (id, first_name) VALUES (1, 'q1');
-INSERT INTO family.person (id, first_name, father_id, father_rank)
+INSERT INTO family.person (id, first_name) OVERRIDING SYSTEM VALUE VALUES (1, 'q1');
+INSERT INTO family.person (id, first_name, father_id, father_rank) OVERRIDING SYSTEM VALUE
 SELECT g, 'q' || g, g - 1, 3 FROM generate_series(2, 5) AS g;
 INSERT INTO family.relationship (person_a, person_b) VALUES (3, 5);
 SELECT pg_temp.fails($$UPDATE family.person

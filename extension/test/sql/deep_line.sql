@@ -9,7 +9,7 @@ EXCEPTION WHEN OTHERS THEN
 END $$;
 
 -- One INSERT; each row's parent comes earlier in the same statement.
-INSERT INTO family.person (id, first_name, father_id, father_rank)
+INSERT INTO family.person (id, first_name, father_id, father_rank) OVERRIDING SYSTEM VALUE
 SELECT g, 'l' || g, nullif(g - 1, 0), CASE WHEN g > 1 THEN 1 + g % 5 END
   FROM generate_series(1, 10000) AS g;
 SELECT max(generation), count(*) FROM family.person;
@@ -18,7 +18,7 @@ SELECT generation, array_length(link_counts, 1) AS depths,
   FROM family.person WHERE id = 10000;
 
 -- A child at the bottom, a rank change at the top (reaches 64 generations).
-INSERT INTO family.person (id, father_id, father_rank) VALUES (10001, 10000, 5);
+INSERT INTO family.person (id, father_id, father_rank) OVERRIDING SYSTEM VALUE VALUES (10001, 10000, 5);
 SELECT generation FROM family.person WHERE id = 10001;
 BEGIN;
 UPDATE family.person SET father_rank = 5 WHERE id = 2;
@@ -26,7 +26,7 @@ SELECT count(*) AS changed, min(id), max(id) FROM family.person WHERE updated_at
 COMMIT;
 
 -- Relinking the top under another line moves all 10,001 generations.
-INSERT INTO family.person (id, first_name) VALUES (20000, 'top');
+INSERT INTO family.person (id, first_name) OVERRIDING SYSTEM VALUE VALUES (20000, 'top');
 UPDATE family.person SET father_id = 20000, father_rank = 3 WHERE id = 1;
 SELECT generation FROM family.person WHERE id = 10001;
 

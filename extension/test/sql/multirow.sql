@@ -1,11 +1,11 @@
 -- Multi-row writes are handled as one change, whatever the order of their rows.
 TRUNCATE family.person, family.relationship RESTART IDENTITY;
 -- 1 <- 2 <- 3 (parent <- child); 4 <- 5; 6 has father 3 and mother 5.
-INSERT INTO family.person (id, first_name) VALUES (1, 'a'), (4, 'd');
-INSERT INTO family.person (id, first_name, father_id, father_rank)
+INSERT INTO family.person (id, first_name) OVERRIDING SYSTEM VALUE VALUES (1, 'a'), (4, 'd');
+INSERT INTO family.person (id, first_name, father_id, father_rank) OVERRIDING SYSTEM VALUE
 VALUES (2, 'b', 1, 3), (3, 'c', 2, 3), (5, 'e', 4, 3);
 INSERT INTO family.relationship (person_a, person_b) VALUES (3, 5);
-INSERT INTO family.person (id, first_name, father_id, father_rank, mother_id, mother_rank)
+INSERT INTO family.person (id, first_name, father_id, father_rank, mother_id, mother_rank) OVERRIDING SYSTEM VALUE
 VALUES (6, 'f', 3, 4, 5, 4);
 
 -- 2 gets a new rank and 4 a new father in one statement; 6 depends on both.

@@ -75,8 +75,11 @@ SELECT id, generation, ancestor_relationship_rank FROM family.person WHERE id >=
 -- COPY giving a derived column fails like INSERT.
 SELECT pg_temp.fails($$COPY family.person (id, generation) FROM PROGRAM 'echo 200,1' WITH (FORMAT csv)$$);
 
--- A person's id cannot change (children and relationships refer to it).
+-- A person's id cannot change (children and relationships refer to it):
+-- PostgreSQL refuses a value (the id is GENERATED ALWAYS), the trigger the
+-- next one from the sequence.
 SELECT pg_temp.fails(format('UPDATE family.person SET id = 5000 WHERE id = %s', :ada));
+SELECT pg_temp.fails(format('UPDATE family.person SET id = DEFAULT WHERE id = %s', :ada));
 -- NULL ids are refused by the primary key.
 SELECT pg_temp.fails('INSERT INTO family.person (id) VALUES (NULL)');
 

@@ -112,6 +112,36 @@ BOOST_AUTO_TEST_CASE(each_corruption_has_its_kind) {
     BOOST_TEST(out.back().expected == "null");
 }
 
+BOOST_AUTO_TEST_CASE(relationships_name_persons_that_exist_one_current_each) {
+    // 1: 10-11 current; 2: 10-12 current (10 has two); 3: 11-99 ended, and
+    // 99 does not exist; 4: 13-98 current, neither 98 nor 13 exists.
+    std::vector<StoredRelationship> slice = {
+        {1, 10, 11, true}, {2, 10, 12, true}, {3, 11, 99, false}, {4, 13, 98, true}};
+    std::set<PersonId> existing = {10, 11, 12};
+    std::map<PersonId, std::vector<std::int64_t>> current = {
+        {10, {1, 2}}, {11, {1}}, {12, {2}}, {13, {4}}, {98, {4}}};
+    std::vector<Finding> out;
+    check_relationships(slice, existing, current, out);
+    BOOST_TEST(out.size() == 4u);
+    BOOST_TEST(out.at(0).person == 10);
+    BOOST_TEST(out.at(0).kind == "current_relationships");
+    BOOST_TEST(out.at(0).expected == "at most one current relationship");
+    BOOST_TEST(out.at(0).actual == "current relationships 1, 2");
+    BOOST_TEST(*out.at(0).relationship == 1);  // the smallest of them reports it
+    BOOST_TEST(out.at(1).person == 99);
+    BOOST_TEST(out.at(1).kind == "relationship_person");
+    BOOST_TEST(out.at(1).expected == "person 99 of relationship 3 exists");
+    BOOST_TEST(out.at(1).actual == "no such person");
+    BOOST_TEST(*out.at(1).relationship == 3);
+    BOOST_TEST(out.at(2).person == 13);
+    BOOST_TEST(out.at(3).person == 98);
+    // The slice that holds only relationship 2 does not report person 10
+    // again.
+    out.clear();
+    check_relationships({slice[1]}, existing, current, out);
+    BOOST_TEST(out.empty());
+}
+
 BOOST_AUTO_TEST_CASE(report_lists_workers_findings_and_errors) {
     RunReport r;
     r.run_id = 7;
@@ -122,6 +152,7 @@ BOOST_AUTO_TEST_CASE(report_lists_workers_findings_and_errors) {
     r.seconds = 1.5;
     r.workers_requested = 2;
     r.persons = 1000;
+    r.relationships = 321;
     r.findings_total = 150;
     r.note = "only 1 of 2 check workers could start";
     r.workers.push_back({0, 4242, 0.01, 1.4, 1000, 3, 150, "failed"});
@@ -132,7 +163,7 @@ BOOST_AUTO_TEST_CASE(report_lists_workers_findings_and_errors) {
                "[family] consistency check run 7 on family: failed, 150 findings, 1 errors");
     std::string body = report_body(r);
     for (const char* part : {"run 7 on database family: failed", "(1.500 s)", "1 of 2 requested",
-                             "note: only 1 of 2", "4242", "the first 100 of 150", "person 99",
+                             "note: only 1 of 2", "4242", "relationships     321 checked", "the first 100 of 150", "person 99",
                              "SELECT family.repair()", "SQLSTATE   57014", "context    line one\n",
                              "               line two", "stack      #0 a\n               #1 b"})
         BOOST_TEST(body.find(part) != std::string::npos, part);
