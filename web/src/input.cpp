@@ -19,6 +19,24 @@ std::size_t characters(const std::string& s) {
         std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
 }
 
+// The rule of the database's family.printable(): no control character (C0,
+// DEL, C1), no U+2028/U+2029, no bidirectional embedding, override or
+// isolate. `s` is valid UTF-8 (the JSON parser has checked it).
+bool printable(const std::string& s) {
+    for (std::size_t i = 0; i < s.size();) {
+        unsigned char lead = static_cast<unsigned char>(s[i]);
+        std::size_t n = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+        char32_t cp = n == 1 ? lead : lead & (0x7F >> n);
+        for (std::size_t k = 1; k < n; ++k)
+            cp = cp << 6 | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+        i += n;
+        if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+            (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069))
+            return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 Body::Body(const std::string& text, std::initializer_list<std::string_view> fields) {
@@ -59,7 +77,8 @@ std::optional<std::int64_t> Body::id(const char* name) const {
         v->get<std::uint64_t>() <= std::uint64_t(std::numeric_limits<std::int64_t>::max()) &&
         v->get<std::int64_t>() > 0)
         return v->get<std::int64_t>();
-    throw invalid("The field \"" + std::string(name) + "\" must be a person id (a positive integer).");
+    throw invalid("The field \"" + std::string(name) +
+                  "\" must be a person id (a positive integer).");
 }
 
 std::optional<int> Body::rank(const char* name) const {
@@ -73,15 +92,16 @@ std::optional<int> Body::rank(const char* name) const {
 std::optional<std::string> Body::text(const char* name, std::size_t max_chars) const {
     const nlohmann::json* v = field(name);
     if (!v) return std::nullopt;
-    if (!v->is_string())
-        throw invalid("The field \"" + std::string(name) + "\" must be a string.");
+    if (!v->is_string()) throw invalid("The field \"" + std::string(name) + "\" must be a string.");
     const std::string& s = v->get_ref<const std::string&>();
     if (characters(s) > max_chars)
         throw invalid("The field \"" + std::string(name) + "\" is longer than " +
                       std::to_string(max_chars) + " characters.");
-    // NUL cannot be stored, and no name holds a control character.
-    if (std::any_of(s.begin(), s.end(), [](char c) { return c >= 0 && c < 0x20; }))
-        throw invalid("The field \"" + std::string(name) + "\" contains control characters.");
+    // NUL cannot be stored, and text is to show (printable()).
+    if (!printable(s))
+        throw invalid("The field \"" + std::string(name) +
+                      "\" contains a control, line-separator or bidirectional formatting "
+                      "character.");
     return s;
 }
 
