@@ -35,12 +35,24 @@ CREATE INDEX IF NOT EXISTS token_expires_at ON app.token (expires_at);
 -- person; the relationship starts when both have asked for each other. A
 -- request is answered when a relationship of either person starts (trigger
 -- below) and lapses after 30 days (the service ignores older ones).
+-- The partner may be any person, with an account or not: the service
+-- answers the same either way, so that nobody learns who holds an account.
 CREATE TABLE IF NOT EXISTS app.partner_request (
     person_id bigint PRIMARY KEY REFERENCES app.account ON DELETE CASCADE,
-    partner_id bigint NOT NULL REFERENCES app.account ON DELETE CASCADE,
+    partner_id bigint NOT NULL REFERENCES family.person ON DELETE CASCADE,
     created_at timestamptz NOT NULL DEFAULT now(),
     CHECK (person_id <> partner_id)
 );
+DO $$
+BEGIN  -- a database made before the partner could be any person
+    IF EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'partner_request_partner_id_fkey'
+                  AND conrelid = 'app.partner_request'::regclass
+                  AND confrelid = 'app.account'::regclass) THEN
+        ALTER TABLE app.partner_request DROP CONSTRAINT partner_request_partner_id_fkey,
+            ADD CONSTRAINT partner_request_partner_id_fkey FOREIGN KEY (partner_id)
+                REFERENCES family.person ON DELETE CASCADE;
+    END IF;
+END $$;
 CREATE INDEX IF NOT EXISTS partner_request_partner_id ON app.partner_request (partner_id);
 
 -- The web service caches who a token belongs to: a token revoked, or an

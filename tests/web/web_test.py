@@ -911,6 +911,12 @@ def test_bad_input(ctx):
         ("raw NUL in a string", "POST", P, S, b'{"first_name": "a\x00b"}', 400),
         ("escaped NUL", "POST", P, S, {"first_name": "a\u0000b"}, 422),
         ("newline in a name", "POST", P, S, {"last_name": "a\nb"}, 422),
+        ("DEL in a name", "POST", P, S, {"first_name": "a\x7fb"}, 422),
+        ("C1 NEL in a name", "POST", P, S, {"first_name": "a\u0085b"}, 422),
+        ("C1 CSI in a name", "POST", P, S, {"last_name": "a\u009bb"}, 422),
+        ("bidi override in a name", "POST", P, S, {"first_name": "a\u202eb"}, 422),
+        ("bidi isolate in a name", "POST", C, a.token, child(first_name="\u2066x"), 422),
+        ("line separator in a name", "PATCH", f"{P}/{p}", S, {"last_name": "a\u2028b"}, 422),
         ("300-char name", "POST", P, S, {"first_name": "x" * 300}, 422),
         ("201 characters", "POST", P, S, {"first_name": "é" * 201}, 422),
         ("200 two-byte characters", "POST", P, S, {"first_name": "é" * 200}, 201),
@@ -981,8 +987,8 @@ def test_bad_input(ctx):
         ("person: array body", "PATCH", f"{P}/{p3}", S, b"[1]", 400),
         # partner requests
         ("partner: oneself", "PUT", "/api/me/partner-request", u.token, {"partner_id": u.id}, 422),
-        ("partner: no account", "PUT", "/api/me/partner-request", u.token, {"partner_id": p}, 422),
-        ("partner: unknown", "PUT", "/api/me/partner-request", u.token, {"partner_id": big}, 422),
+        ("partner: no account", "PUT", "/api/me/partner-request", u.token, {"partner_id": p}, 202),
+        ("partner: unknown", "PUT", "/api/me/partner-request", u.token, {"partner_id": big}, 404),
         ("partner: 2^63", "PUT", "/api/me/partner-request", u.token, {"partner_id": 2 ** 63}, 422),
         ("partner: missing", "PUT", "/api/me/partner-request", u.token, {}, 422),
         ("partner: not JSON", "PUT", "/api/me/partner-request", u.token, b"partner_id=1", 400),
@@ -1128,11 +1134,12 @@ def test_race_paths(ctx):
          lambda f: f"SELECT family.start_relationship({f['a']}, {f['c']})",
          lambda f: ("POST", "/api/relationships", {"person_a": f["a"], "person_b": f["b"]}, S), 409)
 
-    # f) PUT /api/me/partner-request while the partner's account goes.
+    # f) PUT /api/me/partner-request while the partner is deleted (with or
+    #    without an account, the answer would be 202 otherwise).
     prep_f = lambda: {"u": ctx.sql_account("Fu"), "z": ctx.sql_account("Fz")}  # noqa: E731
-    case("PUT /api/me/partner-request vs account deleted", prep_f,
-         lambda f: f"DELETE FROM app.account WHERE person_id = {f['z'].id}",
-         lambda f: ("PUT", "/api/me/partner-request", {"partner_id": f["z"].id}, f["u"].token), 422)
+    case("PUT /api/me/partner-request vs partner deleted", prep_f,
+         lambda f: f"DELETE FROM family.person WHERE id = {f['z'].id}",
+         lambda f: ("PUT", "/api/me/partner-request", {"partner_id": f["z"].id}, f["u"].token), 404)
 
     # g) PATCH /api/children/{id} by a father while SQL gives the child
     #    another father: he is no longer a parent (403), and the new
@@ -1410,12 +1417,13 @@ def test_token(ctx):
     svc = Service("token", {"FAMILY_WEB_TOKEN_HOURS": "2"})
     ctx.services.append(svc)
     svc.wait_ready()
-    attempts = 0  # login attempts that reach the throttle (30 a minute from one address)
+    attempts = 0  # login attempts the address throttle counts (30 a minute; a success is free)
 
     def attempt(email, password):
         nonlocal attempts
-        attempts += 1
-        return call(svc, "POST", "/api/auth/token", {"email": email, "password": password})
+        r = call(svc, "POST", "/api/auth/token", {"email": email, "password": password})
+        attempts += r.status != 200
+        return r
 
     U = ctx.api_account("Tok")
     r = expect(attempt(U.email, U.password), 200, "login")
@@ -1489,6 +1497,134 @@ def test_token(ctx):
     svc.stop()
 
 
+def test_login_throttle(ctx):
+    """The login throttle keys e-mails as the database compares them, counts
+    failures per e-mail and address (5 a minute) with a looser ceiling per
+    e-mail (20), so that someone elsewhere cannot lock the owner out."""
+    svc = Service("throttle", {"FAMILY_WEB_TRUST_PROXY": "1"})
+    ctx.services.append(svc)
+    svc.wait_ready()
+
+    def attempt(address, email, password):
+        return call(svc, "POST", "/api/auth/token", {"email": email, "password": password},
+                    headers={"X-Real-IP": address})
+
+    tag = secrets.token_hex(3)
+    W = ctx.api_account("Ümlaut", svc=svc)
+    email = f"äöü-{tag}@example.org"
+    ctx.q("UPDATE app.account SET email = %s WHERE person_id = %s", (email, W.id))
+    assert ctx.one("SELECT lower(%s)", (email.upper(),)) == email, "the database folds Ä to ä"
+    # Case variants beyond ASCII are one e-mail to the throttle, as to the
+    # database: the 6th failure in a minute is refused, whatever the case.
+    variants = [email.upper(), email.capitalize(), "ÄöÜ" + email[3:], "äÖü" + email[3:].upper(),
+                email.title(), email]
+    for v in variants[:5]:
+        expect(attempt("10.0.0.1", v, "wrong password"), 401, f"failure as {v}")
+    expect(attempt("10.0.0.1", variants[5], "wrong password"), 429, "6th failure, another case")
+    expect(attempt("10.0.0.1", email, W.password), 429, "right password from that address")
+    # The owner, elsewhere, is not locked out; and a success counts nothing.
+    for _ in range(3):
+        expect(attempt("10.0.0.2", email.upper(), W.password), 200, "the owner from elsewhere")
+    # Failures from many addresses reach the per-e-mail ceiling (20).
+    for i, address in enumerate(("10.0.0.3", "10.0.0.4", "10.0.0.5")):
+        for k in range(5):
+            expect(attempt(address, email, "wrong password"), 401, f"{address} failure {k + 1}")
+    expect(attempt("10.0.0.6", email, "wrong password"), 429, "21st failure, a new address")
+    # Other accounts are not affected.
+    V = ctx.api_account("Other", svc=svc)
+    expect(attempt("10.0.0.6", V.email, V.password), 200, "another account")
+    svc.stop()
+
+
+def test_partner_request_hides_accounts(ctx):
+    """Asking for a person with an account or without one answers alike."""
+    me = ctx.api_account("Asker")
+    token = expect(call(ctx.svc, "POST", "/api/auth/token",
+                        {"email": me.email, "password": me.password}), 200, "login").json()["token"]
+    with_account, without = ctx.sql_account("HasOne"), ctx.person("HasNone")
+    answers = []
+    for partner in (with_account.id, without):
+        r = expect(call(ctx.svc, "PUT", "/api/me/partner-request", {"partner_id": partner},
+                        token=token), 202, f"ask {partner}")
+        answers.append((r.status, sorted(r.json().items()), r.headers.get("content-type")))
+    assert answers[0][0] == answers[1][0] and answers[0][2] == answers[1][2], answers
+    assert answers[1][1] == [("partner_id", without), ("status", "pending")], answers
+    # An unknown person is 404, as everywhere.
+    expect(call(ctx.svc, "PUT", "/api/me/partner-request", {"partner_id": 2 ** 62},
+                token=token), 404, "unknown person")
+    # The person without an account gets one and asks back: the
+    # relationship starts.
+    email = f"late-{secrets.token_hex(4)}@example.test"
+    ctx.q("INSERT INTO app.account (person_id, email, password_hash) VALUES (%s, %s, %s)",
+          (without, email, FAKE_HASH))
+    expect(call(ctx.svc, "PUT", "/api/me/partner-request", {"partner_id": me.id},
+                token=ctx.mint(without)), 201, "asked back")
+
+
+def test_login_flood(ctx):
+    """64 logins at once: at most one password hash per CPU runs, so memory
+    stays bounded (each takes 64 MiB), the rest wait briefly or get 503, and
+    other requests keep being answered quickly meanwhile."""
+    svc = Service("flood", {"FAMILY_WEB_TRUST_PROXY": "1", "FAMILY_WEB_THREADS": "96",
+                            "FAMILY_WEB_POOL": "8"})
+    ctx.services.append(svc)
+    svc.wait_ready()
+    x = ctx.person("Reader")
+    tok = ctx.staff.token
+    statuses, lock = [], threading.Lock()
+
+    def login(i):
+        r = call(svc, "POST", "/api/auth/token",
+                 {"email": f"flood-{i}@example.test", "password": "wrong password"},
+                 headers={"X-Real-IP": f"10.1.{i // 250}.{i % 250}"})
+        with lock:
+            statuses.append(r.status)
+
+    def flood(n):
+        threads = [threading.Thread(target=login, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        return threads
+
+    # 64 at once: the peak resident memory of the service stays under 300 MB.
+    for t in flood(64):
+        t.join()
+    assert set(statuses) <= {401, 503}, statuses
+    assert statuses.count(401) >= 2, statuses
+    with open(f"/proc/{svc.proc.pid}/status") as f:
+        peak = int(re.search(r"VmHWM:\s+(\d+) kB", f.read()).group(1)) / 1024
+    assert peak < 300, f"peak resident memory {peak:.0f} MB"
+    # A sustained flood (24 clients logging in over and over) while a reader
+    # asks for a person, uncached: its median stays under 20 ms.
+    stop = threading.Event()
+
+    def client(i):
+        while not stop.is_set():
+            login(1000 + i)
+
+    clients = [threading.Thread(target=client, args=(i,)) for i in range(24)]
+    for t in clients:
+        t.start()
+    times = []
+    try:
+        time.sleep(0.5)
+        for _ in range(60):
+            t0 = time.perf_counter()
+            expect(call(svc, "GET", f"/api/persons/{x}", token=tok,
+                        headers={"Cache-Control": "no-cache"}), 200, "uncached GET")
+            times.append(time.perf_counter() - t0)
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        for t in clients:
+            t.join()
+    median = sorted(times)[len(times) // 2] * 1000
+    assert median < 20, f"uncached GET median {median:.1f} ms during a login flood"
+    print(f"    login flood: peak RSS {peak:.0f} MB, uncached GET median {median:.1f} ms, "
+          f"logins {statuses.count(401)} answered, {statuses.count(503)} told to retry")
+    svc.stop()
+
+
 def test_shutdown(ctx):
     """SIGTERM while requests wait for the database: they are answered, and
     the service exits 0."""
@@ -1557,9 +1693,16 @@ def test_restart(ctx):
                 r.json().get("status") != "fail":
             problems.append(f"/readyz: {r!r} {r.ctype}")
         assert not problems, "; ".join(problems)
+        time.sleep(2.5)  # a long outage: no back-off may delay the return
     finally:
         subprocess.run([cluster, "start", PGHOST, PGPORT], check=True, capture_output=True,
                        timeout=120)
+    back = time.time()
+    while call(svc, "GET", "/readyz").status != 200:
+        assert time.time() - back < 10, "/readyz not 200 within 10 s of PostgreSQL's start"
+        time.sleep(0.02)
+    ready = time.time() - back
+    assert ready < 0.5, f"/readyz 200 only {ready:.2f} s after PostgreSQL was back"
     deadline, seen = time.time() + 10, []
     while True:
         r = call(svc, "GET", f"/api/persons/{x}", token=tok)
@@ -1876,6 +2019,7 @@ def test_lock_timeout(ctx):
 
 TESTS = [test_app_schema, test_create_staff, test_system, test_matrix, test_children, test_cache,
          test_bad_input, test_race_paths, test_partner_race, test_notifications, test_token,
+         test_login_throttle, test_partner_request_hides_accounts, test_login_flood,
          test_listener_kill, test_shutdown, test_process_errors, test_pool_exhausted,
          test_deadlock_retried, test_database_misconfigured, test_listener_down_write,
          test_listener_pings, test_trusted_proxy, test_drain_deadline, test_lock_timeout, test_restart, test_truncate]

@@ -15,24 +15,47 @@ Reply login(App& app, Call& call) {
     Body body = call.body({"email", "password"});
     std::string email = Body::required(body.text("email", 254), "email");
     std::string password = Body::required(body.text("password", 1024), "password");
-    for (char& c : email) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (int wait = app.login_by_address.throttle(client_address(app, call.request)))
-        throw too_many(wait);
-    if (int wait = app.login_by_email.throttle(email)) throw too_many(wait);
+    std::string address = client_address(app, call.request);
+    if (int wait = app.login_by_address.throttle(address)) throw too_many(wait);
 
+    // The e-mail as the database compares it (lower() in its collation: it
+    // folds every letter, not only ASCII), and its account if there is one.
+    std::string key;
     std::optional<std::int64_t> person;
     std::string hash;
     app.pool.transact([&](pqxx::work& t) {
-        pqxx::result r = t.exec_prepared("account_by_email", email);
-        if (r.empty()) return;
-        person = r[0][0].as<std::int64_t>();
-        hash = r[0][1].as<std::string>();
+        pqxx::row r = t.exec_prepared1("account_by_email", email);
+        key = r[0].as<std::string>();
+        if (r[1].is_null()) return;
+        person = r[1].as<std::int64_t>();
+        hash = r[2].as<std::string>();
     });
+    // Failures count per e-mail and address (5 a minute), so that someone
+    // elsewhere cannot lock the owner out, and per e-mail from everywhere (a
+    // looser 20), against guessing from many addresses. A success counts
+    // for nothing.
+    std::string pair = key + "\n" + address;
+    // (An attempt throttled by e-mail still counts for its address.)
+    auto refund = [&] {
+        app.login_by_address.refund(address);
+        app.login_by_email_address.refund(pair);
+        app.login_by_email.refund(key);
+    };
+    if (int wait = app.login_by_email_address.throttle(pair)) throw too_many(wait);
+    if (int wait = app.login_by_email.throttle(key)) {
+        app.login_by_email_address.refund(pair);
+        throw too_many(wait);
+    }
     // An unknown e-mail costs a verification too: the answer's timing does
     // not tell which accounts exist.
     static const std::string decoy = hash_password("decoy password");
-    bool ok = verify_password(person ? hash : decoy, password);
+    bool ok = false;
+    if (!app.hashes.run([&] { ok = verify_password(person ? hash : decoy, password); })) {
+        refund();
+        throw unavailable("Too many logins at once; retry shortly.");
+    }
     if (!person || !ok) throw unauthenticated();
+    refund();
 
     NewToken token = new_token();
     std::string expires_at;
@@ -61,11 +84,11 @@ Reply me(App& app, Call& call) {
         pqxx::result found = t.exec_prepared("me", id);
         if (found.empty()) throw unauthenticated();  // the account went after the token was read
         const pqxx::row& r = found[0];
-        reply.body = nlohmann::json{{"person", nlohmann::json::parse(r[0].as<std::string>())},
-                                    {"account",
-                                     {{"email", r[1].as<std::string>()},
-                                      {"is_staff", r[2].as<bool>()}}}}
-                         .dump();
+        reply.body =
+            nlohmann::json{
+                {"person", nlohmann::json::parse(r[0].as<std::string>())},
+                {"account", {{"email", r[1].as<std::string>()}, {"is_staff", r[2].as<bool>()}}}}
+                .dump();
     });
     return reply;
 }
@@ -78,8 +101,8 @@ void add_auth_routes(App& app) {
              [&app](Call& c) { return login(app, c); }});
     app.add({M::Delete, "/api/auth/token", Access::User, Caching::None,
              [&app](Call& c) { return logout(app, c); }});
-    app.add({M::Get, "/api/me", Access::User, Caching::None,
-             [&app](Call& c) { return me(app, c); }});
+    app.add(
+        {M::Get, "/api/me", Access::User, Caching::None, [&app](Call& c) { return me(app, c); }});
 }
 
 }  // namespace family::web

@@ -31,9 +31,10 @@ Reply ask(App& app, Call& call) {
     if (partner == me) throw invalid("partner_id is your own id.");
     Reply reply;
     app.write([&](pqxx::work& t) {
-        if (t.exec_prepared1("partner_lock", me, partner)[0].as<int>() < 2)
-            throw invalid("Person " + std::to_string(partner) +
-                          " has no account: staff can start that relationship.");
+        // Whether the partner holds an account or not, the answer is the
+        // same (202 until they ask back, which needs one).
+        if (!t.exec_prepared1("partner_lock", me, partner)[0].as<bool>())
+            throw not_found("No person " + std::to_string(partner) + ".");
         if (!t.exec_prepared("partner_asked", me, partner).empty()) {
             std::int64_t id =
                 t.exec_prepared1("relationship_start", me, partner)[0].as<std::int64_t>();

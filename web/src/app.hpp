@@ -92,7 +92,8 @@ class App {
     Sessions sessions;
     Listener listener;
     Metrics metrics;
-    Throttle login_by_email, login_by_address;
+    Throttle login_by_email, login_by_email_address, login_by_address;
+    HashSlots hashes;  // one password hash per CPU at a time
     std::vector<Route> routes;
 
     // Shutdown: new requests get 503; drain() waits until every reply that

@@ -11,7 +11,8 @@ namespace {
 // libsodium must be initialized once before use (its random source).
 void init() {
     static const bool ready = sodium_init() >= 0;
-    if (!ready) throw std::runtime_error("libsodium cannot start");  // LCOV_EXCL_LINE: no /dev/urandom
+    if (!ready)
+        throw std::runtime_error("libsodium cannot start");  // LCOV_EXCL_LINE: no /dev/urandom
 }
 }  // namespace
 
@@ -19,8 +20,7 @@ std::string hash_password(const std::string& password) {
     init();
     char out[crypto_pwhash_STRBYTES];
     // Interactive limits (64 MiB, 2 passes): a login stays well under a second.
-    if (crypto_pwhash_str(out, password.data(), password.size(),
-                          crypto_pwhash_OPSLIMIT_INTERACTIVE,
+    if (crypto_pwhash_str(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
                           crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
         throw std::bad_alloc();  // LCOV_EXCL_LINE: libsodium fails only without memory
     return out;
@@ -83,6 +83,32 @@ int Throttle::throttle(const std::string& key, Clock::time_point now) {
     }
     auto wait = std::chrono::duration_cast<std::chrono::seconds>(b.start + window_ - now);
     return std::max<int>(1, static_cast<int>(wait.count()));
+}
+
+void Throttle::refund(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = buckets_.find(key);
+    if (it != buckets_.end() && it->second.used > 0) --it->second.used;
+}
+
+bool HashSlots::run(const std::function<void()>& hash) {
+    {
+        std::unique_lock<std::mutex> lock(mutex_);
+        if (!freed_.wait_for(lock, wait_, [this] { return free_ > 0; })) return false;
+        --free_;
+    }
+    struct Release {
+        HashSlots& s;
+        ~Release() {
+            {
+                std::lock_guard<std::mutex> lock(s.mutex_);
+                ++s.free_;
+            }
+            s.freed_.notify_one();
+        }
+    } release{*this};
+    hash();
+    return true;
 }
 
 std::optional<Caller> Sessions::find(const std::string& hash, Clock::time_point now) {

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -26,13 +28,15 @@ std::optional<std::string> token_hash(const std::string& token);
 // Lowercase hex of raw bytes (bytea parameters travel as hex text).
 std::string to_hex(const std::string& bytes);
 
-// Login attempts allowed per key (an e-mail, a client address) in a sliding
-// window; throttle() answers how many seconds to wait, 0 = go ahead.
+// Login attempts allowed per key (an e-mail, a client address) in a
+// window; throttle() takes one and answers how many seconds to wait, 0 = go
+// ahead; refund() gives it back (a login that succeeded counts for nothing).
 class Throttle {
   public:
     using Clock = std::chrono::steady_clock;
     Throttle(int attempts, std::chrono::seconds window) : attempts_(attempts), window_(window) {}
     int throttle(const std::string& key, Clock::time_point now = Clock::now());
+    void refund(const std::string& key);
 
   private:
     struct Bucket {
@@ -43,6 +47,21 @@ class Throttle {
     const std::chrono::seconds window_;
     std::mutex mutex_;
     std::unordered_map<std::string, Bucket> buckets_;
+};
+
+// At most `slots` password hashes at once: each takes 64 MiB and a CPU for
+// about 0.1 s, so a login flood must not run them all together. run() waits
+// up to `wait` for a slot and runs `hash` in it; false if no slot freed up.
+class HashSlots {
+  public:
+    HashSlots(int slots, std::chrono::milliseconds wait) : free_(slots), wait_(wait) {}
+    bool run(const std::function<void()>& hash);
+
+  private:
+    std::mutex mutex_;
+    std::condition_variable freed_;
+    int free_;
+    const std::chrono::milliseconds wait_;
 };
 
 // Who a token belongs to, remembered for a short while so that a cached GET

@@ -11,7 +11,8 @@ namespace {
 // Every statement the service runs, prepared on each new connection.
 const std::pair<const char*, const char*> kStatements[] = {
     {"account_by_email",
-     "SELECT person_id, password_hash, is_staff FROM app.account WHERE email = lower($1)"},
+     "SELECT lower($1), a.person_id, a.password_hash"
+     "  FROM (SELECT) AS one LEFT JOIN app.account AS a ON a.email = lower($1)"},
     {"account_add",
      "INSERT INTO app.account (person_id, email, password_hash, is_staff)"
      " VALUES ($1, lower($2), $3, $4)"},
@@ -70,11 +71,12 @@ const std::pair<const char*, const char*> kStatements[] = {
      "SELECT 1 FROM family.relationship WHERE ended_at IS NULL"
      "   AND ((person_a = $1 AND person_b = $2) OR (person_a = $2 AND person_b = $1)) FOR SHARE"},
     // Two requests of one pair serialize on the pair's lock (a collision of
-    // two pairs only makes them wait); the answer is how many have accounts.
+    // two pairs only makes them wait); the answer is whether the partner
+    // exists (a delete of the partner in progress is waited for).
     {"partner_lock",
-     "SELECT count(*) FROM (SELECT pg_advisory_xact_lock(hashtextextended("
-     "         least($1::bigint, $2::bigint) || ':' || greatest($1::bigint, $2::bigint), 0))) AS l,"
-     "       app.account AS a WHERE a.person_id IN ($1, $2)"},
+     "SELECT EXISTS (SELECT 1 FROM family.person WHERE id = $2 FOR KEY SHARE)"
+     "  FROM pg_advisory_xact_lock(hashtextextended("
+     "         least($1::bigint, $2::bigint) || ':' || greatest($1::bigint, $2::bigint), 0))"},
     // Requests lapse after 30 days; a relationship that starts answers them
     // all (a trigger of app.sql deletes them).
     {"partner_asked",

@@ -135,16 +135,22 @@ void Listener::listen() {
 }
 
 void Listener::run() {
-    auto pause = std::chrono::milliseconds(100);
+    // While the connection is down it is tried again every 100 ms: an
+    // attempt on a server that is down costs a refused connect, and the
+    // service is ready again as soon as PostgreSQL is. Said once per outage,
+    // then every 30 s.
+    const auto pause = std::chrono::milliseconds(100);
+    auto said = std::chrono::steady_clock::time_point{};
     while (!stop_) {
         try {
             listen();
         } catch (const std::exception& e) {
-            if (connected_) {
-                ++reconnects_;
-                pause = std::chrono::milliseconds(100);
+            auto now = std::chrono::steady_clock::now();
+            if (connected_) ++reconnects_;
+            if (connected_ || now - said >= std::chrono::seconds(30)) {
+                std::fprintf(stderr, "family-web: notification connection lost: %s\n", e.what());
+                said = now;
             }
-            std::fprintf(stderr, "family-web: notification connection lost: %s\n", e.what());
         }
         {
             std::lock_guard<std::mutex> lock(mutex_);
@@ -155,7 +161,6 @@ void Listener::run() {
         for (auto waited = std::chrono::milliseconds(0); waited < pause && !stop_;
              waited += std::chrono::milliseconds(20))
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        pause = std::min(pause * 2, std::chrono::milliseconds(2000));
     }
 }
 

@@ -124,8 +124,11 @@ App::App(Config c)
                                         {"keepalives_interval", "5"},
                                         {"keepalives_count", "2"}}),
                cache, sessions),
-      login_by_email(5, std::chrono::seconds(60)),
-      login_by_address(30, std::chrono::seconds(60)) {
+      login_by_email(20, std::chrono::seconds(60)),
+      login_by_email_address(5, std::chrono::seconds(60)),
+      login_by_address(30, std::chrono::seconds(60)),
+      hashes(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())),
+             std::chrono::milliseconds(1000)) {
     add_auth_routes(*this);
     add_person_routes(*this);
     add_couple_routes(*this);

@@ -1,6 +1,11 @@
 // Passwords, tokens, login throttling and the session cache.
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <future>
+#include <thread>
+#include <vector>
+
 #include "auth.hpp"
 
 using namespace family::web;
@@ -39,6 +44,60 @@ BOOST_AUTO_TEST_CASE(throttle_allows_n_per_window) {
     // Many keys: the old ones are swept.
     for (int i = 0; i < 10002; ++i) t.throttle(std::to_string(i), now + std::chrono::hours(2));
     BOOST_TEST(t.throttle("a", now + std::chrono::hours(2)) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(throttle_refunds_what_succeeded) {
+    Throttle t(2, std::chrono::seconds(60));
+    auto now = Throttle::Clock::time_point{} + std::chrono::hours(1);
+    t.refund("never seen");  // nothing to give back
+    BOOST_TEST(t.throttle("a", now) == 0);
+    BOOST_TEST(t.throttle("a", now) == 0);
+    t.refund("a");
+    BOOST_TEST(t.throttle("a", now) == 0);  // the refunded attempt is free again
+    BOOST_TEST(t.throttle("a", now) > 0);
+    t.refund("a");
+    t.refund("a");
+    t.refund("a");  // not below zero
+    BOOST_TEST(t.throttle("a", now) == 0);
+    BOOST_TEST(t.throttle("a", now) == 0);
+    BOOST_TEST(t.throttle("a", now) > 0);
+}
+
+BOOST_AUTO_TEST_CASE(hash_slots_bound_what_runs_at_once) {
+    HashSlots slots(2, std::chrono::milliseconds(300));
+    std::atomic<int> running{0}, most{0}, ran{0}, refused{0};
+    std::vector<std::thread> threads;  // (Boost.Test asserts in this thread only)
+    for (int i = 0; i < 6; ++i)
+        threads.emplace_back([&] {
+            refused += !slots.run([&] {
+                int now = ++running;
+                for (int m = most; now > m && !most.compare_exchange_weak(m, now);) {
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                --running;
+                ++ran;
+            });
+        });
+    for (std::thread& t : threads) t.join();
+    BOOST_TEST(refused == 0);
+    BOOST_TEST(ran == 6);
+    BOOST_TEST(most == 2);
+    // Both slots held past the wait: the next one is refused, and a slot is
+    // freed even when the hash throws.
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::thread a([&] { slots.run([&] { released.wait(); }); });
+    std::thread b([&] { slots.run([&] { released.wait(); }); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    bool called = false;
+    BOOST_TEST(!slots.run([&] { called = true; }));
+    BOOST_TEST(!called);
+    release.set_value();
+    a.join();
+    b.join();
+    BOOST_CHECK_THROW(slots.run([] { throw std::runtime_error("x"); }), std::runtime_error);
+    BOOST_TEST(slots.run([] {}));
+    BOOST_TEST(slots.run([] {}));
 }
 
 BOOST_AUTO_TEST_CASE(sessions_remember_forget_and_expire) {
