@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import urllib.error
@@ -206,6 +207,88 @@ def test_readme_examples():
     assert rc == 0, f"the walkthrough failed ({rc}):\n{out[-3000:]}\n{err[-2000:]}"
 
 
+def test_slow_bodies_from_one_address():
+    # 2,100 connections from 127.0.0.2 that announce a 60,000-byte body and
+    # send a byte of it every 2 s (each read within client_body_timeout):
+    # nginx keeps at most 64 of them, and another client's requests go on.
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
+    head = (b"POST /api/persons HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 60000\r\n\r\n{")
+    attackers, stop = [], threading.Event()
+    for _ in range(2100):
+        s = socket.socket()
+        s.settimeout(5)
+        try:
+            s.bind(("127.0.0.2", 0))
+            s.connect(("127.0.0.1", PORTS["NGINX"]))
+            s.sendall(head)
+            attackers.append(s)
+        except OSError:
+            s.close()
+
+    def trickle():
+        while not stop.wait(2):
+            for s in attackers:
+                try:
+                    s.send(b" ")
+                except OSError:
+                    pass
+
+    t = threading.Thread(target=trickle, daemon=True)
+    t.start()
+    ok = failed = 0
+    try:
+        time.sleep(1)
+        for _ in range(100):
+            try:
+                status, _, _ = fetch(f"{NGINX}/healthz")
+                ok += status == 200
+                failed += status != 200
+            except OSError:
+                failed += 1
+            time.sleep(0.1)
+        # How many of the attacker's connections nginx still holds open.
+        open_ = sum(1 for s in attackers if _still_open(s))
+    finally:
+        stop.set()
+        t.join()
+        for s in attackers:
+            s.close()
+    assert ok >= 99, f"{ok} of 100 requests of another client succeeded ({failed} failed)"
+    assert open_ <= 64, f"nginx keeps {open_} of the attacker's connections open"
+
+
+def _still_open(s):
+    """Whether nginx still holds this connection open (no answer, no close)."""
+    try:
+        s.setblocking(False)
+        s.recv(1, socket.MSG_PEEK)
+        return False  # an answer (429) or the close
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
+def test_status_details_for_operators_only():
+    # Through nginx (anyone): which services pass, no versions, banners or
+    # counts. On this host, straight to the service: the details.
+    failing(PERIOD, [])
+    status, _, body = fetch(f"{NGINX}/status/", headers={"Accept": "application/json"})
+    public = json.loads(body)
+    assert all(s["detail"] is None for s in public["services"]), public
+    status, _, page = fetch(f"{NGINX}/status/", headers={"Accept": "text/html"})
+    for secret in (b"PostgreSQL 15", b"220 ", b"persons checked", b"ESMTP"):
+        assert secret not in body and secret not in page, secret
+    status, _, body = fetch(f"http://127.0.0.1:{PORTS['STATUS']}/status/",
+                            headers={"Accept": "application/json"})
+    mine = {s["service"]: s for s in json.loads(body)["services"]}
+    assert mine["postgresql"]["detail"].startswith("PostgreSQL 15"), mine
+    assert mine["smtp"]["detail"].startswith("220 "), mine
+
+
 def test_second_start_says_up():
     out = stack("start")
     assert out.startswith("family is already up."), out
@@ -364,7 +447,7 @@ def test_no_binary_committed():
 
 
 TESTS = [test_readme_examples, test_requests_through_nginx, test_health_everywhere,
-         test_all_pass, test_second_start_says_up, test_no_false_alarm_after_start,
+         test_all_pass, test_slow_bodies_from_one_address, test_status_details_for_operators_only, test_second_start_says_up, test_no_false_alarm_after_start,
          test_web_down_listed_then_cleared, test_smtp_down_listed_then_cleared,
          test_check_mail_named_after_its_run, test_failed_start_leaves_nothing,
          test_run_stops_everything_on_ctrl_c, test_make_psql_takes_arguments,
