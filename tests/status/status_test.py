@@ -430,6 +430,29 @@ def test_all_pass(ctx):
     assert r.headers.get("vary") == "Accept", r.headers
 
 
+def test_public_view(ctx):
+    # A request a proxy forwarded (X-Real-IP or X-Forwarded-For) is the
+    # public's: no detail, errors as a plain word; the operator's has both.
+    wait_status(ctx.svc, all_pass, what="every service to pass")
+    for h in ("X-Real-IP", "X-Forwarded-For"):
+        r = call(ctx.svc, "GET", "/status/", {h: "203.0.113.9"})
+        doc = r.json()
+        assert all(x["detail"] is None for x in doc["services"]), doc
+        assert [x["service"] for x in doc["services"]] == SERVICES, doc
+    ctx.sink.stop()
+    try:
+        wait_status(ctx.svc, fails_only("smtp"), what="smtp failing")
+        doc = call(ctx.svc, "GET", "/status/", {"X-Real-IP": "203.0.113.9"}).json()
+        assert doc["failing"][0]["error"] == "failing", doc
+        page = call(ctx.svc, "GET", "/status/", {"X-Real-IP": "203.0.113.9",
+                                                "Accept": BROWSER}).body
+        assert "cannot connect" not in page and "smtp" in page, page
+        assert "cannot connect" in status(ctx.svc)["failing"][0]["error"]
+    finally:
+        ctx.sink.start()
+    wait_status(ctx.svc, all_pass, what="every service to pass again")
+
+
 def test_healthz(ctx):
     r = call(ctx.svc, "GET", "/healthz")
     assert r.status == 200 and r.ctype == "application/health+json", (r.status, r.ctype)
@@ -795,7 +818,7 @@ def test_cannot_listen(ctx):
         assert f"family-status: cannot listen on {host}:{port}: " in p.stderr, p.stderr
 
 
-TESTS = [test_role_privileges, test_all_pass, test_healthz, test_smtp_down_and_back,
+TESTS = [test_role_privileges, test_all_pass, test_public_view, test_healthz, test_smtp_down_and_back,
          test_web_hang_times_out, test_web_and_nginx_errors, test_startup_grace,
          test_check_findings_then_a_real_clean_run, test_check_failed_shown_in_html,
          test_cron_failed_run, test_cron_job_missing_then_inactive, test_cron_not_installed,

@@ -214,6 +214,14 @@ void section(std::string& out, const std::vector<ServiceState>& services, State 
 
 }  // namespace
 
+Snapshot without_details(Snapshot s) {
+    for (ServiceState& x : s.services) {
+        x.detail.clear();
+        if (!x.pass) x.error = x.starting ? "" : "failing";
+    }
+    return s;
+}
+
 std::string status_json(const Snapshot& s, std::chrono::milliseconds interval) {
     static const char* const kStatus[] = {"fail", "starting", "pass"};
     json failing = json::array(), services = json::array();
@@ -222,7 +230,8 @@ std::string status_json(const Snapshot& s, std::chrono::milliseconds interval) {
         if (fails)
             failing.push_back(
                 {{"service", x.service}, {"since", iso8601(x.since)}, {"error", x.error}});
-        std::string detail = x.starting ? "not up yet: " + x.error : x.detail;
+        std::string detail =
+            x.starting ? "not up yet" + (x.error.empty() ? "" : ": " + x.error) : x.detail;
         services.push_back({{"service", x.service},
                             {"status", kStatus[int(state(x))]},
                             {"since", iso8601(x.since)},

@@ -27,6 +27,10 @@ std::string html_escape(std::string_view text);
 bool wants_html(std::string_view accept);
 
 // GET /status/ (see web/status/README.md for the fields).
+// What anyone may see: each service's state and since when, without its
+// detail, and with a plain word in place of its error.
+Snapshot without_details(Snapshot s);
+
 std::string status_json(const Snapshot& s, std::chrono::milliseconds interval);
 std::string status_html(const Snapshot& s, std::chrono::milliseconds interval);
 

@@ -18,11 +18,12 @@ Reply redirect(const std::string& to) {
 
 Reply status_page(const Request& request, const View& v) {
     Reply r;
+    Snapshot shown = request.operators ? v.snapshot : without_details(v.snapshot);
     if (wants_html(request.accept)) {
-        r.body = status_html(v.snapshot, v.interval);
+        r.body = status_html(shown, v.interval);
         r.content_type = "text/html; charset=utf-8";
     } else {
-        r.body = status_json(v.snapshot, v.interval);
+        r.body = status_json(shown, v.interval);
     }
     // One URL, two representations: caches must key on Accept.
     r.headers = {{"Vary", "Accept"}, {"Cache-Control", "no-cache"}};

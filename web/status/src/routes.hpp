@@ -16,6 +16,10 @@ struct Request {
     std::string method;  // "GET"
     std::string path;    // without the query
     std::string accept;  // the Accept header, "" if none
+    // An operator: a client on this host, not through a proxy. Others see
+    // which services fail and since when, not the details (versions, the
+    // SMTP greeting, counts, addresses in errors).
+    bool operators = false;
 };
 
 struct Reply {

@@ -20,8 +20,9 @@ View view_at(Time now) {
     return v;
 }
 
-Reply get(const std::string& path, const std::string& accept = "", Time now = t0) {
-    return answer({"GET", path, accept}, view_at(now));
+Reply get(const std::string& path, const std::string& accept = "", Time now = t0,
+          bool operators = true) {
+    return answer({"GET", path, accept, operators}, view_at(now));
 }
 
 Reply throws(const Request&, const View&) {
@@ -59,6 +60,27 @@ BOOST_AUTO_TEST_CASE(status_html_for_browsers) {
     BOOST_TEST(r.content_type == "text/html; charset=utf-8");
     BOOST_TEST(header(r, "Vary") == "Accept");
     BOOST_TEST(r.body.find("refused &lt;x&gt;") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_public_sees_no_details) {
+    View v = view_at(t0);
+    v.snapshot.services.push_back({"postgresql", true, "", "PostgreSQL 15.20 (Debian)", t0, t0});
+    v.snapshot.services.push_back({"nginx", false, "Couldn't connect to 10.0.0.5", "", t0, t0,
+                                   true});
+    json mine = json::parse(answer({"GET", "/status/", "", true}, v).body);
+    BOOST_TEST(mine["services"][1]["detail"] == "PostgreSQL 15.20 (Debian)");
+    BOOST_TEST(mine["failing"][0]["error"] == "refused <x>");
+    json theirs = json::parse(answer({"GET", "/status/", ""}, v).body);
+    BOOST_TEST(theirs["failing"][0]["service"] == "smtp");
+    BOOST_TEST(theirs["failing"][0]["error"] == "failing");
+    BOOST_TEST(theirs["services"][1]["status"] == "pass");
+    BOOST_TEST(theirs["services"][1]["detail"].is_null());
+    BOOST_TEST(theirs["services"][2]["status"] == "starting");
+    BOOST_TEST(theirs["services"][2]["detail"] == "not up yet");
+    std::string page = answer({"GET", "/status/", "text/html"}, v).body;
+    BOOST_TEST(page.find("PostgreSQL 15") == std::string::npos);
+    BOOST_TEST(page.find("10.0.0.5") == std::string::npos);
+    BOOST_TEST(page.find("refused") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(redirects_to_the_page) {
