@@ -241,6 +241,39 @@ def test_corruption_found_and_repaired(conn, sink):
     assert run_row(conn, run)["status"] == "clean" and not findings(conn, run)
 
 
+def test_relationships_checked(conn, sink):
+    # Behind the triggers' back (and the foreign keys'): a person given a
+    # second current relationship, a relationship naming a person who does
+    # not exist. The workers check relationships by slices too.
+    p, x, y = (one(conn, "SELECT family.add_person(%s, '')", (n,)) for n in ("p", "x", "y"))
+    first = one(conn, "SELECT family.start_relationship(%s, %s)", (p, x))
+    q(conn, "SET session_replication_role = replica")
+    second = one(conn, "INSERT INTO family.relationship (person_a, person_b) VALUES (%s, %s)"
+                       " RETURNING id", (y, p))
+    dangling = one(conn, "INSERT INTO family.relationship (person_a, person_b, ended_at)"
+                         " VALUES (%s, 88888888, now()) RETURNING id", (x,))
+    q(conn, "RESET session_replication_role")
+    try:
+        run = one(conn, "SELECT family.run_consistency_check(2)")
+        rows = q(conn, "SELECT person_id, kind, relationship_id, expected, actual"
+                       "  FROM family.check_finding WHERE run_id = %s ORDER BY person_id", (run,))
+        assert rows == [
+            (p, "current_relationships", min(first, second), "at most one current relationship",
+             f"current relationships {min(first, second)}, {max(first, second)}"),
+            (88888888, "relationship_person", dangling,
+             f"person 88888888 of relationship {dangling} exists", "no such person")], rows
+        total = one(conn, "SELECT count(*) FROM family.relationship")
+        checked = one(conn, "SELECT relationships_checked FROM family.check_run WHERE id = %s", (run,))
+        assert checked == total, (checked, total)
+        body = sink.mail_of(run)
+        assert "current_relationships" in body and "person 88888888" in body, body
+        assert f"relationships     {total} checked" in body, body
+    finally:
+        q(conn, "DELETE FROM family.relationship WHERE id IN (%s, %s)", (second, dangling))
+    run = one(conn, "SELECT family.run_consistency_check(2)")
+    assert run_row(conn, run)["status"] == "clean" and not findings(conn, run)
+
+
 def test_rank_pairing(conn, sink):
     # Only a dropped constraint lets a rank go without its parent.
     p = one(conn, "SELECT id FROM family.person WHERE father_id IS NULL ORDER BY id LIMIT 1")
@@ -420,6 +453,9 @@ def test_no_free_slots(conn, sink):
                                 (run,))]
     assert statuses.count("lost") == 1 and statuses.count("done") == len(statuses) - 1, statuses
     assert "ended without finishing" in sink.mail_of(run)
+    # The lost worker's error has the SQLSTATE of a terminated backend.
+    assert q(conn, "SELECT sqlstate FROM family.check_error WHERE run_id = %s"
+                   "   AND message LIKE 'the worker ended without finishing%%'", (run,)) == [("57P01",)]
 
 
 def test_coordinator_fails_recording(conn, sink):
@@ -558,7 +594,7 @@ def test_writers_not_blocked(conn, sink):
 
 
 TESTS = [test_clean_run_and_mail, test_workers_overlap, test_default_workers_one_per_cpu,
-         test_corruption_found_and_repaired, test_rank_pairing, test_cycle_reported,
+         test_corruption_found_and_repaired, test_relationships_checked, test_rank_pairing, test_cycle_reported,
          test_error_in_worker, test_exception_in_worker, test_smtp_down_then_retried,
          test_mail_settings, test_cancelled_worker, test_cancelled_caller, test_no_free_slots,
          test_coordinator_fails_recording, test_mail_bookkeeping_fails, test_cancel_while_starting,
