@@ -7,6 +7,7 @@
 #   make bench-web  only the REST service's benchmarks (wrk)
 #   make loadtest  load tests with wrk (docs/load-test.md): nginx vs the service, 10 minutes of mixed load
 #   make coverage  line coverage of our C++ under the test suites
+#   make fuzz    the fuzzers, 10 minutes each (make test runs them 30 s each)
 SHELL := /bin/bash
 RUN_DIR := $(or $(FAMILY_RUN_DIR),$(CURDIR)/.run)
 PG_DIR := $(RUN_DIR)/pg
@@ -14,7 +15,7 @@ FAMILY_PG_PORT ?= 5433
 PGBIN := /usr/lib/postgresql/15/bin
 export FAMILY_PG_PORT
 
-.PHONY: all deps build install unit run start stop psql test coverage bench bench-web loadtest clean
+.PHONY: all deps build install unit run start stop psql test coverage fuzz bench bench-web loadtest clean
 
 all: build
 
@@ -49,6 +50,9 @@ test: install
 
 coverage: deps
 	@scripts/coverage.sh
+
+fuzz: deps
+	@scripts/fuzz.sh $(or $(FAMILY_FUZZ_SECONDS),600)
 
 bench: install
 	@bench/run.sh

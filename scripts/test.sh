@@ -105,6 +105,11 @@ suite stack /usr/bin/python3 tests/stack/stack_test.py
 echo "== compose"
 suite compose bash tests/compose/compose_test.sh
 
+# The fuzzers of what parses untrusted bytes, about a minute in all
+# (make fuzz runs them longer).
+echo "== fuzz"
+suite fuzz scripts/fuzz.sh "${FAMILY_FUZZ_SECONDS:-30}"
+
 # Randomized concurrent stress test with a from-scratch oracle.
 echo "== stress"
 if tests/stress/run.sh "$log_dir/stress.log"; then count stress 1 0; else count stress 0 1; fi

@@ -1625,6 +1625,83 @@ def test_login_flood(ctx):
     svc.stop()
 
 
+def raw_exchange(svc, data, responses, timeout=5):
+    """Sends raw bytes on one connection; reads up to `responses` responses
+    (status, headers, body) and whether the service closed the connection."""
+    sock = socket.create_connection((svc.host, svc.port), timeout=timeout)
+    buf, out, closed = b"", [], False
+    try:
+        sock.sendall(data)
+        while len(out) < responses:
+            while b"\r\n\r\n" not in buf:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    return out, True
+                buf += chunk
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            lines = head.decode("latin-1").split("\r\n")
+            headers = {k.strip().lower(): v.strip() for k, v in
+                       (line.split(":", 1) for line in lines[1:])}
+            length = int(headers.get("content-length", "0"))
+            while len(buf) < length:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+            body, buf = buf[:length], buf[length:]
+            out.append((int(lines[0].split()[1]), headers, body))
+        sock.settimeout(0.5)
+        try:
+            closed = sock.recv(1) == b""
+        except socket.timeout:
+            closed = False
+        return out, closed
+    finally:
+        sock.close()
+
+
+def test_framing(ctx):
+    """The service's own HTTP handling, where nginx is not in front: bad
+    framing gets a problem+json 4xx (logged) and a closed connection;
+    pipelined requests are all answered, in order."""
+    svc = ctx.svc
+    x = ctx.person("Framed")
+    tok = ctx.staff.token
+    ka = "Connection: keep-alive\r\n"
+    cases = [("Content-Length: -1", 400), ("Content-Length: 9223372036854775808", 400),
+             ("Content-Length: 18446744073709551616", 400), ("Content-Length: 1, 2", 400),
+             ("Content-Length: 2\r\nContent-Length: 2", 400),
+             ("Transfer-Encoding: chunked", 411), ("X-Big: " + "a" * 17000, 431),
+             ("Bad header line", 400)]
+    for header, status in cases:
+        before = len(svc.log().splitlines())
+        out, closed = raw_exchange(svc, f"POST /api/persons HTTP/1.1\r\nHost: x\r\n{ka}"
+                                        f"{header}\r\n\r\n{{}}".encode(), 1)
+        assert len(out) == 1 and out[0][0] == status, (header, out)
+        assert out[0][1].get("content-type") == "application/problem+json", (header, out)
+        assert json.loads(out[0][2])["status"] == status, out
+        assert closed, f"{header}: the connection stays open"
+        logged = [json.loads(line) for line in svc.log().splitlines()[before:]
+                  if line.startswith("{")]
+        assert any(e["status"] == status and e["route"] == "refused" for e in logged), logged
+    # A bad request line too.
+    out, closed = raw_exchange(svc, b"BREW /pot HTTP/1.1\r\n\r\n", 1)
+    assert out and out[0][0] == 400 and closed, out
+    # Three pipelined GETs, then a POST with a body and a GET, in one send:
+    # every one answered, in order, on the one connection.
+    auth = f"Authorization: Bearer {tok}\r\n"
+    body = json.dumps({"first_name": "Piped"}).encode()
+    data = (f"GET /healthz HTTP/1.1\r\nHost: x\r\n{ka}\r\n"
+            f"GET /api/persons/{x} HTTP/1.1\r\nHost: x\r\n{ka}{auth}\r\n"
+            f"GET /no/such/thing HTTP/1.1\r\nHost: x\r\n{ka}\r\n"
+            f"POST /api/persons HTTP/1.1\r\nHost: x\r\n{ka}{auth}"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() \
+        + body + f"GET /healthz HTTP/1.1\r\nHost: x\r\n{ka}\r\n".encode()
+    out, _ = raw_exchange(svc, data, 5)
+    assert [o[0] for o in out] == [200, 200, 404, 201, 200], [(o[0], o[2][:80]) for o in out]
+    assert json.loads(out[1][2])["id"] == x and json.loads(out[3][2])["first_name"] == "Piped"
+
+
 def test_shutdown(ctx):
     """SIGTERM while requests wait for the database: they are answered, and
     the service exits 0."""
@@ -2019,7 +2096,7 @@ def test_lock_timeout(ctx):
 
 TESTS = [test_app_schema, test_create_staff, test_system, test_matrix, test_children, test_cache,
          test_bad_input, test_race_paths, test_partner_race, test_notifications, test_token,
-         test_login_throttle, test_partner_request_hides_accounts, test_login_flood,
+         test_login_throttle, test_partner_request_hides_accounts, test_login_flood, test_framing,
          test_listener_kill, test_shutdown, test_process_errors, test_pool_exhausted,
          test_deadlock_retried, test_database_misconfigured, test_listener_down_write,
          test_listener_pings, test_trusted_proxy, test_drain_deadline, test_lock_timeout, test_restart, test_truncate]

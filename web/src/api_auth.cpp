@@ -50,9 +50,11 @@ Reply login(App& app, Call& call) {
     // not tell which accounts exist.
     static const std::string decoy = hash_password("decoy password");
     bool ok = false;
-    if (!app.hashes.run([&] { ok = verify_password(person ? hash : decoy, password); })) {
+    try {
+        app.hash([&] { ok = verify_password(person ? hash : decoy, password); });
+    } catch (const Problem&) {  // no slot: the attempt counts for nothing
         refund();
-        throw unavailable("Too many logins at once; retry shortly.");
+        throw;
     }
     if (!person || !ok) throw unauthenticated();
     refund();

@@ -85,6 +85,8 @@ class App {
     // until the listener has heard every notification it sent, so that the
     // caller's next read is fresh).
     void write(const std::function<void(pqxx::work&)>& body);
+    // Runs a password hash in one of `hashes`' slots; 503 when none freed up.
+    void hash(const std::function<void()>& body);
 
     const Config config;
     Pool pool;

@@ -1,11 +1,15 @@
 // Every request goes through handle(): routing, access and authentication,
 // the GET cache and ETags, the one catch that turns every failure into a
 // problem+json reply, metrics and the access log.
+#include <pistache/peer.h>
+#include <sys/socket.h>
+
 #include <cstdio>
 #include <thread>
 #include <ctime>
 
 #include "app.hpp"
+#include "framing.hpp"
 
 namespace family::web {
 
@@ -210,6 +214,13 @@ void handle(App& app, const Http::Request& request, Http::ResponseWriter respons
     std::string etag;
     try {
         if (app.draining) throw unavailable("The service is shutting down; retry.");
+        // A request whose framing the Framer refused (main.cpp): answered,
+        // then the connection closes.
+        if (request.resource().rfind(Framer::kRefusedPath, 0) == 0) {
+            route_name = "refused";
+            Framer::Reason r = Framer::refused_reason(request.resource());
+            throw Problem(Framer::status(r), Framer::title(r), Framer::why(r));
+        }
         if (request.body().size() > kMaxBody)
             throw Problem(413, "Content Too Large", "A request body holds at most 64 KiB.");
         std::vector<std::string> segments = split_path(request.resource()), params;
@@ -288,11 +299,21 @@ void handle(App& app, const Http::Request& request, Http::ResponseWriter respons
     // socket now (a small one fits its buffer), so the request is no longer
     // in flight once send() returns (see drain()). Pistache does not resolve
     // the promise of a write to a client that went away: no count on it.
-    if (reply.status == 204 || reply.status == 304)
-        response.send(static_cast<Http::Code>(reply.status));
-    else
-        response.send(static_cast<Http::Code>(reply.status), reply.body,
-                      Http::Mime::MediaType::fromString(reply.content_type));
+    // A refused framing: the rest of what the client sent cannot be read, so
+    // the connection ends once the answer is written (shutdown: Pistache
+    // then sees the close and lets the connection go).
+    std::weak_ptr<Pistache::Tcp::Peer> closing;
+    if (route_name == "refused") closing = response.peer();
+    auto sent = reply.status == 204 || reply.status == 304
+                    ? response.send(static_cast<Http::Code>(reply.status))
+                    : response.send(static_cast<Http::Code>(reply.status), reply.body,
+                                    Http::Mime::MediaType::fromString(reply.content_type));
+    if (!closing.expired())
+        sent.then(
+            [closing](ssize_t) {
+                if (auto peer = closing.lock()) ::shutdown(peer->fd(), SHUT_RDWR);
+            },
+            Pistache::Async::IgnoreException);
     --app.in_flight;
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     app.metrics.observe(route_name, reply.status, seconds);

@@ -7,15 +7,33 @@
 #include <iostream>
 
 #include <pistache/endpoint.h>
+#include <pistache/peer.h>
 
 #include "app.hpp"
+#include "framing.hpp"
 
 namespace {
 
-class Handler : public Pistache::Http::Handler {
+using Pistache::Tcp::Transport;
+using TcpHandler = Pistache::Tcp::Handler;
+
+// Tcp::Handler keeps its Transport private (the Transport sets it on each
+// clone it makes). Framed hands its own to the handler it forwards to; an
+// explicit instantiation may name a private member, which is how this reads
+// and writes it.
+using TransportField = Transport* TcpHandler::*;
+TransportField transport_field();
+template <TransportField F>
+struct TransportOf {
+    friend TransportField transport_field() { return F; }
+};
+template struct TransportOf<&TcpHandler::transport_>;
+
+// The service's requests, as Pistache parses them.
+class Requests : public Pistache::Http::Handler {
   public:
-    HTTP_PROTOTYPE(Handler)
-    explicit Handler(family::web::App& app) : app_(app) {}
+    HTTP_PROTOTYPE(Requests)
+    explicit Requests(family::web::App& app) : app_(app) {}
     void onRequest(const Pistache::Http::Request& request,
                    Pistache::Http::ResponseWriter response) override {
         family::web::handle(app_, request, std::move(response));
@@ -23,6 +41,53 @@ class Handler : public Pistache::Http::Handler {
 
   private:
     family::web::App& app_;
+};
+
+// What the endpoint calls: each read goes through the connection's Framer
+// (framing.hpp), and each piece to Requests as a read of its own, so that
+// Pistache parses one request at a time. A refused framing becomes a request
+// handle() answers (problem+json, logged) before the connection closes.
+class Framed : public Pistache::Http::Handler {
+  public:
+    HTTP_PROTOTYPE(Framed)
+    explicit Framed(family::web::App& app) : requests_(std::make_shared<Requests>(app)) {}
+    // Each Transport's clone parses with a Requests of its own, with the
+    // endpoint's settings.
+    Framed(const Framed& other)
+        : Pistache::Http::Handler(other),
+          requests_(std::make_shared<Requests>(*other.requests_)) {
+        requests_->setMaxRequestSize(other.getMaxRequestSize());
+        requests_->setMaxResponseSize(other.getMaxResponseSize());
+        requests_->setHeaderTimeout(other.getHeaderTimeout());
+        requests_->setBodyTimeout(other.getBodyTimeout());
+    }
+    // Requests parses and answers; this never receives a request.
+    void onRequest(const Pistache::Http::Request&,
+                   Pistache::Http::ResponseWriter) override {}  // LCOV_EXCL_LINE: never called
+
+  private:
+    void onInput(const char* buffer, size_t len,
+                 const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
+        (*requests_).*transport_field() = transport();
+        auto framer = std::static_pointer_cast<family::web::Framer>(peer->tryGetData(kFramer));
+        if (!framer) {
+            framer = std::make_shared<family::web::Framer>();
+            peer->putData(kFramer, framer);
+        }
+        TcpHandler& parse = *requests_;
+        framer->feed({buffer, len}, [&](const family::web::Framer::Piece& p) {
+            if (!p.refused) {
+                parse.onInput(p.bytes.data(), p.bytes.size(), peer);
+                return;
+            }
+            getParser(peer)->reset();  // what it held of the refused request
+            std::string request = family::web::Framer::refused_request(p.refused);
+            parse.onInput(request.data(), request.size(), peer);
+        });
+    }
+
+    static constexpr const char* kFramer = "family.framer";
+    std::shared_ptr<Requests> requests_;
 };
 
 }  // namespace
@@ -90,7 +155,7 @@ int main(int argc, char** argv) {
                     .maxRequestSize(1024 * 1024)
                     .headerTimeout(std::chrono::seconds(10))
                     .bodyTimeout(std::chrono::seconds(30)));
-    server.setHandler(Http::make_handler<Handler>(app));
+    server.setHandler(Http::make_handler<Framed>(app));
     try {
         server.serveThreaded();
     } catch (const std::exception& e) {

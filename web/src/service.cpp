@@ -136,6 +136,10 @@ App::App(Config c)
     add_system_routes(*this);
 }
 
+void App::hash(const std::function<void()>& body) {
+    if (!hashes.run(body)) throw unavailable("Too many password hashes at once; retry shortly.");
+}
+
 void App::write(const std::function<void(pqxx::work&)>& body) {
     std::string mark = listener.marker();
     pool.transact([&](pqxx::work& t) {

@@ -47,12 +47,11 @@ class Handler : public Http::Handler {
 
     void onRequest(const Http::Request& request, Http::ResponseWriter response) override {
         auto accept = request.headers().tryGetRaw("Accept");
-        std::string peer = request.address().host();
-        bool operators = (peer == "127.0.0.1" || peer == "::1") &&
-                         !request.headers().tryGetRaw("X-Real-IP") &&
-                         !request.headers().tryGetRaw("X-Forwarded-For");
+        bool forwarded = request.headers().tryGetRaw("X-Real-IP") ||
+                         request.headers().tryGetRaw("X-Forwarded-For");
         Request r{Http::methodString(request.method()), request.resource(),
-                  accept ? accept->value() : "", operators};
+                  accept ? accept->value() : "",
+                  from_operator(request.address().host(), forwarded)};
         Reply reply =
             respond(r, View{board_.snapshot(), Clock::now(), config_.interval, deadline_}, say);
         for (auto& [name, value] : reply.headers)

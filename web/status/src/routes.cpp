@@ -40,6 +40,10 @@ Reply health(const View& v) {
 
 }  // namespace
 
+bool from_operator(const std::string& peer, bool forwarded) {
+    return !forwarded && (peer == "127.0.0.1" || peer == "::1");
+}
+
 Reply answer(const Request& request, const View& view) {
     const std::string& p = request.path;
     if (p != "/status/" && p != "/status" && p != "/" && p != "/healthz")

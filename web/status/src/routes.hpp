@@ -36,6 +36,11 @@ struct View {
     std::chrono::milliseconds interval, deadline;
 };
 
+// Whether a request is an operator's: from this host (`peer` a loopback
+// address) and not forwarded by a proxy (`forwarded`: it has X-Real-IP or
+// X-Forwarded-For).
+bool from_operator(const std::string& peer, bool forwarded);
+
 // GET /status/ (JSON or HTML), /status and / (redirects to /status/),
 // /healthz; 405 with Allow for another method on those; 404 otherwise.
 Reply answer(const Request& request, const View& view);

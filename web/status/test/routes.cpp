@@ -83,6 +83,14 @@ BOOST_AUTO_TEST_CASE(the_public_sees_no_details) {
     BOOST_TEST(page.find("refused") == std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(operators_are_on_this_host_and_not_proxied) {
+    BOOST_TEST(from_operator("127.0.0.1", false));
+    BOOST_TEST(from_operator("::1", false));
+    BOOST_TEST(!from_operator("127.0.0.1", true));
+    BOOST_TEST(!from_operator("10.89.0.5", false));
+    BOOST_TEST(!from_operator("127.0.0.2", false));
+}
+
 BOOST_AUTO_TEST_CASE(redirects_to_the_page) {
     for (const char* path : {"/status", "/"}) {
         Reply r = get(path);

@@ -1,0 +1,46 @@
+// libFuzzer target: what the service reads from a client before anything
+// else runs (src/input.cpp): a request body as JSON with its fields read
+// every way a route reads them, and a path or query number. Anything may be
+// refused, with a Problem of 400 or 422; nothing else may come out.
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "input.hpp"
+
+namespace {
+void read_every_way(const family::web::Body& b) {
+    for (const char* name : {"a", "first_name", "father_id", "father_rank", "account"}) {
+        auto attempt = [&](auto read) {
+            try {
+                read();
+            } catch (const family::web::Problem& p) {
+                if (p.status != 422) std::abort();
+            }
+        };
+        attempt([&] { b.text(name, 200); });
+        attempt([&] { b.id(name); });
+        attempt([&] { b.rank(name); });
+        attempt([&] { b.flag(name); });
+        attempt([&] { (void)b.is_null(name); });
+        attempt([&] {
+            if (auto inner = b.object(name, {"email", "password", "is_staff"})) {
+                inner->text("email", 254);
+                inner->flag("is_staff");
+            }
+        });
+    }
+}
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    std::string text(reinterpret_cast<const char*>(data), size);
+    if (auto n = family::web::positive_integer(text); n && *n <= 0) std::abort();
+    try {
+        family::web::Body body(text, {"a", "first_name", "father_id", "father_rank", "account"});
+        read_every_way(body);
+    } catch (const family::web::Problem& p) {
+        if (p.status != 400 && p.status != 422) std::abort();
+    }
+    return 0;
+}
