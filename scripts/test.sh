@@ -105,6 +105,11 @@ suite stack /usr/bin/python3 tests/stack/stack_test.py
 echo "== compose"
 suite compose bash tests/compose/compose_test.sh
 
+# The services built with AddressSanitizer and UBSan, through their
+# end-to-end suites once.
+echo "== sanitize"
+suite sanitize scripts/sanitize.sh
+
 # The fuzzers of what parses untrusted bytes, about a minute in all
 # (make fuzz runs them longer).
 echo "== fuzz"

@@ -48,6 +48,9 @@ DSN = f"host={PGHOST} port={PGPORT} user={PGUSER} dbname=family"
 WEB_DSN = f"host=127.0.0.1 port={PGPORT} dbname=family user=family_web"
 WEB_BIN = os.path.join(TOP, os.environ.get("FAMILY_WEB_BIN", "web/build/family-web"))
 TMP = tempfile.mkdtemp(prefix="family-web-test-")
+# scripts/sanitize.sh: the binaries are built with ASan and UBSan, whose costs
+# decide timing and memory bounds; those are not asserted then.
+SANITIZED = bool(os.environ.get("FAMILY_TEST_SANITIZED"))
 
 PERSON_KEYS = {"id", "first_name", "last_name", "father_id", "mother_id", "father_rank",
                "mother_rank", "partner_id", "generation", "ancestor_relationship_rank",
@@ -1593,7 +1596,8 @@ def test_login_flood(ctx):
     assert statuses.count(401) >= 2, statuses
     with open(f"/proc/{svc.proc.pid}/status") as f:
         peak = int(re.search(r"VmHWM:\s+(\d+) kB", f.read()).group(1)) / 1024
-    assert peak < 300, f"peak resident memory {peak:.0f} MB"
+    # (Under AddressSanitizer its shadow memory and quarantine decide that.)
+    assert peak < 300 or SANITIZED, f"peak resident memory {peak:.0f} MB"
     # A sustained flood (24 clients logging in over and over) while a reader
     # asks for a person, uncached: its median stays under 20 ms.
     stop = threading.Event()
@@ -1619,7 +1623,7 @@ def test_login_flood(ctx):
         for t in clients:
             t.join()
     median = sorted(times)[len(times) // 2] * 1000
-    assert median < 20, f"uncached GET median {median:.1f} ms during a login flood"
+    assert median < 20 or SANITIZED, f"uncached GET median {median:.1f} ms during a login flood"
     print(f"    login flood: peak RSS {peak:.0f} MB, uncached GET median {median:.1f} ms, "
           f"logins {statuses.count(401)} answered, {statuses.count(503)} told to retry")
     svc.stop()
