@@ -55,15 +55,16 @@ class Framed : public Pistache::Http::Handler {
     // endpoint's settings.
     Framed(const Framed& other)
         : Pistache::Http::Handler(other),
-          requests_(std::make_shared<Requests>(*other.requests_)) {
+          requests_(std::static_pointer_cast<Requests>(other.requests_->clone())) {
         requests_->setMaxRequestSize(other.getMaxRequestSize());
         requests_->setMaxResponseSize(other.getMaxResponseSize());
         requests_->setHeaderTimeout(other.getHeaderTimeout());
         requests_->setBodyTimeout(other.getBodyTimeout());
     }
     // Requests parses and answers; this never receives a request.
-    void onRequest(const Pistache::Http::Request&,
-                   Pistache::Http::ResponseWriter) override {}  // LCOV_EXCL_LINE: never called
+    // LCOV_EXCL_START: never called (onInput hands every read to Requests)
+    void onRequest(const Pistache::Http::Request&, Pistache::Http::ResponseWriter) override {}
+    // LCOV_EXCL_STOP
 
   private:
     void onInput(const char* buffer, size_t len,

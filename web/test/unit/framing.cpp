@@ -142,6 +142,19 @@ BOOST_AUTO_TEST_CASE(every_refusal_has_a_status_and_a_reason) {
         BOOST_TEST(std::string(Framer::why(reason)).size() > 10u);
     }
     BOOST_TEST(Framer::status(Framer::kTransferEncoding) == 411);
+    BOOST_TEST(Framer::title(Framer::kTransferEncoding) == std::string("Length Required"));
+    BOOST_TEST(Framer::title(Framer::kBodyTooLarge) == std::string("Content Too Large"));
+    BOOST_TEST(Framer::title(Framer::kHeadTooLarge) ==
+               std::string("Request Header Fields Too Large"));
+    BOOST_TEST(Framer::title(Framer::kBadLength) == std::string("Bad Request"));
+    // The request a refusal becomes names its reason; a path that does not
+    // is a bad request line.
+    std::string request = Framer::refused_request(Framer::kHeadTooLarge);
+    BOOST_TEST(request == "GET /.family/refused/7 HTTP/1.1\r\nConnection: close\r\n\r\n");
+    BOOST_TEST(Framer::refused_reason("/.family/refused/7") == Framer::kHeadTooLarge);
+    for (const char* path : {"/.family/refused/", "/.family/refused/0", "/.family/refused/8",
+                             "/.family/refused/77", "/.family/refused/x"})
+        BOOST_TEST(Framer::refused_reason(path) == Framer::kRequestLine, path);
     BOOST_TEST(Framer::status(Framer::kBodyTooLarge) == 413);
     BOOST_TEST(Framer::status(Framer::kHeadTooLarge) == 431);
 }
