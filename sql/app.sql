@@ -151,6 +151,7 @@ GRANT EXECUTE ON FUNCTION family.add_person(text, text),
                           family.compute_ancestor_rank(bigint),
                           app.person_json(bigint) TO family_web;
 GRANT SELECT, INSERT ON app.account TO family_web;
+GRANT UPDATE (password_hash) ON app.account TO family_web;  -- PUT /api/me/password
 GRANT SELECT, INSERT, DELETE ON app.token TO family_web;
 GRANT SELECT, INSERT, UPDATE, DELETE ON app.partner_request TO family_web;
 REVOKE ALL ON FUNCTION app.notify_account(), app.notify_account_truncate(),

@@ -60,7 +60,9 @@ ROUTES = [("POST", "/api/auth/token"), ("DELETE", "/api/auth/token"), ("GET", "/
           ("POST", "/api/persons"), ("GET", "/api/persons/{id}"), ("PATCH", "/api/persons/{id}"),
           ("DELETE", "/api/persons/{id}"), ("GET", "/api/persons/{id}/ancestors"),
           ("GET", "/api/persons/{id}/descendants"), ("POST", "/api/relationships"),
-          ("PUT", "/api/me/partner-request"), ("DELETE", "/api/me/relationship"),
+          ("PUT", "/api/me/partner-request"), ("DELETE", "/api/me/partner-request"),
+          ("GET", "/api/me/partner-requests"), ("PUT", "/api/me/password"),
+          ("DELETE", "/api/me/relationship"),
           ("GET", "/api/children"), ("GET", "/api/children/{id}"), ("POST", "/api/children"),
           ("PATCH", "/api/children/{id}"), ("GET", "/healthz"), ("GET", "/readyz"),
           ("GET", "/metrics"), ("GET", "/openapi.json"), ("GET", "/docs")]
@@ -532,6 +534,14 @@ def test_matrix(ctx):
         # Everyone is single now; each asks a new person with an account.
         ("PUT /api/me/partner-request", "/api/me/partner-request",
          lambda r: {"partner_id": ctx.sql_account("Zed").id}, E(401, 202, 202, 202, 202)),
+        ("GET /api/me/partner-requests", "/api/me/partner-requests", None,
+         E(401, 200, 200, 200, 200)),
+        ("DELETE /api/me/partner-request", "/api/me/partner-request", None,
+         E(401, 204, 204, 204, 204)),
+        # A wrong current password: each role's own account, unchanged.
+        ("PUT /api/me/password", "/api/me/password",
+         {"current_password": "not the password", "new_password": "another password"},
+         E(401, 403, 403, 403, 403)),
     ]
     mismatches = []
     seen_routes = set()
@@ -1083,7 +1093,7 @@ def test_bad_input(ctx):
         if r.status == 405 and not r.headers.get("allow"):
             mismatches.append(f"{what}: 405 without Allow")
     r = call(svc, "PUT", f"/api/persons/{p}", {}, token=S)
-    if r.headers.get("allow") != "GET, PATCH, DELETE":
+    if r.headers.get("allow") != "GET, PATCH, DELETE, OPTIONS":
         mismatches.append(f"Allow of /api/persons/{{id}}: {r.headers.get('allow')!r}")
     # Nothing of the rejected requests was stored.
     n = ctx.one("SELECT count(*) FROM family.person WHERE first_name = %s", (tag,))
@@ -1562,6 +1572,104 @@ def test_partner_request_hides_accounts(ctx):
           (without, email, FAKE_HASH))
     expect(call(ctx.svc, "PUT", "/api/me/partner-request", {"partner_id": me.id},
                 token=ctx.mint(without)), 201, "asked back")
+
+
+def test_partner_inbox(ctx):
+    """Who asked me, whom I asked; withdrawing; lapsed requests are gone."""
+    A, B = ctx.sql_account("Asks"), ctx.sql_account("Asked")
+    expect(call(ctx.svc, "PUT", "/api/me/partner-request", {"partner_id": B.id}, token=A.token),
+           202, "A asks B")
+    mine = expect(call(ctx.svc, "GET", "/api/me/partner-requests", token=A.token), 200, "A's").json()
+    assert mine["incoming"] == [] and mine["outgoing"]["id"] == B.id, mine
+    assert set(mine["outgoing"]) == PERSON_KEYS, mine
+    theirs = expect(call(ctx.svc, "GET", "/api/me/partner-requests", token=B.token), 200,
+                    "B's").json()
+    assert [p["id"] for p in theirs["incoming"]] == [A.id] and theirs["outgoing"] is None, theirs
+    C = ctx.sql_account("AlsoAsks")
+    expect(call(ctx.svc, "PUT", "/api/me/partner-request", {"partner_id": B.id}, token=C.token),
+           202, "C asks B")
+    theirs = call(ctx.svc, "GET", "/api/me/partner-requests", token=B.token).json()
+    assert [p["id"] for p in theirs["incoming"]] == [A.id, C.id], theirs  # oldest first
+    # A withdraws: gone for both; twice is 404.
+    expect(call(ctx.svc, "DELETE", "/api/me/partner-request", token=A.token), 204, "withdraw")
+    expect(call(ctx.svc, "DELETE", "/api/me/partner-request", token=A.token), 404, "again")
+    assert call(ctx.svc, "GET", "/api/me/partner-requests", token=A.token).json() == \
+        {"incoming": [], "outgoing": None}
+    theirs = call(ctx.svc, "GET", "/api/me/partner-requests", token=B.token).json()
+    assert [p["id"] for p in theirs["incoming"]] == [C.id], theirs
+    # A request older than 30 days has lapsed: not listed, not withdrawable.
+    ctx.q("UPDATE app.partner_request SET created_at = now() - interval '31 days'"
+          " WHERE person_id = %s", (C.id,))
+    theirs = call(ctx.svc, "GET", "/api/me/partner-requests", token=B.token).json()
+    assert theirs["incoming"] == [], theirs
+    assert call(ctx.svc, "GET", "/api/me/partner-requests", token=C.token).json()["outgoing"] \
+        is None
+    expect(call(ctx.svc, "DELETE", "/api/me/partner-request", token=C.token), 404, "lapsed")
+
+
+def test_password_change(ctx):
+    """PUT /api/me/password: the current password first; the others of the
+    account's tokens are revoked, the caller's stays."""
+    U = ctx.api_account("Pw")
+    t1, t2 = login(ctx.svc, U.email, U.password), login(ctx.svc, U.email, U.password)
+    expect(call(ctx.svc, "GET", "/api/me", token=t2), 200, "t2 before")
+    new = "a new password " + secrets.token_hex(4)
+    for body, status, what in (
+            ({"current_password": "wrong", "new_password": new}, 403, "wrong current password"),
+            ({"current_password": U.password, "new_password": "short"}, 422, "short new password"),
+            ({"current_password": U.password}, 422, "no new password"),
+            ({"current_password": U.password, "new_password": new, "x": 1}, 422, "unknown field")):
+        r = expect(call(ctx.svc, "PUT", "/api/me/password", body, token=t1), status, what)
+        assert not problem_errors(r), r
+    expect(call(ctx.svc, "PUT", "/api/me/password",
+                {"current_password": U.password, "new_password": new}, token=t1), 204, "change")
+    expect(call(ctx.svc, "GET", "/api/me", token=t1), 200, "the caller's token stays")
+    expect(call(ctx.svc, "GET", "/api/me", token=t2), 401, "the other token is revoked")
+    expect(call(ctx.svc, "POST", "/api/auth/token", {"email": U.email, "password": U.password}),
+           401, "the old password")
+    login(ctx.svc, U.email, new)
+
+
+def test_cors(ctx):
+    """FAMILY_WEB_CORS_ORIGINS: pages of those origins may call the API
+    (preflight and headers); others get nothing of CORS, and a preflight
+    from them is 403. OPTIONS tells every path's methods."""
+    svc = Service("cors", {"FAMILY_WEB_CORS_ORIGINS": "https://family.example, http://localhost:3000"})
+    ctx.services.append(svc)
+    svc.wait_ready()
+    x, tok = ctx.person("Cors"), ctx.staff.token
+    good, evil = "https://family.example", "https://evil.example"
+    pre = {"Origin": good, "Access-Control-Request-Method": "PATCH",
+           "Access-Control-Request-Headers": "authorization, content-type"}
+    r = expect(call(svc, "OPTIONS", f"/api/persons/{x}", headers=pre), 204, "preflight")
+    assert r.headers.get("access-control-allow-origin") == good, r.headers
+    assert r.headers.get("access-control-allow-methods") == "GET, PATCH, DELETE, OPTIONS", r.headers
+    allowed = r.headers.get("access-control-allow-headers", "").lower()
+    assert "authorization" in allowed and "content-type" in allowed, r.headers
+    assert r.headers.get("vary") == "Origin" and r.headers.get("access-control-max-age"), r.headers
+    r = expect(call(svc, "OPTIONS", f"/api/persons/{x}", headers=dict(pre, Origin=evil)), 403,
+               "preflight from elsewhere")
+    assert "access-control-allow-origin" not in r.headers and not problem_errors(r), r.headers
+    # The requests themselves.
+    r = expect(call(svc, "GET", f"/api/persons/{x}", token=tok,
+                    headers={"Origin": "HTTP://LOCALHOST:3000"}), 200, "GET from a listed origin")
+    assert r.headers.get("access-control-allow-origin") == "HTTP://LOCALHOST:3000", r.headers
+    assert "ETag" in r.headers.get("access-control-expose-headers", ""), r.headers
+    r = expect(call(svc, "GET", f"/api/persons/{x}", token=tok, headers={"Origin": evil}), 200,
+               "GET from elsewhere")
+    assert "access-control-allow-origin" not in r.headers, r.headers
+    r = expect(call(svc, "GET", "/api/me", headers={"Origin": good}), 401, "an error, listed origin")
+    assert r.headers.get("access-control-allow-origin") == good, r.headers
+    # OPTIONS without Origin: the methods; an unknown path: 404.
+    r = expect(call(svc, "OPTIONS", "/api/children"), 204, "OPTIONS")
+    assert r.headers.get("allow") == "GET, POST, OPTIONS", r.headers
+    expect(call(svc, "OPTIONS", "/api/nothing", headers=pre), 404, "OPTIONS of nothing")
+    svc.stop()
+    # Without the setting, no origin is listed.
+    r = expect(call(ctx.svc, "OPTIONS", f"/api/persons/{x}", headers=pre), 403, "no CORS")
+    r = expect(call(ctx.svc, "GET", f"/api/persons/{x}", token=tok, headers={"Origin": good}), 200,
+               "GET, no CORS")
+    assert "access-control-allow-origin" not in r.headers and "vary" not in r.headers, r.headers
 
 
 def test_login_flood(ctx):
@@ -2101,6 +2209,7 @@ def test_lock_timeout(ctx):
 TESTS = [test_app_schema, test_create_staff, test_system, test_matrix, test_children, test_cache,
          test_bad_input, test_race_paths, test_partner_race, test_notifications, test_token,
          test_login_throttle, test_partner_request_hides_accounts, test_login_flood, test_framing,
+         test_partner_inbox, test_password_change, test_cors,
          test_listener_kill, test_shutdown, test_process_errors, test_pool_exhausted,
          test_deadlock_retried, test_database_misconfigured, test_listener_down_write,
          test_listener_pings, test_trusted_proxy, test_drain_deadline, test_lock_timeout, test_restart, test_truncate]

@@ -79,6 +79,39 @@ Reply logout(App& app, Call& call) {
     return {204};
 }
 
+// PUT /api/me/password: the current password, then the new one; every
+// other token of the account is revoked. A wrong current password counts
+// as a failed login of the account from that address.
+Reply password(App& app, Call& call) {
+    std::int64_t id = call.user().person_id;
+    Body body = call.body({"current_password", "new_password"});
+    std::string current = Body::required(body.text("current_password", 1024), "current_password");
+    std::string next = Body::required(body.text("new_password", 1024), "new_password");
+    if (next.size() < 8) throw invalid("A password has at least 8 characters.");
+    std::string email, stored;
+    app.pool.transact([&](pqxx::work& t) {
+        pqxx::result r = t.exec_prepared("account_of", id);
+        if (r.empty()) throw unauthenticated();  // the account went after the token was read
+        email = r[0][0].as<std::string>();
+        stored = r[0][1].as<std::string>();
+    });
+    std::string pair = email + "\n" + client_address(app, call.request);
+    if (int wait = app.login_by_email_address.throttle(pair)) throw too_many(wait);
+    bool ok = false;
+    std::string hash;
+    app.hash([&] { ok = verify_password(stored, current); });
+    if (!ok) throw forbidden("The current password is not right.");
+    app.login_by_email_address.refund(pair);
+    app.hash([&] { hash = hash_password(next); });
+    std::string auth = call.request.headers().getRaw("Authorization").value();
+    std::string mine = to_hex(*token_hash(auth.substr(7)));
+    app.write([&](pqxx::work& t) {
+        t.exec_prepared("password_set", id, hash);
+        t.exec_prepared("tokens_but", id, mine);
+    });
+    return {204};
+}
+
 Reply me(App& app, Call& call) {
     std::int64_t id = call.user().person_id;
     Reply reply;
@@ -103,6 +136,8 @@ void add_auth_routes(App& app) {
              [&app](Call& c) { return login(app, c); }});
     app.add({M::Delete, "/api/auth/token", Access::User, Caching::None,
              [&app](Call& c) { return logout(app, c); }});
+    app.add({M::Put, "/api/me/password", Access::User, Caching::None,
+             [&app](Call& c) { return password(app, c); }});
     app.add(
         {M::Get, "/api/me", Access::User, Caching::None, [&app](Call& c) { return me(app, c); }});
 }

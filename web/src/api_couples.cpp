@@ -47,6 +47,29 @@ Reply ask(App& app, Call& call) {
     return reply;
 }
 
+// GET /api/me/partner-requests: who asked the caller, whom the caller asked.
+Reply requests(App& app, Call& call) {
+    std::int64_t me = call.user().person_id;
+    Reply reply;
+    app.pool.transact([&](pqxx::work& t) {
+        std::string incoming = t.exec_prepared1("partner_requests_in", me)[0].as<std::string>();
+        pqxx::result out = t.exec_prepared("partner_request_out", me);
+        reply.body = "{\"incoming\":" + incoming +
+                     ",\"outgoing\":" + (out.empty() ? "null" : out[0][0].as<std::string>()) + "}";
+    });
+    return reply;
+}
+
+// DELETE /api/me/partner-request: withdraws the caller's open request.
+Reply withdraw(App& app, Call& call) {
+    std::int64_t me = call.user().person_id;
+    app.pool.transact([&](pqxx::work& t) {
+        pqxx::result r = t.exec_prepared("partner_withdraw", me);
+        if (r.empty() || !r[0][0].as<bool>()) throw not_found("You have no open partner request.");
+    });
+    return {204};
+}
+
 Reply end(App& app, Call& call) {
     std::int64_t me = call.user().person_id;
     app.write([&](pqxx::work& t) {
@@ -65,6 +88,10 @@ void add_couple_routes(App& app) {
              [&app](Call& c) { return start(app, c); }});
     app.add({M::Put, "/api/me/partner-request", Access::User, Caching::None,
              [&app](Call& c) { return ask(app, c); }});
+    app.add({M::Delete, "/api/me/partner-request", Access::User, Caching::None,
+             [&app](Call& c) { return withdraw(app, c); }});
+    app.add({M::Get, "/api/me/partner-requests", Access::User, Caching::None,
+             [&app](Call& c) { return requests(app, c); }});
     app.add({M::Delete, "/api/me/relationship", Access::User, Caching::None,
              [&app](Call& c) { return end(app, c); }});
 }

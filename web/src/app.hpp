@@ -40,6 +40,8 @@ struct Config {
     // peer's, a peer on loopback (nginx on this host), or any peer (nginx in
     // another container, the service reachable only through it).
     enum class Proxy { None, Loopback, Any } trust_proxy = Proxy::None;
+    // Origins whose pages may call the API (CORS), lower case: "https://a.example".
+    std::vector<std::string> cors_origins;
 };
 // Reads FAMILY_WEB_* through `get`; throws std::invalid_argument naming the
 // variable for a value that is not allowed.
@@ -51,6 +53,7 @@ struct Reply {
     std::string content_type = "application/json";
     std::string location;                // 201's Location
     std::vector<std::int64_t> persons;   // whose values the body shows (cache tags)
+    std::vector<std::pair<std::string, std::string>> headers;  // more response headers
 };
 
 struct Call {
@@ -114,6 +117,8 @@ void add_person_routes(App& app);
 void add_couple_routes(App& app);
 void add_children_routes(App& app);
 void add_system_routes(App& app);
+// OPTIONS for every path of the routes above: Allow, and CORS preflight.
+void add_options_routes(App& app);
 
 // Answers every request (http.cpp).
 void handle(App& app, const Pistache::Http::Request& request,

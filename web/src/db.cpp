@@ -25,6 +25,10 @@ const std::pair<const char*, const char*> kStatements[] = {
      "  FROM app.token AS t JOIN app.account AS a USING (person_id)"
      " WHERE t.hash = decode($1, 'hex') AND t.expires_at > now()"},
     {"token_delete", "DELETE FROM app.token WHERE hash = decode($1, 'hex')"},
+    // A password change: the account's row, kept until the change commits.
+    {"account_of", "SELECT email, password_hash FROM app.account WHERE person_id = $1 FOR UPDATE"},
+    {"password_set", "UPDATE app.account SET password_hash = $2 WHERE person_id = $1"},
+    {"tokens_but", "DELETE FROM app.token WHERE person_id = $1 AND hash <> decode($2, 'hex')"},
     // A write's last notification (see Listener::marker).
     {"sync", "SELECT pg_notify('family_sync', $1)"},
     {"me",
@@ -82,6 +86,18 @@ const std::pair<const char*, const char*> kStatements[] = {
     {"partner_asked",
      "SELECT 1 FROM app.partner_request WHERE person_id = $2 AND partner_id = $1"
      "   AND created_at > now() - interval '30 days'"},
+    // The requests a person received and the one they sent, still open.
+    {"partner_requests_in",
+     "SELECT coalesce(json_agg(app.person_json(person_id)::json ORDER BY created_at, person_id),"
+     "                '[]')::text"
+     "  FROM app.partner_request WHERE partner_id = $1 AND created_at > now() - interval '30 days'"},
+    {"partner_request_out",
+     "SELECT app.person_json(partner_id) FROM app.partner_request"
+     " WHERE person_id = $1 AND created_at > now() - interval '30 days'"},
+    // Withdraws a request; the answer says whether it was still open.
+    {"partner_withdraw",
+     "DELETE FROM app.partner_request WHERE person_id = $1"
+     " RETURNING created_at > now() - interval '30 days'"},
     {"partner_ask",
      "INSERT INTO app.partner_request (person_id, partner_id) VALUES ($1, $2)"
      " ON CONFLICT (person_id) DO UPDATE SET partner_id = excluded.partner_id, created_at = now()"},

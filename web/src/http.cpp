@@ -4,6 +4,7 @@
 #include <pistache/peer.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <thread>
 #include <ctime>
@@ -174,6 +175,48 @@ void App::add(Route route) {
     routes.push_back(std::move(route));
 }
 
+namespace {
+
+bool cors_allowed(const App& app, const std::optional<std::string>& origin) {
+    if (!origin) return false;
+    std::string o = *origin;
+    for (char& ch : o) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    const auto& list = app.config.cors_origins;
+    return std::find(list.begin(), list.end(), o) != list.end();
+}
+
+// OPTIONS PATTERN: which methods the path answers; for a page of an origin
+// FAMILY_WEB_CORS_ORIGINS lists, the CORS preflight's answer too.
+Reply options(const App& app, const Call& call, const std::string& pattern) {
+    std::string methods;
+    for (const Route& r : app.routes)
+        if (r.pattern == pattern && r.method != Http::Method::Options)
+            methods += std::string(Http::methodString(r.method)) + ", ";
+    Reply reply{204};
+    reply.headers.push_back({"Allow", methods + "OPTIONS"});
+    std::optional<std::string> origin = header(call.request, "Origin");
+    if (!origin) return reply;
+    if (!cors_allowed(app, origin))
+        throw forbidden("Pages of " + *origin + " may not call this API.");
+    reply.headers.push_back({"Access-Control-Allow-Methods", methods + "OPTIONS"});
+    reply.headers.push_back({"Access-Control-Allow-Headers",
+                             "Authorization, Content-Type, If-None-Match, Cache-Control"});
+    reply.headers.push_back({"Access-Control-Max-Age", "600"});
+    return reply;
+}
+
+}  // namespace
+
+void add_options_routes(App& app) {
+    std::vector<std::string> patterns;
+    for (const Route& r : app.routes)
+        if (std::find(patterns.begin(), patterns.end(), r.pattern) == patterns.end())
+            patterns.push_back(r.pattern);
+    for (const std::string& p : patterns)
+        app.add({Http::Method::Options, p, Access::Anyone, Caching::None,
+                 [&app, p](Call& c) { return options(app, c, p); }});
+}
+
 std::string client_address(const App& app, const Http::Request& request) {
     using Proxy = Config::Proxy;
     if (app.config.trust_proxy == Proxy::Any ||
@@ -283,6 +326,18 @@ void handle(App& app, const Http::Request& request, Http::ResponseWriter respons
         // LCOV_EXCL_STOP
     }
 
+    for (auto& [name, value] : reply.headers) set_header(response, name.c_str(), value);
+    // CORS: pages of the listed origins may read the answers (a preflight is
+    // answered by options()); for others, nothing changes.
+    if (!app.config.cors_origins.empty()) {
+        set_header(response, "Vary", "Origin");
+        if (std::optional<std::string> origin = header(request, "Origin");
+            cors_allowed(app, origin)) {
+            set_header(response, "Access-Control-Allow-Origin", *origin);
+            set_header(response, "Access-Control-Expose-Headers",
+                       "ETag, Location, Retry-After, WWW-Authenticate");
+        }
+    }
     if (!etag.empty()) {
         set_header(response, "ETag", etag);
         set_header(response, "Cache-Control", "private, no-cache");

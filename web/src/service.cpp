@@ -1,6 +1,7 @@
 // The service's settings, its parts, and the routes that are about the
 // service itself: health, readiness, metrics, the OpenAPI description and
 // the page that renders it.
+#include <regex>
 #include <thread>
 
 #include "app.hpp"
@@ -108,6 +109,24 @@ Config config_from(const std::function<const char*(const char*)>& get) {
                                         " or all (any peer) (got \"" + t + "\")");
     }
     c.drain_seconds = number(get, "FAMILY_WEB_DRAIN_SECONDS", c.drain_seconds, 0, 3600);
+    if (const char* v = get("FAMILY_WEB_CORS_ORIGINS"); v && *v) {
+        // scheme://host[:port], nothing after: what a browser sends as Origin.
+        static const std::regex origin(R"(https?://(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:[0-9]{1,5})?)");
+        std::string list = v;
+        for (std::size_t start = 0; start <= list.size();) {
+            std::size_t comma = std::min(list.find(',', start), list.size());
+            std::string o = list.substr(start, comma - start);
+            o.erase(0, o.find_first_not_of(' '));
+            o.erase(o.find_last_not_of(' ') + 1);
+            for (char& ch : o) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            if (!std::regex_match(o, origin))
+                throw std::invalid_argument(
+                    "FAMILY_WEB_CORS_ORIGINS must be origins such as https://a.example:8443,"
+                    " separated by commas (got \"" + o + "\")");
+            c.cors_origins.push_back(o);
+            start = comma + 1;
+        }
+    }
     return c;
 }
 
@@ -134,6 +153,7 @@ App::App(Config c)
     add_couple_routes(*this);
     add_children_routes(*this);
     add_system_routes(*this);
+    add_options_routes(*this);
 }
 
 void App::hash(const std::function<void()>& body) {

@@ -56,6 +56,28 @@ BOOST_AUTO_TEST_CASE(config_overrides) {
     BOOST_TEST(with({{"FAMILY_WEB_PORT", ""}}).port == 8080);  // empty = unset
 }
 
+BOOST_AUTO_TEST_CASE(cors_origins_are_a_list_of_origins) {
+    BOOST_TEST(with({}).cors_origins.empty());
+    BOOST_TEST(with({{"FAMILY_WEB_CORS_ORIGINS", ""}}).cors_origins.empty());
+    Config c = with({{"FAMILY_WEB_CORS_ORIGINS",
+                      "https://Family.Example, http://localhost:3000,http://[::1]:8000"}});
+    BOOST_TEST(c.cors_origins.size() == 3u);
+    BOOST_TEST(c.cors_origins.at(0) == "https://family.example");
+    BOOST_TEST(c.cors_origins.at(1) == "http://localhost:3000");
+    BOOST_TEST(c.cors_origins.at(2) == "http://[::1]:8000");
+    for (const char* bad : {"https://a.example/", "https://a.example/path", "ftp://a.example", "*",
+                            "a.example", "https://a.example,", "https://a.example:99999x",
+                            "null"}) {
+        try {
+            with({{"FAMILY_WEB_CORS_ORIGINS", bad}});
+            BOOST_ERROR("accepted " << bad);
+        } catch (const std::invalid_argument& e) {
+            BOOST_TEST(std::string(e.what()).rfind("FAMILY_WEB_CORS_ORIGINS must be origins", 0) ==
+                       0u);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(config_refuses_bad_values) {
     for (const auto& [name, value] :
          std::map<std::string, std::string>{{"FAMILY_WEB_PORT", "65536"},
