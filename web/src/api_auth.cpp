@@ -66,7 +66,8 @@ Reply login(App& app, Call& call) {
                                       app.config.token_hours * 3600)[0]
                          .as<std::string>();
     });
-    return {200, nlohmann::json{{"token", token.token}, {"expires_at", expires_at}}.dump()};
+    return {200,
+            nlohmann::ordered_json{{"token", token.token}, {"expires_at", expires_at}}.dump()};
 }
 
 Reply logout(App& app, Call& call) {
@@ -120,8 +121,8 @@ Reply me(App& app, Call& call) {
         if (found.empty()) throw unauthenticated();  // the account went after the token was read
         const pqxx::row& r = found[0];
         reply.body =
-            nlohmann::json{
-                {"person", nlohmann::json::parse(r[0].as<std::string>())},
+            nlohmann::ordered_json{
+                {"person", nlohmann::ordered_json::parse(r[0].as<std::string>())},
                 {"account", {{"email", r[1].as<std::string>()}, {"is_staff", r[2].as<bool>()}}}}
                 .dump();
     });

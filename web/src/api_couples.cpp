@@ -41,7 +41,8 @@ Reply ask(App& app, Call& call) {
             reply = {201, relationship_json(t, id)};
         } else {
             t.exec_prepared("partner_ask", me, partner);
-            reply = {202, nlohmann::json{{"status", "pending"}, {"partner_id", partner}}.dump()};
+            reply = {202,
+                     nlohmann::ordered_json{{"status", "pending"}, {"partner_id", partner}}.dump()};
         }
     });
     return reply;

@@ -38,7 +38,7 @@ Problem from_sqlstate(const std::string& s) {
 }
 
 std::string problem_json(const Problem& p) {
-    return nlohmann::json{{"type", "about:blank"},
+    return nlohmann::ordered_json{{"type", "about:blank"},
                           {"title", p.title},
                           {"status", p.status},
                           {"detail", p.detail}}

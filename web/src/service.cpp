@@ -26,7 +26,7 @@ int number(const std::function<const char*(const char*)>& get, const char* name,
 }
 
 std::string health(bool pass, const nlohmann::json& checks) {
-    nlohmann::json h{{"status", pass ? "pass" : "fail"}, {"serviceId", "family-web"}};
+    nlohmann::ordered_json h{{"status", pass ? "pass" : "fail"}, {"serviceId", "family-web"}};
     if (!checks.empty()) h["checks"] = checks;
     return h.dump();
 }
