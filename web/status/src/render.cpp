@@ -193,23 +193,36 @@ State state(const ServiceState& x) {
     return x.pass ? State::passing : x.starting ? State::starting : State::failing;
 }
 
-// The page's table of the services in one state (none: no table).
+// The page's table of the services in one state (none: no table). The
+// third column, the error or detail, is left out when no row has one (the
+// public view).
 void section(std::string& out, const std::vector<ServiceState>& services, State which,
              const char* title, const char* since, const char* text) {
     static const char* const kClass[] = {"failing", "starting", "passing"};
     static const char* const kCell[] = {" fail", "", " pass"};
-    std::string rows;
+    std::vector<const ServiceState*> shown;
+    bool texts = false;
     for (const ServiceState& x : services)
-        if (state(x) == which)
-            row(rows, {"<td class=\"service" + std::string(kCell[int(which)]) + "\">" +
-                           html_escape(x.service) + "</td>",
-                       "<td>" + time_html(x.since) + "</td>",
-                       "<td class=\"text\">" + html_escape(x.pass ? x.detail : x.error) + "</td>"});
-    if (rows.empty()) return;
+        if (state(x) == which) {
+            shown.push_back(&x);
+            texts = texts || !(x.pass ? x.detail : x.error).empty();
+        }
+    if (shown.empty()) return;
     out += std::string("<h2>") + title + "</h2>\n<table class=\"" + kClass[int(which)] + "\">\n";
-    row(out, {"<th>service</th>", std::string("<th>") + since + "</th>",
-              std::string("<th>") + text + "</th>"});
-    out += rows + "</table>\n";
+    std::vector<std::string> head = {"<th>service</th>", std::string("<th>") + since + "</th>"};
+    if (texts) head.push_back(std::string("<th>") + text + "</th>");
+    row(out, head);
+    for (const ServiceState* x : shown) {
+        std::vector<std::string> cells = {
+            "<td class=\"service" + std::string(kCell[int(which)]) + "\">" +
+                html_escape(x->service) + "</td>",
+            "<td>" + time_html(x->since) + "</td>"};
+        if (texts)
+            cells.push_back("<td class=\"text\">" + html_escape(x->pass ? x->detail : x->error) +
+                            "</td>");
+        row(out, cells);
+    }
+    out += "</table>\n";
 }
 
 }  // namespace

@@ -81,6 +81,8 @@ BOOST_AUTO_TEST_CASE(the_public_sees_no_details) {
     BOOST_TEST(page.find("PostgreSQL 15") == std::string::npos);
     BOOST_TEST(page.find("10.0.0.5") == std::string::npos);
     BOOST_TEST(page.find("refused") == std::string::npos);
+    BOOST_TEST(page.find("<th>detail</th>") == std::string::npos);  // nothing to put there
+    BOOST_TEST(page.find("<th>error</th>") != std::string::npos);   // "failing"
 }
 
 BOOST_AUTO_TEST_CASE(operators_are_on_this_host_and_not_proxied) {
