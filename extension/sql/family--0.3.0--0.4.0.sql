@@ -20,7 +20,10 @@ COMMENT ON FUNCTION family.printable(text) IS
     'true unless the text holds a control character (C0, DEL, C1), U+2028/U+2029 or a bidi embedding, override or isolate';
 ALTER TABLE family.person
     ADD CONSTRAINT person_first_name_printable CHECK (family.printable(first_name)) NOT VALID,
-    ADD CONSTRAINT person_last_name_printable CHECK (family.printable(last_name)) NOT VALID;
+    ADD CONSTRAINT person_last_name_printable CHECK (family.printable(last_name)) NOT VALID,
+    -- At most 200 characters each, as the REST service allows.
+    ADD CONSTRAINT person_first_name_length CHECK (char_length(first_name) <= 200) NOT VALID,
+    ADD CONSTRAINT person_last_name_length CHECK (char_length(last_name) <= 200) NOT VALID;
 
 -- The consistency check checks relationships too (in its workers, by slices
 -- of relationship ids): a finding may be about a relationship.

@@ -41,5 +41,11 @@ SELECT count(*) AS accepted
        LATERAL (SELECT pg_temp.fails(format('INSERT INTO family.person (first_name) VALUES (%L)',
                                             'a' || chr(c) || 'b')) AS r) f
  WHERE f.r = 'no error';
+-- At most 200 characters (not bytes) each.
+SELECT pg_temp.fails(format('INSERT INTO family.person (first_name) VALUES (%L)', repeat('é', 201)));
+SELECT pg_temp.fails(format('UPDATE family.person SET last_name = %L WHERE id = %s', repeat('x', 201), :a));
+SELECT family.add_person(repeat('é', 200), repeat('x', 200)) AS long \gset
+SELECT char_length(first_name), char_length(last_name) FROM family.person WHERE id = :long;
+
 -- family.printable() is the rule, for clients that want to check first.
 SELECT family.printable('Zoë'), family.printable(E'a\u202Eb'), family.printable(NULL);
