@@ -1402,6 +1402,23 @@ def test_system(ctx):
     listed = {(m.upper(), path) for path, item in spec["paths"].items() for m in item
               if m in ("get", "post", "put", "patch", "delete")}
     assert set(ROUTES) <= listed, f"not in /openapi.json: {set(ROUTES) - listed}"
+    # Every route documents its bodies with an example each.
+    def resolve(o):
+        while isinstance(o, dict) and "$ref" in o:
+            node = spec
+            for part in o["$ref"][2:].split("/"):
+                node = node[part]
+            o = node
+        return o
+    no_example = []
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            bodies = [("request", op["requestBody"])] if "requestBody" in op else []
+            bodies += [(code, resolve(r)) for code, r in op["responses"].items() if code[0] in "23"]
+            for what, b in bodies:
+                if b.get("content") and not any("example" in c for c in b["content"].values()):
+                    no_example.append(f"{method.upper()} {path} {what}")
+    assert not no_example, f"without an example: {no_example}"
     for method, path in sorted(listed):
         r = call(svc, method, path.replace("{id}", "1"), None)
         unanswered = r.status == 405 or r.status == 404 and b"No such resource" in r.body
