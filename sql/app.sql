@@ -108,19 +108,19 @@ CREATE OR REPLACE TRIGGER partner_requests_answered AFTER INSERT ON family.relat
 CREATE OR REPLACE FUNCTION app.person_json(person bigint) RETURNS text
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
     AS $$
-SELECT json_build_object(
-           'id', p.id, 'first_name', p.first_name, 'last_name', p.last_name,
-           'father_id', p.father_id, 'mother_id', p.mother_id,
-           'father_rank', p.father_rank, 'mother_rank', p.mother_rank,
-           'partner_id', (SELECT CASE WHEN r.person_a = p.id THEN r.person_b ELSE r.person_a END
-                            FROM family.relationship AS r
-                           WHERE r.ended_at IS NULL AND p.id IN (r.person_a, r.person_b)),
-           'generation', p.generation,
-           'ancestor_relationship_rank', p.ancestor_relationship_rank,
-           'created_at', to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-           'updated_at', to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text
-  FROM family.person AS p
- WHERE p.id = person
+-- row_to_json: compact, the fields in the order of SPEC 7 (the service sends
+-- it as it is).
+SELECT row_to_json(j)::text
+  FROM (SELECT p.id, p.first_name, p.last_name, p.father_id, p.mother_id,
+               p.father_rank, p.mother_rank,
+               (SELECT CASE WHEN r.person_a = p.id THEN r.person_b ELSE r.person_a END
+                  FROM family.relationship AS r
+                 WHERE r.ended_at IS NULL AND p.id IN (r.person_a, r.person_b)) AS partner_id,
+               p.generation, p.ancestor_relationship_rank,
+               to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at,
+               to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at
+          FROM family.person AS p
+         WHERE p.id = person) AS j
 $$;
 
 -- The service's role: no superuser, only what its queries need. Its password

@@ -46,24 +46,26 @@ const std::pair<const char*, const char*> kStatements[] = {
      "   mother_rank = CASE WHEN $12 THEN $13::smallint ELSE mother_rank END"
      " WHERE id = $1"},
     {"person_delete", "DELETE FROM family.person WHERE id = $1"},
+    // Every JSON body is compact, its fields in the order written
+    // (row_to_json; arrays joined with commas): the service sends it as is.
     {"lineage_ancestors",
-     "SELECT coalesce(json_agg(json_build_object('id', l.person_id, 'depth', l.depth,"
-     "         'first_name', p.first_name, 'last_name', p.last_name)"
-     "         ORDER BY l.depth, l.person_id), '[]')::text,"
-     "       coalesce(string_agg(l.person_id::text, ','), '')"
-     "  FROM family.ancestors($1, $2) AS l JOIN family.person AS p ON p.id = l.person_id"},
+     "SELECT '[' || coalesce(string_agg(row_to_json(j)::text, ',' ORDER BY j.depth, j.id), '')"
+     "       || ']', coalesce(string_agg(j.id::text, ','), '')"
+     "  FROM (SELECT l.person_id AS id, l.depth, p.first_name, p.last_name"
+     "          FROM family.ancestors($1, $2) AS l"
+     "          JOIN family.person AS p ON p.id = l.person_id) AS j"},
     {"lineage_descendants",
-     "SELECT coalesce(json_agg(json_build_object('id', l.person_id, 'depth', l.depth,"
-     "         'first_name', p.first_name, 'last_name', p.last_name)"
-     "         ORDER BY l.depth, l.person_id), '[]')::text,"
-     "       coalesce(string_agg(l.person_id::text, ','), '')"
-     "  FROM family.descendants($1, $2) AS l JOIN family.person AS p ON p.id = l.person_id"},
+     "SELECT '[' || coalesce(string_agg(row_to_json(j)::text, ',' ORDER BY j.depth, j.id), '')"
+     "       || ']', coalesce(string_agg(j.id::text, ','), '')"
+     "  FROM (SELECT l.person_id AS id, l.depth, p.first_name, p.last_name"
+     "          FROM family.descendants($1, $2) AS l"
+     "          JOIN family.person AS p ON p.id = l.person_id) AS j"},
     {"relationship_start", "SELECT family.start_relationship($1, $2)"},
     {"relationship",
-     "SELECT json_build_object('id', id, 'person_a', person_a, 'person_b', person_b,"
-     "         'started_at', to_char(started_at AT TIME ZONE 'UTC',"
-     "                               'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))::text"
-     "  FROM family.relationship WHERE id = $1"},
+     "SELECT row_to_json(j)::text"
+     "  FROM (SELECT id, person_a, person_b, to_char(started_at AT TIME ZONE 'UTC',"
+     "                 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS started_at"
+     "          FROM family.relationship WHERE id = $1) AS j"},
     {"relationship_end", "SELECT family.end_relationship($1)"},
     // The caller's current relationship, locked: a concurrent end waits for
     // this transaction, or has ended it and it is not found.
@@ -88,8 +90,8 @@ const std::pair<const char*, const char*> kStatements[] = {
      "   AND created_at > now() - interval '30 days'"},
     // The requests a person received and the one they sent, still open.
     {"partner_requests_in",
-     "SELECT coalesce(json_agg(app.person_json(person_id)::json ORDER BY created_at, person_id),"
-     "                '[]')::text"
+     "SELECT '[' || coalesce(string_agg(app.person_json(person_id), ','"
+     "                                   ORDER BY created_at, person_id), '') || ']'"
      "  FROM app.partner_request WHERE partner_id = $1 AND created_at > now() - interval '30 days'"},
     {"partner_request_out",
      "SELECT app.person_json(partner_id) FROM app.partner_request"
@@ -102,7 +104,7 @@ const std::pair<const char*, const char*> kStatements[] = {
      "INSERT INTO app.partner_request (person_id, partner_id) VALUES ($1, $2)"
      " ON CONFLICT (person_id) DO UPDATE SET partner_id = excluded.partner_id, created_at = now()"},
     {"children",
-     "SELECT coalesce(json_agg(app.person_json(id)::json ORDER BY id), '[]')::text,"
+     "SELECT '[' || coalesce(string_agg(app.person_json(id), ',' ORDER BY id), '') || ']',"
      "       coalesce(string_agg(id::text, ','), '')"
      "  FROM family.person WHERE father_id = $1 OR mother_id = $1"},
     {"parents", "SELECT father_id, mother_id FROM family.person WHERE id = $1"},

@@ -305,10 +305,6 @@ void handle(App& app, const Http::Request& request, Http::ResponseWriter respons
         } else {
             std::uint64_t epoch = app.cache.epoch();
             reply = route->handler(call);
-            // One writer for every JSON body: compact, fields in the order
-            // they were written (the database's JSON included).
-            if (reply.content_type.find("json") != std::string::npos && !reply.body.empty())
-                reply.body = nlohmann::ordered_json::parse(reply.body).dump();
             if (request.method() == Http::Method::Get && reply.status == 200)
                 etag = etag_of(reply.body);
             if (key && reply.status == 200)
