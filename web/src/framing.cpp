@@ -7,7 +7,6 @@ namespace family::web {
 
 namespace {
 
-constexpr std::uint64_t kMaxBody = 1024 * 1024;  // Pistache's own limit (main.cpp)
 
 bool same_name(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -102,7 +101,7 @@ Framer::Reason Framer::check_head(std::uint64_t& body) const {
             !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }))
             return kBadLength;
         body = std::stoull(std::string(value));
-        if (body > kMaxBody) return kBodyTooLarge;
+        if (body > kMaxAnnounced) return kBodyTooLarge;
     }
     return kNone;
 }

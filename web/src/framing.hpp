@@ -45,6 +45,9 @@ class Framer {
         Reason refused = kNone;
     };
     static constexpr std::size_t kMaxHead = 16 * 1024;  // request line and headers
+    // The most a body may announce: room above the service's own limit
+    // (kMaxBody, 64 KiB), so that handle() answers a bigger one itself.
+    static constexpr std::uint64_t kMaxAnnounced = 1024 * 1024;
 
     // Splits `data` (what one read gave) into pieces, in order; no piece
     // holds bytes of two requests. After a refusal the rest is dropped, and

@@ -151,9 +151,10 @@ int main(int argc, char** argv) {
                     .threads(config.threads)
                     .flags(Tcp::Options::ReuseAddr)
                     // Pistache answers a bigger request itself, in plain text:
-                    // room here so that handle() refuses a body over kMaxBody
-                    // as problem+json.
-                    .maxRequestSize(1024 * 1024)
+                    // room for what the Framer lets through, so that handle()
+                    // refuses a body over kMaxBody as problem+json.
+                    .maxRequestSize(family::web::Framer::kMaxHead +
+                                    family::web::Framer::kMaxAnnounced)
                     .headerTimeout(std::chrono::seconds(10))
                     .bodyTimeout(std::chrono::seconds(30)));
     server.setHandler(Http::make_handler<Framed>(app));
