@@ -1834,7 +1834,10 @@ def test_framing(ctx):
 def test_shutdown(ctx):
     """SIGTERM while requests wait for the database: they are answered, and
     the service exits 0."""
-    svc = Service("shutdown", {"FAMILY_WEB_THREADS": "16"})
+    # Each of the six requests holds a connection of its own, so that all of
+    # them are seen waiting in the database before SIGTERM: a request that
+    # arrives after SIGTERM is rightly refused with 503.
+    svc = Service("shutdown", {"FAMILY_WEB_THREADS": "16", "FAMILY_WEB_POOL": "8"})
     ctx.services.append(svc)
     svc.wait_ready()
     x = ctx.person("Slow")
@@ -1848,7 +1851,7 @@ def test_shutdown(ctx):
         for i in range(6):
             threads.append(in_thread(call, svc, "GET", f"/api/persons/{x}/descendants?depth={i + 1}",
                                      None, tok))
-        assert wait_lock_waiters(ctx, 4), "the requests never reached the database"
+        assert wait_lock_waiters(ctx, 6), "the requests never reached the database"
         svc.proc.send_signal(signal.SIGTERM)
         stopped = time.time()
         time.sleep(0.5)
