@@ -123,6 +123,137 @@ SELECT row_to_json(j)::text
          WHERE p.id = person) AS j
 $$;
 
+-- Lines page by page (SPEC 7a): ancestors or descendants in the order
+-- (depth, id), each person once at their smallest depth. A person's depth
+-- depends on every shallower one, so a page deep into a line cannot be
+-- computed alone; a walk keeps the levels found so far (each level one sorted
+-- array of ids), and a page extends it by the levels it needs, one at a time.
+-- A cursor names its walk: the pages of a walk read one set of levels, so
+-- rows added between pages neither repeat nor push others out. UNLOGGED: a
+-- walk is a cache; after a crash (or an hour unused) it is gone and the page
+-- asked for walks again from the start.
+CREATE UNLOGGED TABLE IF NOT EXISTS app.line_walk (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    person_id bigint NOT NULL,
+    up boolean NOT NULL,                 -- ancestors (true) or descendants
+    depth_done integer NOT NULL DEFAULT 0,  -- levels 1..depth_done are stored
+    complete boolean NOT NULL DEFAULT false,  -- and there is no deeper one
+    used_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS line_walk_used_at ON app.line_walk (used_at);
+CREATE UNLOGGED TABLE IF NOT EXISTS app.line_level (
+    walk_id bigint NOT NULL REFERENCES app.line_walk ON DELETE CASCADE,
+    depth integer NOT NULL,
+    ids bigint[] NOT NULL,  -- ascending
+    PRIMARY KEY (walk_id, depth)
+);
+
+-- One page of a line: at most `lim` persons after (after_depth, after_id),
+-- deeper than 0 and at most max_depth (NULL: no limit), from the walk `walk`
+-- when it is still kept and is of this line, else from a new one. Returns the
+-- walk, the items (PERSON JSON with its depth, comma-joined), their ids, and
+-- the position of the last item when more follow it (else NULLs).
+CREATE OR REPLACE FUNCTION app.line_page(
+        person bigint, up boolean, max_depth integer, walk bigint, after_depth integer,
+        after_id bigint, lim integer,
+        OUT walk_id bigint, OUT items text, OUT ids text, OUT next_depth integer,
+        OUT next_id bigint)
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    w app.line_walk;
+    d integer := greatest(after_depth, 1);
+    after bigint := CASE WHEN after_depth >= 1 THEN after_id END;
+    level bigint[];
+    found_depths integer[] := '{}';
+    found_ids bigint[] := '{}';
+    frontier bigint[];
+    n integer;
+BEGIN
+    SELECT * INTO w FROM app.line_walk AS x
+     WHERE x.id = walk AND x.person_id = person AND x.up = line_page.up;
+    IF w.id IS NULL THEN
+        -- Forget the oldest walk unused for an hour (a bounded cost here).
+        DELETE FROM app.line_walk
+         WHERE id = (SELECT x.id FROM app.line_walk AS x
+                      WHERE x.used_at < now() - interval '1 hour' ORDER BY x.used_at LIMIT 1);
+        INSERT INTO app.line_walk (person_id, up) VALUES (person, up) RETURNING * INTO w;
+        after := NULL;
+        d := 1;
+        IF after_depth IS NOT NULL THEN  -- the cursor's walk is gone: resume where it was
+            d := greatest(after_depth, 1);
+            after := after_id;
+        END IF;
+    ELSIF w.used_at < now() - interval '1 minute' THEN
+        UPDATE app.line_walk SET used_at = now() WHERE id = w.id;
+    END IF;
+    -- One more than asked for: whether a next page exists.
+    WHILE cardinality(found_ids) <= lim AND (max_depth IS NULL OR d <= max_depth) LOOP
+        IF d > w.depth_done THEN
+            EXIT WHEN w.complete;
+            -- One extender per walk; another may have stored the level meanwhile.
+            SELECT * INTO w FROM app.line_walk WHERE id = w.id FOR UPDATE;
+            IF d > w.depth_done AND NOT w.complete THEN
+                frontier := CASE WHEN w.depth_done = 0 THEN ARRAY[person]
+                                 ELSE (SELECT l.ids FROM app.line_level AS l
+                                        WHERE l.walk_id = w.id AND l.depth = w.depth_done) END;
+                IF up THEN
+                    SELECT array_agg(x ORDER BY x) INTO level FROM (
+                        SELECT p.father_id AS x FROM family.person AS p
+                         WHERE p.id = ANY (frontier) AND p.father_id IS NOT NULL
+                        UNION
+                        SELECT p.mother_id FROM family.person AS p
+                         WHERE p.id = ANY (frontier) AND p.mother_id IS NOT NULL
+                        EXCEPT
+                        SELECT unnest(l.ids) FROM app.line_level AS l WHERE l.walk_id = w.id
+                        EXCEPT
+                        SELECT person) AS s;
+                ELSE
+                    SELECT array_agg(x ORDER BY x) INTO level FROM (
+                        SELECT p.id AS x FROM family.person AS p WHERE p.father_id = ANY (frontier)
+                        UNION
+                        SELECT p.id FROM family.person AS p WHERE p.mother_id = ANY (frontier)
+                        EXCEPT
+                        SELECT unnest(l.ids) FROM app.line_level AS l WHERE l.walk_id = w.id
+                        EXCEPT
+                        SELECT person) AS s;
+                END IF;
+                IF level IS NULL THEN
+                    UPDATE app.line_walk SET complete = true WHERE id = w.id RETURNING * INTO w;
+                ELSE
+                    INSERT INTO app.line_level VALUES (w.id, w.depth_done + 1, level);
+                    UPDATE app.line_walk SET depth_done = depth_done + 1 WHERE id = w.id
+                    RETURNING * INTO w;
+                END IF;
+            END IF;
+            CONTINUE;
+        END IF;
+        n := lim + 1 - cardinality(found_ids);
+        SELECT array_agg(x ORDER BY x) INTO level
+          FROM (SELECT x FROM app.line_level AS l, unnest(l.ids) AS x
+                 WHERE l.walk_id = w.id AND l.depth = d AND (after IS NULL OR x > after)
+                 ORDER BY x LIMIT n) AS s;
+        IF level IS NOT NULL THEN
+            found_ids := found_ids || level;
+            found_depths := found_depths || array_fill(d, ARRAY[cardinality(level)]);
+        END IF;
+        d := d + 1;
+        after := NULL;
+    END LOOP;
+    walk_id := w.id;
+    IF cardinality(found_ids) > lim THEN
+        next_depth := found_depths[lim];
+        next_id := found_ids[lim];
+    END IF;
+    -- A person deleted since the walk stored them is left out.
+    SELECT string_agg(left(j, -1) || ',"depth":' || t.depth || '}', ',' ORDER BY t.ord),
+           string_agg(t.id::text, ',' ORDER BY t.ord)
+      INTO items, ids
+      FROM unnest(found_ids[1:lim], found_depths[1:lim]) WITH ORDINALITY AS t(id, depth, ord),
+           app.person_json(t.id) AS j
+     WHERE j IS NOT NULL;
+END $$;
+
 -- The service's role: no superuser, only what its queries need. Its password
 -- (for TCP connections, e.g. in docker-compose) is set outside this file.
 DO $$
@@ -149,7 +280,10 @@ GRANT EXECUTE ON FUNCTION family.add_person(text, text),
                           family.ancestors(bigint, int),
                           family.descendants(bigint, int),
                           family.compute_ancestor_rank(bigint),
-                          app.person_json(bigint) TO family_web;
+                          app.person_json(bigint),
+                          app.line_page(bigint, boolean, integer, bigint, integer, bigint, integer)
+                          TO family_web;
+GRANT SELECT, INSERT, UPDATE, DELETE ON app.line_walk, app.line_level TO family_web;
 GRANT SELECT, INSERT ON app.account TO family_web;
 GRANT UPDATE (password_hash) ON app.account TO family_web;  -- PUT /api/me/password
 GRANT SELECT, INSERT, DELETE ON app.token TO family_web;

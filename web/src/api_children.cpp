@@ -8,13 +8,18 @@ namespace {
 
 constexpr std::size_t kNameChars = 200;
 
+// A page of the caller's children by id; a cursor: the last id.
 Reply list(App& app, Call& call) {
     std::int64_t me = call.user().person_id;
+    PageQuery page = call.page('C', 1);
+    std::int64_t after = page.after.empty() ? 0 : page.number(0);
     Reply reply;
     app.pool.transact([&](pqxx::work& t) {
-        pqxx::row r = t.exec_prepared1("children", me);
-        reply.body = r[0].as<std::string>();
-        reply.persons = id_list(r[1].as<std::string>());
+        pqxx::row r = t.exec_prepared1("children", me, after, page.limit);
+        std::optional<std::string> next;
+        if (!r[2].is_null()) next = make_cursor('C', {r[2].c_str()});
+        reply = page_reply(call, r[0].c_str(), next);
+        reply.persons = id_list(r[1].c_str());
         reply.persons.push_back(me);
     });
     return reply;
@@ -58,9 +63,9 @@ Reply add(App& app, Call& call) {
         // Locked: the relationship cannot end before the child is added.
         if (t.exec_prepared("couple_lock", father, mother).empty())
             throw forbidden("The other parent must be your current partner.");
-        std::int64_t id = t.exec_prepared1("child_add", father, mother, father_rank,
-                                           mother_rank, first, last)[0]
-                              .as<std::int64_t>();
+        std::int64_t id =
+            t.exec_prepared1("child_add", father, mother, father_rank, mother_rank, first, last)[0]
+                .as<std::int64_t>();
         reply = person_reply(t, id, 201);
     });
     return reply;

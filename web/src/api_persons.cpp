@@ -58,8 +58,8 @@ Reply update(App& app, Call& call) {
     app.write([&](pqxx::work& t) {
         pqxx::result r = t.exec_prepared(
             "person_update", id, given("first_name"), arg(first), given("last_name"), arg(last),
-            given("father_id"), arg(father), given("mother_id"), arg(mother),
-            given("father_rank"), arg(father_rank), given("mother_rank"), arg(mother_rank));
+            given("father_id"), arg(father), given("mother_id"), arg(mother), given("father_rank"),
+            arg(father_rank), given("mother_rank"), arg(mother_rank));
         if (r.affected_rows() == 0) throw not_found("No person " + std::to_string(id) + ".");
         reply = person_reply(t, id);
     });
@@ -76,21 +76,33 @@ Reply remove(App& app, Call& call) {
     return {204};
 }
 
-// Ancestors or descendants, each once at its smallest depth.
-Reply lineage(App& app, Call& call, const char* statement) {
+// Ancestors or descendants, each once at its smallest depth, a page at a
+// time in the order (depth, id) (app.line_page in sql/app.sql). A cursor:
+// the walk, then the depth and id of the last item.
+Reply lineage(App& app, Call& call, bool up) {
     std::int64_t id = call.id();
     Text depth;
-    if (std::optional<std::string> d = call.request.query().get("depth")) {
+    if (std::optional<std::string> d = call.query("depth")) {
         std::optional<std::int64_t> n = positive_integer(*d);
         if (!n || *n > 100000) throw invalid("depth must be an integer from 1 to 100000.");
         depth = std::to_string(*n);
     }
+    PageQuery page = call.page('L', 3);
+    Text walk, after_depth, after_id;
+    if (!page.after.empty()) {
+        walk = std::to_string(page.number(0));
+        after_depth = std::to_string(page.number(1));
+        after_id = std::to_string(page.number(2));
+    }
     Reply reply;
     app.pool.transact([&](pqxx::work& t) {
         person_json(t, id);  // 404 for an unknown person
-        pqxx::row r = t.exec_prepared1(statement, id, arg(depth));
-        reply.body = r[0].as<std::string>();
-        reply.persons = id_list(r[1].as<std::string>());
+        pqxx::row r = t.exec_prepared1("line_page", id, up, arg(depth), arg(walk), arg(after_depth),
+                                       arg(after_id), page.limit);
+        std::optional<std::string> next;
+        if (!r[3].is_null()) next = make_cursor('L', {r[0].c_str(), r[3].c_str(), r[4].c_str()});
+        reply = page_reply(call, r[1].is_null() ? "" : r[1].c_str(), next);
+        reply.persons = id_list(r[2].is_null() ? "" : r[2].c_str());
         reply.persons.push_back(id);
     });
     return reply;
@@ -109,9 +121,9 @@ void add_person_routes(App& app) {
     app.add({M::Delete, "/api/persons/{id}", Access::User, Caching::None,
              [&app](Call& c) { return remove(app, c); }});
     app.add({M::Get, "/api/persons/{id}/ancestors", Access::User, Caching::Shared,
-             [&app](Call& c) { return lineage(app, c, "lineage_ancestors"); }});
+             [&app](Call& c) { return lineage(app, c, true); }});
     app.add({M::Get, "/api/persons/{id}/descendants", Access::User, Caching::Shared,
-             [&app](Call& c) { return lineage(app, c, "lineage_descendants"); }});
+             [&app](Call& c) { return lineage(app, c, false); }});
 }
 
 }  // namespace family::web

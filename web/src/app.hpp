@@ -65,6 +65,10 @@ struct Call {
     const Caller& staff() const;  // 403 for a user who is not staff
     std::int64_t id(std::size_t param = 0) const;  // 404 unless a positive integer
     Body body(std::initializer_list<std::string_view> fields) const;
+    // A query parameter, percent-decoded; 400 when it is not percent-encoded.
+    std::optional<std::string> query(const char* name) const;
+    // ?limit= and ?cursor= of a list whose cursors are of `kind` (422 if bad).
+    PageQuery page(char kind, std::size_t fields) const;
 };
 
 enum class Access { Anyone, User, Loopback };
@@ -126,6 +130,10 @@ void handle(App& app, const Pistache::Http::Request& request,
 
 // The client's address: the peer's, or the one a trusted proxy names.
 std::string client_address(const App& app, const Pistache::Http::Request& request);
+
+// A page of a list (SPEC 7a): {"items":[ITEMS],"next":CURSOR or null}, and
+// while there is more, Link rel="next": this URL with the next cursor.
+Reply page_reply(const Call& call, const std::string& items, const std::optional<std::string>& next);
 
 // A person's JSON (app.person_json); 404 for an unknown person.
 std::string person_json(pqxx::work& t, std::int64_t id);

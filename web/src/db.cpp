@@ -47,19 +47,8 @@ const std::pair<const char*, const char*> kStatements[] = {
      " WHERE id = $1"},
     {"person_delete", "DELETE FROM family.person WHERE id = $1"},
     // Every JSON body is compact, its fields in the order written
-    // (row_to_json; arrays joined with commas): the service sends it as is.
-    {"lineage_ancestors",
-     "SELECT '[' || coalesce(string_agg(row_to_json(j)::text, ',' ORDER BY j.depth, j.id), '')"
-     "       || ']', coalesce(string_agg(j.id::text, ','), '')"
-     "  FROM (SELECT l.person_id AS id, l.depth, p.first_name, p.last_name"
-     "          FROM family.ancestors($1, $2) AS l"
-     "          JOIN family.person AS p ON p.id = l.person_id) AS j"},
-    {"lineage_descendants",
-     "SELECT '[' || coalesce(string_agg(row_to_json(j)::text, ',' ORDER BY j.depth, j.id), '')"
-     "       || ']', coalesce(string_agg(j.id::text, ','), '')"
-     "  FROM (SELECT l.person_id AS id, l.depth, p.first_name, p.last_name"
-     "          FROM family.descendants($1, $2) AS l"
-     "          JOIN family.person AS p ON p.id = l.person_id) AS j"},
+    // (row_to_json; lists joined with commas): the service sends it as is.
+    {"line_page", "SELECT * FROM app.line_page($1, $2, $3, $4, $5, $6, $7)"},
     {"relationship_start", "SELECT family.start_relationship($1, $2)"},
     {"relationship",
      "SELECT row_to_json(j)::text"
@@ -103,10 +92,16 @@ const std::pair<const char*, const char*> kStatements[] = {
     {"partner_ask",
      "INSERT INTO app.partner_request (person_id, partner_id) VALUES ($1, $2)"
      " ON CONFLICT (person_id) DO UPDATE SET partner_id = excluded.partner_id, created_at = now()"},
+    // A page of a parent's children: at most $3 after id $2, the ids, and the
+    // last one's id when more follow.
     {"children",
-     "SELECT '[' || coalesce(string_agg(app.person_json(id), ',' ORDER BY id), '') || ']',"
-     "       coalesce(string_agg(id::text, ','), '')"
-     "  FROM family.person WHERE father_id = $1 OR mother_id = $1"},
+     "SELECT coalesce(string_agg(app.person_json(id), ',' ORDER BY id) FILTER (WHERE n <= $3), ''),"
+     "       coalesce(string_agg(id::text, ',' ORDER BY id) FILTER (WHERE n <= $3), ''),"
+     "       CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END"
+     "  FROM (SELECT id, row_number() OVER (ORDER BY id) AS n"
+     "          FROM (SELECT id FROM family.person"
+     "                 WHERE (father_id = $1 OR mother_id = $1) AND id > $2"
+     "                 ORDER BY id LIMIT $3 + 1) AS s) AS page"},
     {"parents", "SELECT father_id, mother_id FROM family.person WHERE id = $1"},
     // Locked for the edit that follows: a concurrent relink commits first
     // (and is seen) or waits.

@@ -37,7 +37,9 @@ class Named : public Http::Header::Header {
     const char* name() const override { return name_; }
     // Pistache 0.0.5 asks a header's hash only when looking one up by type,
     // which it never does for response headers added by name.
-    std::uint64_t hash() const override { return std::hash<std::string>{}(name_); }  // LCOV_EXCL_LINE
+    // LCOV_EXCL_START
+    std::uint64_t hash() const override { return std::hash<std::string>{}(name_); }
+    // LCOV_EXCL_STOP
     void write(std::ostream& os) const override { os << value_; }
 
   private:
@@ -104,16 +106,19 @@ std::optional<Caller> authenticate(App& app, const Http::Request& request) {
     return found;
 }
 
-// What a GET's answer depends on: the route, its ids, the depth asked for,
-// and the caller for a per-user route. Anything else in the URL changes
-// nothing, so it makes no new entry. nullopt: not cacheable (a bad depth).
+// What a GET's answer depends on: the route, its ids, the query parameters
+// routes read (as decoded), and the caller for a per-user route. Anything
+// else in the URL changes nothing, so it makes no new entry. nullopt: not
+// cacheable (a parameter that is not percent-encoded: the route refuses it).
 std::optional<std::string> cache_key(const Route& route, const Call& call) {
     std::string key = route.pattern;
     for (std::size_t i = 0; i < call.params.size(); ++i) key += "|" + std::to_string(call.id(i));
-    if (std::optional<std::string> d = call.request.query().get("depth")) {
-        std::optional<std::int64_t> depth = positive_integer(*d);
-        if (!depth) return std::nullopt;
-        key += "|depth=" + std::to_string(*depth);
+    for (const char* name : {"depth", "limit", "cursor", "q"}) {
+        std::optional<std::string> raw = call.request.query().get(name);
+        if (!raw) continue;
+        std::optional<std::string> value = percent_decode(*raw);
+        if (!value) return std::nullopt;
+        key += std::string("|") + name + "=" + percent_encode(*value);
     }
     if (route.caching == Caching::PerUser) key += "#" + std::to_string(call.caller->person_id);
     return key;
@@ -167,6 +172,34 @@ std::int64_t Call::id(std::size_t param) const {
 
 Body Call::body(std::initializer_list<std::string_view> fields) const {
     return Body(request.body(), fields);
+}
+
+std::optional<std::string> Call::query(const char* name) const {
+    std::optional<std::string> raw = request.query().get(name);
+    if (!raw) return std::nullopt;
+    std::optional<std::string> value = percent_decode(*raw);
+    if (!value)
+        throw malformed("The query parameter " + std::string(name) + " is not percent-encoded.");
+    return value;
+}
+
+PageQuery Call::page(char kind, std::size_t fields) const {
+    return PageQuery(query("limit"), query("cursor"), kind, fields);
+}
+
+Reply page_reply(const Call& call, const std::string& items,
+                 const std::optional<std::string>& next) {
+    Reply reply;
+    reply.body = "{\"items\":[" + items +
+                 "],\"next\":" + (next ? "\"" + *next + "\"" : std::string("null")) + "}";
+    if (next) {
+        std::string url = call.request.resource() + "?";
+        for (const char* name : {"q", "depth", "limit"})
+            if (std::optional<std::string> v = call.query(name))
+                url += std::string(name) + "=" + percent_encode(*v) + "&";
+        reply.headers.push_back({"Link", "<" + url + "cursor=" + *next + ">; rel=\"next\""});
+    }
+    return reply;
 }
 
 void App::add(Route route) {
@@ -275,7 +308,8 @@ void handle(App& app, const Http::Request& request, Http::ResponseWriter respons
                     route = &r;
                     break;
                 }
-                allowed += (allowed.empty() ? "" : ", ") + std::string(Http::methodString(r.method));
+                allowed +=
+                    (allowed.empty() ? "" : ", ") + std::string(Http::methodString(r.method));
             }
         if (!route && !allowed.empty()) {
             set_header(response, "Allow", allowed);
@@ -313,8 +347,7 @@ void handle(App& app, const Http::Request& request, Http::ResponseWriter respons
     } catch (const Problem& p) {
         reply = {p.status, problem_json(p), "application/problem+json", "", {}};
         if (p.retry_after) set_header(response, "Retry-After", std::to_string(p.retry_after));
-        if (p.status == 401)
-            set_header(response, "WWW-Authenticate", "Bearer");
+        if (p.status == 401) set_header(response, "WWW-Authenticate", "Bearer");
     } catch (const std::exception& e) {
         // LCOV_EXCL_START: the safety net. Every failure a test can cause
         // (bad input, database errors, races) is a Problem by then; this
@@ -335,7 +368,7 @@ void handle(App& app, const Http::Request& request, Http::ResponseWriter respons
             cors_allowed(app, origin)) {
             set_header(response, "Access-Control-Allow-Origin", *origin);
             set_header(response, "Access-Control-Expose-Headers",
-                       "ETag, Location, Retry-After, WWW-Authenticate");
+                       "ETag, Link, Location, Retry-After, WWW-Authenticate");
         }
     }
     if (!etag.empty()) {
@@ -347,8 +380,7 @@ void handle(App& app, const Http::Request& request, Http::ResponseWriter respons
             reply.body.clear();
         }
     }
-    if (!reply.location.empty())
-        response.headers().add<Http::Header::Location>(reply.location);
+    if (!reply.location.empty()) response.headers().add<Http::Header::Location>(reply.location);
     std::size_t bytes = reply.body.size();
     // send() runs on the connection's own thread: the reply goes to the
     // socket now (a small one fits its buffer), so the request is no longer
@@ -370,9 +402,11 @@ void handle(App& app, const Http::Request& request, Http::ResponseWriter respons
             },
             Pistache::Async::IgnoreException);
     --app.in_flight;
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     app.metrics.observe(route_name, reply.status, seconds);
-    if (app.config.access_log) access_log(app, request, route_name, reply.status, seconds, bytes, caller);
+    if (app.config.access_log)
+        access_log(app, request, route_name, reply.status, seconds, bytes, caller);
 }
 
 }  // namespace family::web

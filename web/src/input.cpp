@@ -1,6 +1,8 @@
 #include "input.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <limits>
 
 namespace family::web {
@@ -120,6 +122,117 @@ std::optional<Body> Body::object(const char* name,
     if (!v->is_object())
         throw invalid("The field \"" + std::string(name) + "\" must be an object.");
     return Body(Parsed{}, *v, fields);
+}
+
+std::optional<std::string> percent_decode(std::string_view text) {
+    auto hex = [](char c) {
+        return c >= '0' && c <= '9'   ? c - '0'
+               : c >= 'a' && c <= 'f' ? c - 'a' + 10
+               : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                      : -1;
+    };
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%') {
+            if (i + 2 >= text.size()) return std::nullopt;
+            int hi = hex(text[i + 1]), lo = hex(text[i + 2]);
+            if (hi < 0 || lo < 0) return std::nullopt;
+            c = static_cast<char>(hi << 4 | lo);
+            i += 2;
+        }
+        if (c == '\0') return std::nullopt;
+        out += c;
+    }
+    return out;
+}
+
+std::string percent_encode(std::string_view text) {
+    static const char digits[] = "0123456789ABCDEF";
+    std::string out;
+    for (char c : text) {
+        unsigned char u = static_cast<unsigned char>(c);
+        if (std::isalnum(u) && u < 0x80)
+            out += c;
+        else if (c == '-' || c == '.' || c == '_' || c == '~')
+            out += c;
+        else
+            out += {'%', digits[u >> 4], digits[u & 15]};
+    }
+    return out;
+}
+
+namespace {
+
+constexpr char kBase64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr char kSeparator = '\x1f';
+
+Problem bad_cursor() {
+    return invalid(
+        "cursor is not one this list gave (take it from \"next\", or leave it out "
+        "for the first page).");
+}
+
+}  // namespace
+
+std::string make_cursor(char kind, const std::vector<std::string>& fields) {
+    std::string raw(1, kind);
+    for (const std::string& f : fields) raw += kSeparator + f;
+    std::string out;
+    std::uint32_t bits = 0;
+    int n = 0;
+    for (unsigned char c : raw) {
+        bits = bits << 8 | c;
+        n += 8;
+        while (n >= 6) out += kBase64url[(bits >> (n -= 6)) & 63];
+    }
+    if (n > 0) out += kBase64url[(bits << (6 - n)) & 63];
+    return out;
+}
+
+PageQuery::PageQuery(const std::optional<std::string>& limit_text,
+                     const std::optional<std::string>& cursor, char kind, std::size_t fields) {
+    if (limit_text) {
+        std::optional<std::int64_t> n = positive_integer(*limit_text);
+        if (!n || *n > kMost)
+            throw invalid("limit must be an integer from 1 to " + std::to_string(kMost) + ".");
+        limit = static_cast<int>(*n);
+    }
+    if (!cursor) return;
+    // At most what one position can hold (two names of 200 characters and numbers).
+    if (cursor->empty() || cursor->size() > 2048) throw bad_cursor();
+    std::string raw;
+    std::uint32_t bits = 0;
+    int n = 0;
+    for (char c : *cursor) {
+        const char* at = std::strchr(kBase64url, c);
+        if (!at || c == '\0') throw bad_cursor();
+        bits = bits << 6 | static_cast<std::uint32_t>(at - kBase64url);
+        n += 6;
+        if (n >= 8) raw += static_cast<char>((bits >> (n -= 8)) & 0xFF);
+    }
+    // What is left over is the padding of the last byte: fewer than 6 bits, all 0.
+    if (n >= 6 || (bits & ((1u << n) - 1)) != 0) throw bad_cursor();
+    // kind, then each field after a separator
+    if (raw.size() < 2 || raw[0] != kind || raw[1] != kSeparator) throw bad_cursor();
+    for (std::size_t start = 2;;) {
+        std::size_t end = raw.find(kSeparator, start);
+        after.push_back(raw.substr(start, end == std::string::npos ? end : end - start));
+        if (end == std::string::npos) break;
+        start = end + 1;
+    }
+    if (after.size() != fields) throw bad_cursor();
+}
+
+std::int64_t PageQuery::number(std::size_t i, std::int64_t min) const {
+    const std::string& f = after.at(i);
+    if (min == 0 && f == "0") return 0;
+    std::optional<std::int64_t> n = positive_integer(f);
+    if (!n || *n < min) throw bad_cursor();
+    return *n;
 }
 
 std::optional<std::int64_t> positive_integer(std::string_view text) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -48,6 +49,30 @@ class Body {
     const nlohmann::json* field(const char* name) const;
     nlohmann::json json_;
 };
+
+// A query value as sent (Pistache keeps %XX and '+' as they came): nullopt
+// for a '%' not followed by two hex digits, or a NUL.
+std::optional<std::string> percent_decode(std::string_view text);
+// The other way, for a URL this service writes (Link): all but A-Z a-z 0-9 -._~.
+std::string percent_encode(std::string_view text);
+
+// A page of a list (SPEC 7a): ?limit= and ?cursor=. A cursor is opaque to
+// clients; here it is base64url (no padding) of one letter naming the list's
+// kind and the fields of the last item's position, separated by U+001F
+// (which no stored text holds).
+struct PageQuery {
+    static constexpr int kDefault = 100, kMost = 1000;
+    int limit = kDefault;
+    std::vector<std::string> after;  // empty: the first page
+
+    // 422 for a limit other than 1..1000, or a cursor that is not of `kind`
+    // with `fields` fields.
+    PageQuery(const std::optional<std::string>& limit, const std::optional<std::string>& cursor,
+              char kind, std::size_t fields);
+    // Field i of the cursor as a number of min..2^63-1 (422 otherwise).
+    std::int64_t number(std::size_t i, std::int64_t min = 1) const;
+};
+std::string make_cursor(char kind, const std::vector<std::string>& fields);
 
 // A positive integer written in decimal (a path id, ?depth=): nullopt for
 // anything else, including values beyond 2^63-1.

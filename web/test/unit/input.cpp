@@ -84,3 +84,48 @@ BOOST_AUTO_TEST_CASE(positive_integers) {
          {"", "0", "-1", "+1", "1x", " 1", "9223372036854775808", "99999999999999999999", "1.0"})
         BOOST_TEST(!positive_integer(s).has_value(), s);
 }
+
+BOOST_AUTO_TEST_CASE(query_values_are_percent_decoded) {
+    BOOST_TEST(*percent_decode("Zo%C3%AB+King") == "Zoë King");
+    BOOST_TEST(*percent_decode("%2b%2B") == "++");
+    BOOST_TEST(*percent_decode("") == "");
+    for (const char* s : {"%", "%4", "%4g", "%G1", "a%00b", "%%41"})
+        BOOST_TEST(!percent_decode(s).has_value(), s);
+    BOOST_TEST(percent_encode("Zoë K.-_~&=+/") == "Zo%C3%AB%20K.-_~%26%3D%2B%2F");
+    for (const char* s : {"Zoë", "a b&c=d", "100%", "\x7f~"})
+        BOOST_TEST(*percent_decode(percent_encode(s)) == s);
+}
+
+BOOST_AUTO_TEST_CASE(cursors_round_trip_and_refuse_what_they_did_not_give) {
+    // Every length of the last base64 group, and text with any byte but U+001F.
+    for (const std::vector<std::string>& fields : std::vector<std::vector<std::string>>{
+             {"1"}, {"12"}, {"123"}, {"7", "2", "9001"}, {"3", "Zoë", "", "42"}}) {
+        std::string c = make_cursor('S', fields);
+        BOOST_TEST(c.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                       "0123456789-_") == std::string::npos);
+        PageQuery page(std::nullopt, c, 'S', fields.size());
+        BOOST_TEST(page.after == fields);
+        BOOST_TEST(page.limit == PageQuery::kDefault);
+        BOOST_TEST(status_of([&] { PageQuery(std::nullopt, c, 'L', fields.size()); }) == 422);
+        BOOST_TEST(status_of([&] { PageQuery(std::nullopt, c, 'S', fields.size() + 1); }) == 422);
+    }
+    BOOST_TEST(PageQuery(std::string("1000"), std::nullopt, 'C', 1).limit == 1000);
+    BOOST_TEST(PageQuery(std::string("1"), std::nullopt, 'C', 1).after.empty());
+    for (const char* limit : {"0", "1001", "-1", "", "abc", "1.5"})
+        BOOST_TEST(status_of([&] { PageQuery(std::string(limit), std::nullopt, 'C', 1); }) == 422,
+                   limit);
+    std::string good = make_cursor('C', {"5"});  // "Qx81": 3 bytes, no padding bits
+    BOOST_TEST(good == "Qx81");
+    for (std::string bad : {std::string(""), std::string("Q"), good + "=", good + "Q", good + "!",
+                            std::string("Qx8\0", 4), std::string(2049, 'A'), make_cursor('C', {}),
+                            std::string("Qw"), std::string("Qx")})
+        BOOST_TEST(status_of([&] { PageQuery(std::nullopt, bad, 'C', 1); }) == 422, bad);
+    // "Qx8": a kind and one empty field; as a number, refused.
+    BOOST_TEST(status_of([&] { PageQuery(std::nullopt, "Qx8", 'C', 1).number(0); }) == 422);
+    PageQuery page(std::nullopt, make_cursor('L', {"0", "x", "9223372036854775808", "3"}), 'L', 4);
+    BOOST_TEST(page.number(0, 0) == 0);
+    BOOST_TEST(page.number(3) == 3);
+    BOOST_TEST(status_of([&] { page.number(0); }) == 422);
+    BOOST_TEST(status_of([&] { page.number(1, 0); }) == 422);
+    BOOST_TEST(status_of([&] { page.number(2); }) == 422);
+}
