@@ -15,6 +15,18 @@ import sys
 
 COHORTS = 35
 NULL = "\\N"
+# Names as people have them (accents, hyphens, apostrophes): for search.
+FIRST = ("Anne Anna Annette Ann Zoë Zoe José Josée Åsa Chloé Jean-Luc Jean Jeanne Marie "
+         "Mary Maria María Márta Søren Björn Jörg Jürgen Françoise François Noël Léa Lea "
+         "Luca Lucas Lucía Olivia Oliver Emma Emil Émile Hugo Ingrid Iñigo Ivan Ilse Kai "
+         "Karl Carl Clara Klara Liam Linnéa Mía Mia Nils Noah Nora Otto Paul Paula Pål "
+         "Renée René Rosa Sofía Sophie Sven Tomás Thomas Ulla Vera Wilhelm William Yusuf "
+         "Zofia Žofie Ada Adèle Benoît Brigitte Dagny Eero Frida Greta Hélène Ines Inès").split()
+STEMS = ("King Smith Müller García Dubois Rossi Kowalski Nguyen Novák Jensen Andersen "
+         "Ødegaard O'Brien MacLeod Fernández Løvgren Šimek Weiß Brontë Lefèvre Côté "
+         "Johansson Virtanen Horváth Papadopoulos Öztürk Silva Costa Moreau Lambert").split()
+SUFFIXES = ["", "-Hall", " de la Cruz", "son", "berg", "ová", "-Wood", "ski", "er", "in"]
+SURNAMES = [a + b for a in STEMS for b in SUFFIXES]
 
 
 def v(x):
@@ -23,7 +35,12 @@ def v(x):
 
 def main():
     target = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    rng = random.Random(int(sys.argv[2]) if len(sys.argv) > 2 else 42)
+    seed = int(sys.argv[2]) if len(sys.argv) > 2 else 42
+    rng = random.Random(seed)
+    # Names from a generator of their own: the families' shape does not
+    # depend on them.
+    names = random.Random(seed + 1)
+    surname = {}  # a person's last name; children take their father's
     per_cohort = int(target / COHORTS / 1.2)  # in-laws add about a fifth
     out = sys.stdout
     next_id = 1
@@ -35,7 +52,10 @@ def main():
     def person_block(rows):
         out.write("COPY family.person (id, first_name, last_name, father_id, father_rank, "
                   "mother_id, mother_rank) FROM stdin;\n")
-        for pid, first, last, f, fr, m, mr in rows:
+        for pid, _kind, _last, f, fr, m, mr in rows:
+            last = surname.get(f if f is not None else m) or names.choice(SURNAMES)
+            surname[pid] = last
+            first = names.choice(FIRST)
             out.write(f"{pid}\t{first}\t{last}\t{v(f)}\t{v(fr)}\t{v(m)}\t{v(mr)}\n")
         out.write("\\.\n")
 

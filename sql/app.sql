@@ -254,6 +254,88 @@ BEGIN
      WHERE j IS NOT NULL;
 END $$;
 
+-- Search by name (SPEC 7a): every word of the query prefixes a word of the
+-- first or last name, case and accents ignored. A name's words are those of
+-- PostgreSQL's text search parser ('simple': lower case, no stop words) over
+-- the name without accents (unaccent); a GIN index finds them by prefix.
+CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA app;
+-- unaccent() is STABLE (its dictionary could change): this wrapper names the
+-- dictionary and is IMMUTABLE, so that an index can use it.
+CREATE OR REPLACE FUNCTION app.name_words(name text) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+    RETURN pg_catalog.to_tsvector('pg_catalog.simple'::regconfig,
+                                  app.unaccent('app.unaccent'::regdictionary, name));
+CREATE INDEX IF NOT EXISTS person_name_words ON family.person
+    USING gin (app.name_words(first_name || ' ' || last_name));
+-- No index in order of name: a page would walk it from A, through every
+-- name before the first match (a surname's matches lie together), seconds
+-- on a million persons. Through the words' index, a search costs what its
+-- matches number (sorted top-N).
+
+-- One page of the persons whose names match `q`: best matches first (tier
+-- 1: every word of q is a whole word of the name; tier 2: the others), then
+-- by last name, first name, id. At most `lim` after the position (tier,
+-- last, first, id) (NULLs: from the start). Returns the items (PERSON JSON,
+-- comma-joined), their ids, and the position of the last one when more
+-- follow. NULL items: q has no word.
+CREATE OR REPLACE FUNCTION app.search_page(
+        q text, after_tier integer, after_last text, after_first text, after_id bigint,
+        lim integer,
+        OUT items text, OUT ids text, OUT next_tier integer, OUT next_last text,
+        OUT next_first text, OUT next_id bigint)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    words text[];
+    exact tsquery;
+    prefix tsquery;
+    found bigint[] := '{}';
+    tiers integer[] := '{}';
+    lasts text[] := '{}';
+    firsts text[] := '{}';
+    t integer;
+    r record;
+BEGIN
+    -- The query's words as the names' are made, each quoted as a tsquery
+    -- lexeme: nothing in q is read as tsquery syntax.
+    SELECT array_agg(DISTINCT '''' || replace(replace(lexeme, '\', '\\'), '''', '''''') || '''')
+      INTO words
+      FROM unnest(app.name_words(q));
+    IF words IS NULL THEN
+        RETURN;
+    END IF;
+    exact := array_to_string(words, ' & ')::tsquery;
+    prefix := array_to_string(ARRAY(SELECT w || ':*' FROM unnest(words) AS w), ' & ')::tsquery;
+    FOR t IN coalesce(after_tier, 1)..2 LOOP
+        FOR r IN
+            SELECT p.id, p.last_name, p.first_name FROM family.person AS p
+             WHERE app.name_words(p.first_name || ' ' || p.last_name)
+                   @@ (CASE t WHEN 1 THEN exact ELSE prefix END)
+               AND (t = 1 OR NOT app.name_words(p.first_name || ' ' || p.last_name) @@ exact)
+               AND (after_tier IS NULL OR t > after_tier
+                    OR (p.last_name, p.first_name, p.id) > (after_last, after_first, after_id))
+             ORDER BY p.last_name, p.first_name, p.id
+             LIMIT lim + 1 - cardinality(found)
+        LOOP
+            found := found || r.id;
+            tiers := tiers || t;
+            lasts := lasts || r.last_name;
+            firsts := firsts || r.first_name;
+        END LOOP;
+        EXIT WHEN cardinality(found) > lim;
+    END LOOP;
+    IF cardinality(found) > lim THEN
+        next_tier := tiers[lim];
+        next_last := lasts[lim];
+        next_first := firsts[lim];
+        next_id := found[lim];
+    END IF;
+    SELECT coalesce(string_agg(app.person_json(x.id), ',' ORDER BY x.ord), ''),
+           coalesce(string_agg(x.id::text, ',' ORDER BY x.ord), '')
+      INTO items, ids
+      FROM unnest(found[1:lim]) WITH ORDINALITY AS x(id, ord);
+END $$;
+
 -- The service's role: no superuser, only what its queries need. Its password
 -- (for TCP connections, e.g. in docker-compose) is set outside this file.
 DO $$
@@ -281,7 +363,8 @@ GRANT EXECUTE ON FUNCTION family.add_person(text, text),
                           family.descendants(bigint, int),
                           family.compute_ancestor_rank(bigint),
                           app.person_json(bigint),
-                          app.line_page(bigint, boolean, integer, bigint, integer, bigint, integer)
+                          app.line_page(bigint, boolean, integer, bigint, integer, bigint, integer),
+                          app.search_page(text, integer, text, text, bigint, integer)
                           TO family_web;
 GRANT SELECT, INSERT, UPDATE, DELETE ON app.line_walk, app.line_level TO family_web;
 GRANT SELECT, INSERT ON app.account TO family_web;

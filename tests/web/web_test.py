@@ -34,6 +34,7 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.parse
 
 import psycopg2
 
@@ -57,7 +58,7 @@ PERSON_KEYS = {"id", "first_name", "last_name", "father_id", "mother_id", "fathe
                "created_at", "updated_at"}
 # Every route of SPEC section 7.
 ROUTES = [("POST", "/api/auth/token"), ("DELETE", "/api/auth/token"), ("GET", "/api/me"),
-          ("POST", "/api/persons"), ("GET", "/api/persons/{id}"), ("PATCH", "/api/persons/{id}"),
+          ("POST", "/api/persons"), ("GET", "/api/persons"), ("GET", "/api/persons/{id}"), ("PATCH", "/api/persons/{id}"),
           ("DELETE", "/api/persons/{id}"), ("GET", "/api/persons/{id}/ancestors"),
           ("GET", "/api/persons/{id}/descendants"), ("POST", "/api/relationships"),
           ("PUT", "/api/me/partner-request"), ("DELETE", "/api/me/partner-request"),
@@ -508,6 +509,7 @@ def test_matrix(ctx):
         ("DELETE /api/auth/token", "/api/auth/token", None, E(401, 204, 204, 204, 204), "token"),
         ("GET /api/me", "/api/me", None, E(401, 200, 200, 200, 200)),
         ("POST /api/persons", "/api/persons", {"first_name": "New"}, E(401, 403, 403, 403, 201)),
+        ("GET /api/persons", "/api/persons?q=kit&limit=2", None, E(401, 200, 200, 200, 200)),
         ("GET /api/persons/{id}", f"/api/persons/{C}", None, E(401, 200, 200, 200, 200)),
         ("PATCH /api/persons/{id}", lambda r: f"/api/persons/{fresh_person(r)}",
          {"last_name": "Patched"}, E(401, 403, 403, 403, 200)),
@@ -2319,7 +2321,8 @@ def test_paging(ctx):
                     " ON m.person_id = c.mother_id", (root, root))
     assert meets > 0, "the generated family has no cousin couple"
     for line, person in (("descendants", root), ("ancestors", deep)):
-        for limit in (None, 1, 3, 7, 1000):
+        # 3 twice: the second walk comes from the cache, Link headers too.
+        for limit in (None, 1, 3, 7, 1000, 3):
             items, pages = walk_pages(svc, f"/api/persons/{person}/{line}", tok, limit)
             got = [(x["id"], x["depth"]) for x in items]
             assert got == truth[line], f"{line} of {person}, limit {limit}: {got} vs {truth[line]}"
@@ -2411,6 +2414,88 @@ def test_paging(ctx):
     got = [(x["id"], x["depth"]) for x in items]
     assert got == sorted(got, key=lambda x: (x[1], x[0])) and len(got) == len(set(got)), got
     assert {x for x in before if (x[1], x[0]) > pos} <= set(got), "missed after the walk was lost"
+
+
+def test_search(ctx):
+    """GET /api/persons?q=: every word prefixes a word of the first or last
+    name, case and accents ignored; whole words first, then by last name,
+    first name, id; paged; what looks like SQL or tsquery syntax is text.
+    Without q: every person by id, paged."""
+    svc, tok = ctx.svc, ctx.staff.token
+    tag = "Qz" + secrets.token_hex(3)  # a word no other test's names hold
+    names = [("Anne", f"King {tag}"), ("Ann", f"Kingsley {tag}"), ("Zoë", f"Ødegaard {tag}"),
+             ("ZOE", f"O'Brien-King {tag}"), ("Jean-Luc", f"Côté {tag}"), ("Anna", f"Weiß {tag}"),
+             ("Hannah", f"King {tag}"), ("Ann", f"King {tag}"), ("Bob", f"Annker {tag}")]
+    ids = {}
+    for first, last in names:
+        ids[(first, last.split()[0])] = ctx.person(first, last)
+    I = lambda first, last: ids[(first, last)]  # noqa: E731
+
+    def search(q, limit=None):
+        path = f"/api/persons?q={urllib.parse.quote(q)}"
+        items, _ = walk_pages(svc, path, tok, limit)
+        return [x["id"] for x in items]
+
+    for q, want in (
+            # Every word prefixes a word; whole-word matches first (Ann King:
+            # both words whole), then last name, first name, id.
+            (f"ann kin {tag}", [I("Ann", "King"), I("Anne", "King"), I("Ann", "Kingsley")]),
+            (f"ann king {tag}", [I("Ann", "King"), I("Anne", "King"), I("Ann", "Kingsley")]),
+            (f"king {tag}", [I("Ann", "King"), I("Anne", "King"), I("Hannah", "King"),
+                             I("ZOE", "O'Brien-King"), I("Ann", "Kingsley")]),
+            (f"ANN {tag}", [I("Ann", "King"), I("Ann", "Kingsley"), I("Bob", "Annker"),
+                            I("Anne", "King"), I("Anna", "Weiß")]),
+            (f"zoe {tag}", [I("ZOE", "O'Brien-King"), I("Zoë", "Ødegaard")]),
+            (f"zoë {tag}", [I("ZOE", "O'Brien-King"), I("Zoë", "Ødegaard")]),
+            (f"odegaard {tag}", [I("Zoë", "Ødegaard")]),
+            (f"weiss {tag}", [I("Anna", "Weiß")]),
+            (f"cote jean {tag}", [I("Jean-Luc", "Côté")]),
+            (f"luc {tag}", [I("Jean-Luc", "Côté")]),
+            (f"brien {tag}", [I("ZOE", "O'Brien-King")]),
+            (f"nne {tag}", []),  # inside a word is not a prefix
+            (f"ann zzz {tag}", []),
+            (f"  {tag}  ", sorted(ids.values(), key=lambda i: (
+                [n for n in names if ids[(n[0], n[1].split()[0])] == i][0][1],
+                [n for n in names if ids[(n[0], n[1].split()[0])] == i][0][0], i))),
+            # What would be SQL or tsquery syntax is only text.
+            (f"ann' OR 1=1 -- {tag}", []),
+            (f"ann:* | king & !x {tag}", []),
+            (f"ann\\ {tag}", [I("Ann", "King"), I("Ann", "Kingsley"), I("Bob", "Annker"),
+                              I("Anne", "King"), I("Anna", "Weiß")]),
+            (f"%_ {tag}", sorted(ids.values(), key=lambda i: (
+                [n for n in names if ids[(n[0], n[1].split()[0])] == i][0][1],
+                [n for n in names if ids[(n[0], n[1].split()[0])] == i][0][0], i)))):
+        for limit in (None, 1, 2):
+            got = search(q, limit)
+            assert got == want, f"q={q!r} limit={limit}: {got} vs {want}"
+    r = expect(call(svc, "GET", f"/api/persons?q=kin+{tag}", token=tok), 200, "+ is a space")
+    assert [x["id"] for x in r.json()["items"]][:1] == [I("Ann", "King")], r
+    assert all(set(x) == PERSON_KEYS for x in r.json()["items"]), r
+    # A renamed person is found by the new name at once (search is not cached).
+    ctx.q("UPDATE family.person SET first_name = 'Annabel' WHERE id = %s", (I("Hannah", "King"),))
+    assert I("Hannah", "King") in search(f"annab {tag}")
+    for query, status in (("q=", 422), ("q=%20%20", 422), ("q=!!!", 422), ("q=" + "a" * 801, 422),
+                          ("q=ann&cursor=" + "x", 422), ("q=%zz", 400), ("q=ann&limit=0", 422)):
+        expect(call(svc, "GET", f"/api/persons?{query}", token=tok), status, query)
+    # A search cursor with a tier other than 1 or 2; a list's cursor in a search.
+    import base64
+    bad = base64.urlsafe_b64encode(b"S\x1f3\x1fKing\x1fAnn\x1f5").rstrip(b"=").decode()
+    expect(call(svc, "GET", f"/api/persons?q=ann&cursor={bad}", token=tok), 422, "tier 3")
+    listed = expect(call(svc, "GET", "/api/persons?limit=1", token=tok), 200, "list").json()
+    expect(call(svc, "GET", f"/api/persons?q=ann&cursor={listed['next']}", token=tok), 422,
+           "a listing's cursor in a search")
+    # Without q: everyone, by id.
+    items, _ = walk_pages(svc, "/api/persons", tok, 1000)
+    assert [x["id"] for x in items] == [r[0] for r in ctx.q("SELECT id FROM family.person ORDER BY id")]
+    expect(call(svc, "GET", "/api/persons?limit=1001", token=tok), 422, "limit")
+    # The words' index can answer (the planner picks it once the table is
+    # large; here, where a scan is cheaper, scans are ruled out).
+    with psycopg2.connect(DSN) as c, c.cursor() as cur:
+        cur.execute("SET enable_seqscan = off")
+        cur.execute("EXPLAIN SELECT id FROM family.person"
+                    " WHERE app.name_words(first_name || ' ' || last_name) @@ 'king:*'::tsquery")
+        plan = "\n".join(r[0] for r in cur.fetchall())
+    assert "person_name_words" in plan, plan
 
 
 def pager(host, port, path, token, seconds, out):
@@ -2545,7 +2630,7 @@ def ctx_account(cur, first):
 TESTS = [test_app_schema, test_create_staff, test_system, test_matrix, test_children, test_cache,
          test_bad_input, test_race_paths, test_partner_race, test_notifications, test_token,
          test_login_throttle, test_partner_request_hides_accounts, test_login_flood, test_framing,
-         test_partner_inbox, test_password_change, test_cors, test_paging, test_paging_load,
+         test_partner_inbox, test_password_change, test_cors, test_paging, test_search, test_paging_load,
          test_listener_kill, test_shutdown, test_process_errors, test_pool_exhausted,
          test_deadlock_retried, test_database_misconfigured, test_listener_down_write,
          test_listener_pings, test_trusted_proxy, test_drain_deadline, test_lock_timeout, test_restart, test_truncate]

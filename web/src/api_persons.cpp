@@ -33,6 +33,47 @@ Reply create(App& app, Call& call) {
     return reply;
 }
 
+// GET /api/persons: with ?q=, the persons whose names match, best first
+// (app.search_page in sql/app.sql; a cursor: tier, last name, first name,
+// id); without, every person by id (a cursor: the last id).
+Reply list(App& app, Call& call) {
+    std::optional<std::string> q = call.query("q");
+    Reply reply;
+    if (!q) {
+        PageQuery page = call.page('P', 1);
+        std::int64_t after = page.after.empty() ? 0 : page.number(0);
+        app.pool.transact([&](pqxx::work& t) {
+            pqxx::row r = t.exec_prepared1("persons", after, page.limit);
+            std::optional<std::string> next;
+            if (!r[2].is_null()) next = make_cursor('P', {r[2].c_str()});
+            reply = page_reply(call, r[0].c_str(), next);
+            reply.persons = id_list(r[1].c_str());
+        });
+        return reply;
+    }
+    if (q->size() > 4 * kNameChars) throw invalid("q holds at most 800 bytes.");
+    PageQuery page = call.page('S', 4);
+    Text tier, last, first, after;
+    if (!page.after.empty()) {
+        tier = std::to_string(page.number(0));
+        if (*tier != "1" && *tier != "2") throw invalid("cursor is not one this list gave.");
+        last = page.after[1];
+        first = page.after[2];
+        after = std::to_string(page.number(3));
+    }
+    app.pool.transact([&](pqxx::work& t) {
+        pqxx::row r = t.exec_prepared1("search_page", *q, arg(tier), arg(last), arg(first),
+                                       arg(after), page.limit);
+        if (r[0].is_null()) throw invalid("q holds no word to search for.");
+        std::optional<std::string> next;
+        if (!r[2].is_null())
+            next = make_cursor('S', {r[2].c_str(), r[3].c_str(), r[4].c_str(), r[5].c_str()});
+        reply = page_reply(call, r[0].c_str(), next);
+        reply.persons = id_list(r[1].c_str());
+    });
+    return reply;
+}
+
 Reply get(App& app, Call& call) {
     std::int64_t id = call.id();
     Reply reply;
@@ -114,6 +155,9 @@ void add_person_routes(App& app) {
     using M = Pistache::Http::Method;
     app.add({M::Post, "/api/persons", Access::User, Caching::None,
              [&app](Call& c) { return create(app, c); }});
+    // Not cached: any person added or renamed may change a search.
+    app.add({M::Get, "/api/persons", Access::User, Caching::None,
+             [&app](Call& c) { return list(app, c); }});
     app.add({M::Get, "/api/persons/{id}", Access::User, Caching::Shared,
              [&app](Call& c) { return get(app, c); }});
     app.add({M::Patch, "/api/persons/{id}", Access::User, Caching::None,

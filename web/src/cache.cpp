@@ -29,7 +29,7 @@ std::uint64_t Cache::epoch() const {
 void Cache::put(const std::string& key, const Cached& value,
                 const std::vector<std::int64_t>& persons, std::uint64_t read_epoch) {
     // What an entry costs: its strings, its tags, and the maps' nodes.
-    std::size_t bytes = 2 * key.size() + value.body.size() + value.etag.size() +
+    std::size_t bytes = 2 * key.size() + value.body.size() + value.etag.size() + value.link.size() +
                         persons.size() * (sizeof(std::int64_t) + 64) + 256;
     std::lock_guard<std::mutex> lock(mutex_);
     if (!live_ || ttl_.count() == 0 || read_epoch < cleared_at_ || bytes > capacity_ / 16) return;

@@ -23,6 +23,7 @@ namespace family::web {
 
 struct Cached {
     std::string body, etag;
+    std::string link;  // a page's Link header, empty for none
 };
 
 struct CacheStats {

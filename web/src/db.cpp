@@ -49,6 +49,16 @@ const std::pair<const char*, const char*> kStatements[] = {
     // Every JSON body is compact, its fields in the order written
     // (row_to_json; lists joined with commas): the service sends it as is.
     {"line_page", "SELECT * FROM app.line_page($1, $2, $3, $4, $5, $6, $7)"},
+    {"search_page", "SELECT * FROM app.search_page($1, $2, $3, $4, $5, $6)"},
+    // A page of all persons: at most $2 after id $1, the ids, and the last
+    // one's id when more follow.
+    {"persons",
+     "SELECT coalesce(string_agg(app.person_json(id), ',' ORDER BY id) FILTER (WHERE n <= $2), ''),"
+     "       coalesce(string_agg(id::text, ',' ORDER BY id) FILTER (WHERE n <= $2), ''),"
+     "       CASE WHEN count(*) > $2 THEN max(id) FILTER (WHERE n <= $2) END"
+     "  FROM (SELECT id, row_number() OVER (ORDER BY id) AS n"
+     "          FROM (SELECT id FROM family.person WHERE id > $1"
+     "                 ORDER BY id LIMIT $2 + 1) AS s) AS page"},
     {"relationship_start", "SELECT family.start_relationship($1, $2)"},
     {"relationship",
      "SELECT row_to_json(j)::text"

@@ -336,13 +336,18 @@ void handle(App& app, const Http::Request& request, Http::ResponseWriter respons
         if (hit) {
             reply.body = std::move(hit->body);
             etag = std::move(hit->etag);
+            if (!hit->link.empty()) reply.headers.push_back({"Link", std::move(hit->link)});
         } else {
             std::uint64_t epoch = app.cache.epoch();
             reply = route->handler(call);
             if (request.method() == Http::Method::Get && reply.status == 200)
                 etag = etag_of(reply.body);
-            if (key && reply.status == 200)
-                app.cache.put(*key, {reply.body, etag}, reply.persons, epoch);
+            if (key && reply.status == 200) {
+                std::string link;
+                for (const auto& [name, value] : reply.headers)
+                    if (name == "Link") link = value;
+                app.cache.put(*key, {reply.body, etag, link}, reply.persons, epoch);
+            }
         }
     } catch (const Problem& p) {
         reply = {p.status, problem_json(p), "application/problem+json", "", {}};

@@ -202,8 +202,9 @@ PageQuery::PageQuery(const std::optional<std::string>& limit_text,
         limit = static_cast<int>(*n);
     }
     if (!cursor) return;
-    // At most what one position can hold (two names of 200 characters and numbers).
-    if (cursor->empty() || cursor->size() > 2048) throw bad_cursor();
+    // At most what one position can hold (two names of 200 characters, of up
+    // to 4 bytes each, and numbers: 1,700 bytes, 2,267 in base64).
+    if (cursor->empty() || cursor->size() > 2400) throw bad_cursor();
     std::string raw;
     std::uint32_t bits = 0;
     int n = 0;

@@ -109,6 +109,11 @@ BOOST_AUTO_TEST_CASE(cursors_round_trip_and_refuse_what_they_did_not_give) {
         BOOST_TEST(status_of([&] { PageQuery(std::nullopt, c, 'L', fields.size()); }) == 422);
         BOOST_TEST(status_of([&] { PageQuery(std::nullopt, c, 'S', fields.size() + 1); }) == 422);
     }
+    // The longest position: two names of 200 four-byte characters.
+    std::string name;
+    for (int i = 0; i < 200; ++i) name += "\xF0\x9F\x8C\xB3";
+    std::vector<std::string> longest{"2", name, name, "9223372036854775807"};
+    BOOST_TEST(PageQuery(std::nullopt, make_cursor('S', longest), 'S', 4).after == longest);
     BOOST_TEST(PageQuery(std::string("1000"), std::nullopt, 'C', 1).limit == 1000);
     BOOST_TEST(PageQuery(std::string("1"), std::nullopt, 'C', 1).after.empty());
     for (const char* limit : {"0", "1001", "-1", "", "abc", "1.5"})
@@ -117,7 +122,7 @@ BOOST_AUTO_TEST_CASE(cursors_round_trip_and_refuse_what_they_did_not_give) {
     std::string good = make_cursor('C', {"5"});  // "Qx81": 3 bytes, no padding bits
     BOOST_TEST(good == "Qx81");
     for (std::string bad : {std::string(""), std::string("Q"), good + "=", good + "Q", good + "!",
-                            std::string("Qx8\0", 4), std::string(2049, 'A'), make_cursor('C', {}),
+                            std::string("Qx8\0", 4), std::string(2401, 'A'), make_cursor('C', {}),
                             std::string("Qw"), std::string("Qx")})
         BOOST_TEST(status_of([&] { PageQuery(std::nullopt, bad, 'C', 1); }) == 422, bad);
     // "Qx8": a kind and one empty field; as a number, refused.
