@@ -111,7 +111,8 @@ CREATE OR REPLACE FUNCTION app.person_json(person bigint) RETURNS text
 -- row_to_json: compact, the fields in the order of SPEC 7 (the service sends
 -- it as it is).
 SELECT row_to_json(j)::text
-  FROM (SELECT p.id, p.first_name, p.last_name, p.father_id, p.mother_id,
+  FROM (SELECT p.id, p.first_name, p.last_name, p.sex, p.birth_date, p.birth_place,
+               p.death_date, p.death_place, p.father_id, p.mother_id,
                p.father_rank, p.mother_rank,
                (SELECT CASE WHEN r.person_a = p.id THEN r.person_b ELSE r.person_a END
                   FROM family.relationship AS r
@@ -141,10 +142,22 @@ CREATE UNLOGGED TABLE IF NOT EXISTS app.line_walk (
     used_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS line_walk_used_at ON app.line_walk (used_at);
+DO $$
+BEGIN  -- a cache: one of an older shape (without min_id) is dropped
+    IF to_regclass('app.line_level') IS NOT NULL AND NOT EXISTS (
+            SELECT FROM pg_attribute WHERE attrelid = 'app.line_level'::regclass
+                                       AND attname = 'min_id') THEN
+        DROP TABLE app.line_level;
+    END IF;
+END $$;
 CREATE UNLOGGED TABLE IF NOT EXISTS app.line_level (
     walk_id bigint NOT NULL REFERENCES app.line_walk ON DELETE CASCADE,
     depth integer NOT NULL,
     ids bigint[] NOT NULL,  -- ascending
+    -- ids[1] and ids[cardinality(ids)], readable without the array: a new
+    -- level is checked only against the levels whose range meets its own.
+    min_id bigint NOT NULL,
+    max_id bigint NOT NULL,
     PRIMARY KEY (walk_id, depth)
 );
 
@@ -197,31 +210,41 @@ BEGIN
                 frontier := CASE WHEN w.depth_done = 0 THEN ARRAY[person]
                                  ELSE (SELECT l.ids FROM app.line_level AS l
                                         WHERE l.walk_id = w.id AND l.depth = w.depth_done) END;
+                -- The next level: the parents (or children) of the last,
+                -- but for those an earlier level holds (or the person).
                 IF up THEN
-                    SELECT array_agg(x ORDER BY x) INTO level FROM (
-                        SELECT p.father_id AS x FROM family.person AS p
-                         WHERE p.id = ANY (frontier) AND p.father_id IS NOT NULL
-                        UNION
-                        SELECT p.mother_id FROM family.person AS p
-                         WHERE p.id = ANY (frontier) AND p.mother_id IS NOT NULL
-                        EXCEPT
-                        SELECT unnest(l.ids) FROM app.line_level AS l WHERE l.walk_id = w.id
-                        EXCEPT
-                        SELECT person) AS s;
+                    level := ARRAY(SELECT p.father_id FROM family.person AS p
+                                    WHERE p.id = ANY (frontier) AND p.father_id IS NOT NULL
+                                   UNION
+                                   SELECT p.mother_id FROM family.person AS p
+                                    WHERE p.id = ANY (frontier) AND p.mother_id IS NOT NULL
+                                   ORDER BY 1);
                 ELSE
-                    SELECT array_agg(x ORDER BY x) INTO level FROM (
-                        SELECT p.id AS x FROM family.person AS p WHERE p.father_id = ANY (frontier)
-                        UNION
-                        SELECT p.id FROM family.person AS p WHERE p.mother_id = ANY (frontier)
-                        EXCEPT
-                        SELECT unnest(l.ids) FROM app.line_level AS l WHERE l.walk_id = w.id
-                        EXCEPT
-                        SELECT person) AS s;
+                    level := ARRAY(SELECT p.id FROM family.person AS p
+                                    WHERE p.father_id = ANY (frontier)
+                                   UNION
+                                   SELECT p.id FROM family.person AS p
+                                    WHERE p.mother_id = ANY (frontier)
+                                   ORDER BY 1);
+                END IF;
+                IF cardinality(level) > 0 THEN
+                    level := ARRAY(SELECT x FROM unnest(level) AS x
+                                   EXCEPT
+                                   SELECT unnest(l.ids) FROM app.line_level AS l
+                                    WHERE l.walk_id = w.id AND l.max_id >= level[1]
+                                      AND l.min_id <= level[cardinality(level)]
+                                   EXCEPT
+                                   SELECT person
+                                   ORDER BY 1);
+                END IF;
+                IF cardinality(level) = 0 THEN
+                    level := NULL;
                 END IF;
                 IF level IS NULL THEN
                     UPDATE app.line_walk SET complete = true WHERE id = w.id RETURNING * INTO w;
                 ELSE
-                    INSERT INTO app.line_level VALUES (w.id, w.depth_done + 1, level);
+                    INSERT INTO app.line_level
+                    VALUES (w.id, w.depth_done + 1, level, level[1], level[cardinality(level)]);
                     UPDATE app.line_walk SET depth_done = depth_done + 1 WHERE id = w.id
                     RETURNING * INTO w;
                 END IF;
@@ -351,14 +374,23 @@ END $$;
 ALTER ROLE family_web SET lock_timeout = '4s';
 ALTER ROLE family_web SET statement_timeout = '30s';
 GRANT USAGE ON SCHEMA family, app TO family_web;
--- The triggers write derived columns of descendants as the writing role, so
--- UPDATE covers the whole row; they refuse direct writes of those columns.
-GRANT SELECT, INSERT, UPDATE, DELETE ON family.person, family.relationship TO family_web;
+-- Persons change only through the extension's API (family.update_person,
+-- family.delete_person: SECURITY DEFINER). A new person is an INSERT
+-- (family.add_person, family.add_child), whose trigger locks the parents FOR
+-- SHARE, and such a lock needs UPDATE on some column: updated_at, which the
+-- trigger sets itself on every update, so the grant changes nothing else.
+-- (A table's REVOKE takes its columns' grants too: first the revoke, for a
+-- database set up before 0.5.0, then the grants.)
+REVOKE UPDATE, DELETE ON family.person FROM family_web;
+GRANT SELECT, INSERT, UPDATE (updated_at) ON family.person TO family_web;
+GRANT SELECT, INSERT, UPDATE, DELETE ON family.relationship TO family_web;
 GRANT EXECUTE ON FUNCTION family.add_person(text, text),
                           family.start_relationship(bigint, bigint, timestamptz),
                           family.end_relationship(bigint, timestamptz),
                           family.partner_of(bigint),
                           family.add_child(bigint, bigint, int, int, text, text),
+                          family.update_person(bigint, jsonb, bigint),
+                          family.delete_person(bigint),
                           family.ancestors(bigint, int),
                           family.descendants(bigint, int),
                           family.compute_ancestor_rank(bigint),

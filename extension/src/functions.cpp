@@ -3,6 +3,7 @@
 // the parent links alone, never from stored derived values).
 #include <unordered_set>
 
+#include "gedcom_date.hpp"
 #include "pg.hpp"
 
 extern "C" {
@@ -143,6 +144,8 @@ PG_FUNCTION_INFO_V1(family_compute_ancestor_rank);
 PG_FUNCTION_INFO_V1(family_ancestors);
 PG_FUNCTION_INFO_V1(family_descendants);
 PG_FUNCTION_INFO_V1(family_repair);
+PG_FUNCTION_INFO_V1(family_gedcom_date_error);
+PG_FUNCTION_INFO_V1(family_gedcom_date_check);
 
 Datum family_compute_ancestor_rank(PG_FUNCTION_ARGS) {
     int64 person = PG_GETARG_INT64(0);
@@ -171,6 +174,35 @@ Datum family_repair(PG_FUNCTION_ARGS) {
         int64 changed = repair();
         spi.finish();
         return Int64GetDatum(changed);
+    });
+}
+
+// gedcom_date_error(text): NULL for a GEDCOM date, else why it is not one.
+Datum family_gedcom_date_error(PG_FUNCTION_ARGS) {
+    text* t = PG_GETARG_TEXT_PP(0);
+    std::optional<std::string> why;
+    entry([&] {
+        why = family::gedcom::date_error({VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)});
+        return Datum(0);
+    });
+    if (!why) PG_RETURN_NULL();
+    PG_RETURN_TEXT_P(cstring_to_text_with_len(why->data(), static_cast<int>(why->size())));
+}
+
+// gedcom_date_check(value, column): true for a GEDCOM date; else 22007
+// naming the column (the CHECK constraints of family.person use it).
+Datum family_gedcom_date_check(PG_FUNCTION_ARGS) {
+    text* value = PG_GETARG_TEXT_PP(0);
+    text* column = PG_GETARG_TEXT_PP(1);
+    return entry([&] {
+        std::string v(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
+        if (std::optional<std::string> why = family::gedcom::date_error(v))
+            fail("22007",
+                 std::string(VARDATA_ANY(column), VARSIZE_ANY_EXHDR(column)) + " \"" + v +
+                     "\" is not a GEDCOM date: " + *why,
+                 "A GEDCOM date reads as 12 MAR 1850, MAR 1850, 1850, ABT 1850, BEF 1850, "
+                 "BET 1800 AND 1810, FROM 1900 TO 1910, or (a phrase in parentheses).");
+        return BoolGetDatum(true);
     });
 }
 }

@@ -1,0 +1,273 @@
+#include "gedcom_date.hpp"
+
+#include <array>
+#include <cctype>
+#include <vector>
+
+namespace family::gedcom {
+
+namespace {
+
+enum class Calendar { Gregorian, Julian, Hebrew, French, Other };
+
+struct Month {
+    const char* name;
+    int days;  // the most a month of this name has
+};
+
+constexpr std::array<Month, 12> kGregorian{{{"JAN", 31},
+                                            {"FEB", 29},
+                                            {"MAR", 31},
+                                            {"APR", 30},
+                                            {"MAY", 31},
+                                            {"JUN", 30},
+                                            {"JUL", 31},
+                                            {"AUG", 31},
+                                            {"SEP", 30},
+                                            {"OCT", 31},
+                                            {"NOV", 30},
+                                            {"DEC", 31}}};
+constexpr std::array<Month, 13> kHebrew{{{"TSH", 30},
+                                         {"CSH", 30},
+                                         {"KSL", 30},
+                                         {"TVT", 30},
+                                         {"SHV", 30},
+                                         {"ADR", 30},
+                                         {"ADS", 30},
+                                         {"NSN", 30},
+                                         {"IYR", 30},
+                                         {"SVN", 30},
+                                         {"TMZ", 30},
+                                         {"AAV", 30},
+                                         {"ELL", 30}}};
+constexpr std::array<Month, 13> kFrench{{{"VEND", 30},
+                                         {"BRUM", 30},
+                                         {"FRIM", 30},
+                                         {"NIVO", 30},
+                                         {"PLUV", 30},
+                                         {"VENT", 30},
+                                         {"GERM", 30},
+                                         {"FLOR", 30},
+                                         {"PRAI", 30},
+                                         {"MESS", 30},
+                                         {"THER", 30},
+                                         {"FRUC", 30},
+                                         {"COMP", 6}}};
+
+std::string upper(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
+}
+
+bool digits(std::string_view s) {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (c < '0' || c > '9') return false;
+    return true;
+}
+
+class Parser {
+  public:
+    explicit Parser(std::string_view text) {
+        for (std::size_t i = 0; i < text.size();) {
+            if (text[i] == ' ') {
+                ++i;
+                continue;
+            }
+            if (text[i] == '(') {  // a phrase runs to its ")" (spaces and all)
+                std::size_t end = text.find(')', i);
+                tokens_.emplace_back(
+                    text.substr(i, end == std::string_view::npos ? end : end + 1 - i));
+                i = end == std::string_view::npos ? text.size() : end + 1;
+                continue;
+            }
+            std::size_t end = text.find_first_of(" (", i);
+            if (end == std::string_view::npos) end = text.size();
+            std::string token(text.substr(i, end - i));
+            // "@#DFRENCH R@" holds a space (or more): one token.
+            std::size_t r = text.find_first_not_of(' ', end);
+            if (upper(token) == "@#DFRENCH" && r != std::string_view::npos &&
+                upper(text.substr(r, 2)) == "R@") {
+                token = "@#DFRENCH R@";
+                end = r + 2;
+            }
+            tokens_.push_back(token);
+            i = end;
+        }
+    }
+
+    // The value, then nothing after it.
+    void value() {
+        if (tokens_.empty()) throw std::string("no date");
+        std::string first = upper(peek());
+        if (first == "FROM") {
+            next();
+            date();
+            if (!done() && upper(peek()) == "TO") {
+                next();
+                date();
+            }
+        } else if (first == "TO" || first == "BEF" || first == "AFT" || first == "ABT" ||
+                   first == "CAL" || first == "EST") {
+            next();
+            date();
+        } else if (first == "BET") {
+            next();
+            date();
+            if (done() || upper(peek()) != "AND") throw std::string("BET needs AND and a date");
+            next();
+            date();
+        } else if (first == "INT") {
+            next();
+            date();
+            if (done()) throw std::string("INT needs a phrase in parentheses after the date");
+            phrase();
+        } else if (!first.empty() && first[0] == '(') {
+            phrase();
+        } else {
+            date();
+        }
+        if (!done()) throw "\"" + std::string(peek()) + "\" was not expected";
+    }
+
+  private:
+    bool done() const { return at_ == tokens_.size(); }
+    std::string_view peek() const { return tokens_[at_]; }
+    std::string_view next() { return tokens_[at_++]; }
+
+    void phrase() {
+        std::string_view p = next();
+        if (p.size() < 2 || p.back() != ')') throw std::string("a phrase ends with \")\"");
+        if (p.size() == 2) throw std::string("a phrase holds text");
+    }
+
+    // [calendar] [[day] month] year [epoch]
+    void date() {
+        if (done()) throw std::string("a date is missing");
+        Calendar cal = Calendar::Gregorian;
+        std::string t = upper(peek());
+        static const std::pair<const char*, Calendar> calendars[] = {
+            {"@#DGREGORIAN@", Calendar::Gregorian}, {"GREGORIAN", Calendar::Gregorian},
+            {"@#DJULIAN@", Calendar::Julian},       {"JULIAN", Calendar::Julian},
+            {"@#DHEBREW@", Calendar::Hebrew},       {"HEBREW", Calendar::Hebrew},
+            {"@#DFRENCH R@", Calendar::French},     {"FRENCH_R", Calendar::French},
+            {"@#DROMAN@", Calendar::Other},         {"@#DUNKNOWN@", Calendar::Other}};
+        bool named = false;
+        for (const auto& [name, c] : calendars)
+            if (t == name) {
+                cal = c;
+                named = true;
+            }
+        if (named) next();
+        if (!named && !t.empty() && t[0] == '@') throw "unknown calendar " + std::string(peek());
+        // Up to three parts before an optional epoch: day month year,
+        // month year, or year.
+        std::vector<std::string_view> parts;
+        while (!done() && parts.size() < 3) {
+            std::string u = upper(peek());
+            if (u == "B.C." || u == "BCE" || u == "TO" || u == "AND" || u[0] == '(') break;
+            parts.push_back(next());
+            if (digits(parts.back()) && parts.size() >= 2) break;  // the year ends a date
+            if (parts.size() == 1 && digits(parts.back()) &&
+                (done() || !is_month(cal, upper(peek()))))
+                break;  // a year alone (a day is followed by its month)
+        }
+        if (parts.empty()) throw std::string("a date is missing");
+        std::string_view year_text = parts.back();
+        int year = this->year(cal, year_text);
+        int day = 0;
+        const Month* month = nullptr;
+        if (parts.size() >= 2) month = find_month(cal, upper(parts[parts.size() - 2]));
+        if (parts.size() >= 2 && !month)
+            throw "\"" + std::string(parts[parts.size() - 2]) + "\" is not a month" +
+                (cal == Calendar::Gregorian || cal == Calendar::Julian ? " (JAN to DEC)" : "") +
+                " of its calendar";
+        if (parts.size() == 3) {
+            if (!digits(parts[0]) || parts[0].size() > 2)
+                throw "\"" + std::string(parts[0]) + "\" is not a day";
+            day = std::stoi(std::string(parts[0]));
+            int most = month->days;
+            if (std::string(month->name) == "FEB" && !leap(cal, year, year_text)) most = 28;
+            if (day < 1 || day > most)
+                throw std::string(month->name) + " " + std::to_string(year) + " has no day " +
+                    std::to_string(day);
+        }
+        if (!done()) {
+            std::string u = upper(peek());
+            if (u == "B.C." || u == "BCE") {
+                if (cal != Calendar::Gregorian && cal != Calendar::Julian)
+                    throw std::string("only Gregorian and Julian years have an epoch");
+                if (year_text.find('/') != std::string_view::npos)
+                    throw std::string("a dual year has no epoch");
+                next();
+            }
+        }
+    }
+
+    static const Month* find_month(Calendar cal, const std::string& name) {
+        auto in = [&](const auto& months) -> const Month* {
+            for (const Month& m : months)
+                if (name == m.name) return &m;
+            return nullptr;
+        };
+        switch (cal) {
+            case Calendar::Hebrew:
+                return in(kHebrew);
+            case Calendar::French:
+                return in(kFrench);
+            default:
+                return in(kGregorian);
+        }
+    }
+    static bool is_month(Calendar cal, const std::string& name) {
+        return find_month(cal, name) != nullptr;
+    }
+
+    // "1850", or a Gregorian dual year "1699/00" (the second year's last two
+    // digits, one after the first's).
+    int year(Calendar cal, std::string_view text) const {
+        std::string_view main = text.substr(0, text.find('/'));
+        if (!digits(main) || main.size() > 4) throw "\"" + std::string(text) + "\" is not a year";
+        int y = std::stoi(std::string(main));
+        if (y < 1) throw std::string("years count from 1");
+        if (main.size() != text.size()) {
+            std::string_view dual = text.substr(main.size() + 1);
+            if (cal != Calendar::Gregorian)
+                throw std::string("only Gregorian dates have a dual year");
+            if (dual.size() != 2 || !digits(dual) || std::stoi(std::string(dual)) != (y + 1) % 100)
+                throw "\"" + std::string(text) + "\" is not a dual year (as 1699/00)";
+        }
+        return y;
+    }
+
+    static bool leap(Calendar cal, int year, std::string_view text) {
+        // A dual year's February falls in its second year.
+        if (text.find('/') != std::string_view::npos) ++year;
+        if (cal == Calendar::Julian) return year % 4 == 0;
+        return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    }
+
+    std::vector<std::string> tokens_;
+    std::size_t at_ = 0;
+};
+
+}  // namespace
+
+std::optional<std::string> date_error(std::string_view text) {
+    for (char c : text) {
+        unsigned char u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7F)
+            return std::string(
+                "a GEDCOM date holds no control character (spaces separate its words)");
+    }
+    if (text.size() > 200) return std::string("a GEDCOM date holds at most 200 bytes");
+    try {
+        Parser(text).value();
+        return std::nullopt;
+    } catch (const std::string& why) {
+        return why;
+    }
+}
+
+}  // namespace family::gedcom

@@ -1,0 +1,31 @@
+// GEDCOM dates (5.5, 5.5.1, 5.5.5 and 7.0) as people write them in
+// genealogies: "12 MAR 1850", "ABT 1850", "BET 1800 AND 1810",
+// "FROM 1900 TO 1910", "@#DJULIAN@ 1 JAN 1700", "INT 1850 (about then)",
+// "(the winter of the war)". Pure C++: no PostgreSQL header.
+//
+// The grammar, with keywords and months in any case and tokens separated by
+// spaces:
+//   value    = date | FROM date [TO date] | TO date | BEF date | AFT date
+//            | BET date AND date | (ABT | CAL | EST) date | INT date phrase
+//            | phrase
+//   phrase   = "(" text ")"            text: no control character, no ")"
+//   date     = [calendar] [[day] month] year [epoch]
+//   calendar = @#DGREGORIAN@ | @#DJULIAN@ | @#DHEBREW@ | @#DFRENCH R@
+//            | @#DROMAN@ | @#DUNKNOWN@ | GREGORIAN | JULIAN | HEBREW | FRENCH_R
+//   year     = 1 to 4 digits, from 1; Gregorian also "1699/00" (dual year)
+//   epoch    = B.C. | BCE               (Gregorian and Julian only)
+// A day must exist in its month: 29 FEB only in a leap year, 6 days in the
+// French republican COMP, 30 in every Hebrew and other French month.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace family::gedcom {
+
+// nullopt when `text` is a GEDCOM date; else what is wrong, in a sentence
+// ("31 FEB 1850: FEB has at most 29 days").
+std::optional<std::string> date_error(std::string_view text);
+
+}  // namespace family::gedcom

@@ -1,0 +1,116 @@
+// GEDCOM dates: what genealogies write is accepted, and what is not a date
+// is refused with a reason.
+#include <boost/test/unit_test.hpp>
+
+#include "gedcom_date.hpp"
+
+using family::gedcom::date_error;
+
+BOOST_AUTO_TEST_CASE(gedcom_dates_people_write) {
+    for (const char* ok : {"1850",
+                           "MAR 1850",
+                           "12 MAR 1850",
+                           "1 JAN 1",
+                           "31 DEC 9999",
+                           "29 FEB 2000",
+                           "29 FEB 1996",
+                           "ABT 1850",
+                           "CAL 1850",
+                           "EST 1850",
+                           "BEF 12 MAR 1850",
+                           "AFT 1850",
+                           "BET 1800 AND 1810",
+                           "BET JAN 1800 AND 3 FEB 1810",
+                           "FROM 1900",
+                           "FROM 1900 TO 1910",
+                           "TO 1910",
+                           "INT 1850 (about then)",
+                           "(the winter of the war)",
+                           "@#DJULIAN@ 29 FEB 1700",
+                           "@#DGREGORIAN@ 1850",
+                           "@#DHEBREW@ 1 TSH 5600",
+                           "@#DFRENCH R@ 6 COMP 11",
+                           "@#DFRENCH R@ VEND 3",
+                           "@#DROMAN@ 12 MAR 1850",
+                           "@#DUNKNOWN@ 1850",
+                           "JULIAN 1 MAR 1700",
+                           "HEBREW ADS 5784",
+                           "FRENCH_R 30 THER 2",
+                           "GREGORIAN 1850",
+                           "44 BCE",
+                           "44 B.C.",
+                           "JULIAN 15 MAR 44 BCE",
+                           "12 Mar 1850",
+                           "abt 1850",
+                           "bet 1800 and 1810",
+                           "@#dfrench  r@ 1 VEND 2",
+                           "  12  MAR  1850 ",
+                           "29 FEB 1695/96",
+                           "1699/00",
+                           "FROM @#DJULIAN@ 1700 TO 1750",
+                           "INT 12 MAR 1850 (see the letter)",
+                           "(a) "})
+        BOOST_TEST(!date_error(ok).has_value(), ok << ": " << date_error(ok).value_or(""));
+}
+
+BOOST_AUTO_TEST_CASE(what_is_not_a_gedcom_date) {
+    for (const char* bad : {"",
+                            " ",
+                            "yesterday",
+                            "12/03/1850",
+                            "1850-03-12",
+                            "31 FEB 1850",
+                            "29 FEB 1900",
+                            "29 FEB 1850",
+                            "30 FEB 2000",
+                            "31 APR 1850",
+                            "0 MAR 1850",
+                            "32 JAN 1850",
+                            "123 MAR 1850",
+                            "0",
+                            "0000",
+                            "12345",
+                            "MARCH 1850",
+                            "12 1850",
+                            "12 MAR",
+                            "MAR",
+                            "ABT",
+                            "ABT ABT 1850",
+                            "BET 1800",
+                            "BET 1800 OR 1810",
+                            "BET 1800 AND",
+                            "FROM",
+                            "FROM 1900 TO",
+                            "1850 TO 1900",
+                            "INT 1850",
+                            "INT (why)",
+                            "()",
+                            "(unclosed",
+                            "(a) b",
+                            "1850 (a)",
+                            "@#DFOO@ 1850",
+                            "@#DHEBREW@ 12 MAR 1850",
+                            "@#DFRENCH R@ 7 COMP 11",
+                            "@#DHEBREW@ 31 TSH 5600",
+                            "HEBREW 1850 BCE",
+                            "1699/01",
+                            "1699/0",
+                            "29 FEB 1699/00",
+                            "JULIAN 1699/00",
+                            "1699/00 BCE",
+                            "1850 BCE BCE",
+                            "B.C.",
+                            "12 MAR 1850 1851",
+                            "1 1 1",
+                            "1850\t",
+                            "18\n50",
+                            "FRENCH_R JAN 3",
+                            "FROM TO 1900"})
+        BOOST_TEST(date_error(bad).has_value(), '"' << bad << "\" accepted");
+    BOOST_TEST(date_error(std::string(201, '1')).has_value());
+    BOOST_TEST(*date_error("31 FEB 1850") == "FEB 1850 has no day 31");
+    BOOST_TEST(*date_error("MARCH 1850") ==
+               "\"MARCH\" is not a month (JAN to DEC) of its calendar");
+    BOOST_TEST(*date_error("") == "no date");
+    BOOST_TEST(*date_error("INT 1850") == "INT needs a phrase in parentheses after the date");
+}
