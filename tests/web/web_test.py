@@ -53,7 +53,8 @@ TMP = tempfile.mkdtemp(prefix="family-web-test-")
 # decide timing and memory bounds; those are not asserted then.
 SANITIZED = bool(os.environ.get("FAMILY_TEST_SANITIZED"))
 
-PERSON_KEYS = {"id", "first_name", "last_name", "father_id", "mother_id", "father_rank",
+PERSON_KEYS = {"id", "first_name", "last_name", "sex", "birth_date", "birth_place", "death_date",
+               "death_place", "father_id", "mother_id", "father_rank",
                "mother_rank", "partner_id", "generation", "ancestor_relationship_rank",
                "created_at", "updated_at"}
 # Every route of SPEC section 7.
@@ -437,7 +438,11 @@ def test_app_schema(ctx):
         for sql in ["SELECT family.repair()", "SELECT count(*) FROM family.check_run",
                     "SELECT family.run_consistency_check()", "TRUNCATE family.person",
                     "UPDATE app.account SET is_staff = true WHERE false",
-                    "CREATE TABLE app.x (i int)", "ALTER TABLE family.person DISABLE TRIGGER ALL"]:
+                    "CREATE TABLE app.x (i int)", "ALTER TABLE family.person DISABLE TRIGGER ALL",
+                    # Persons change only through the extension's API.
+                    "UPDATE family.person SET first_name = 'x' WHERE false",
+                    "UPDATE family.person SET father_rank = 1 WHERE false",
+                    "DELETE FROM family.person WHERE false"]:
             try:
                 with web.cursor() as cur:
                     cur.execute(sql)
@@ -2498,6 +2503,83 @@ def test_search(ctx):
     assert "person_name_words" in plan, plan
 
 
+SPEC_ORDER = ["id", "first_name", "last_name", "sex", "birth_date", "birth_place", "death_date",
+              "death_place", "father_id", "mother_id", "father_rank", "mother_rank", "partner_id",
+              "generation", "ancestor_relationship_rank", "created_at", "updated_at"]
+
+
+def test_genealogy(ctx):
+    """The genealogy fields of SPEC 2 in JSON (in SPEC 7's order) and in
+    staff's POST and PATCH: GEDCOM dates checked with the extension's own
+    grammar (422 saying why), sex M/F/X, places as names; null clears."""
+    svc, S = ctx.svc, ctx.staff.token
+    u = ctx.sql_account("Plain")
+    body = {"first_name": "Zoë", "last_name": "King", "sex": "F", "birth_date": "12 MAR 1850",
+            "birth_place": "Bergen, Norway", "death_date": "ABT 1920", "death_place": "Oslo"}
+    r = expect(call(svc, "POST", "/api/persons", body, token=S), 201, "POST").json()
+    assert list(r) == SPEC_ORDER, list(r)
+    assert {k: r[k] for k in body} == body, r
+    pid = r["id"]
+    got = expect(call(svc, "GET", f"/api/persons/{pid}", token=u.token), 200, "GET").json()
+    assert list(got) == SPEC_ORDER and {k: got[k] for k in body} == body, got
+    # PATCH: each given field set, null clears, the others stay.
+    r = expect(call(svc, "PATCH", f"/api/persons/{pid}",
+                    {"death_date": None, "death_place": None, "birth_date": "BET 1849 AND 1850",
+                     "sex": "X"}, token=S), 200, "PATCH").json()
+    assert (r["death_date"], r["death_place"], r["birth_date"], r["sex"], r["birth_place"],
+            r["first_name"]) == (None, None, "BET 1849 AND 1850", "X", "Bergen, Norway", "Zoë"), r
+    assert ctx.q("SELECT sex, birth_date, death_date FROM family.person WHERE id = %s", (pid,)) == \
+        [("X", "BET 1849 AND 1850", None)]
+    for date in ("1850", "MAR 1850", "FROM 1900 TO 1910", "@#DJULIAN@ 29 FEB 1700", "(in the war)",
+                 "INT 1850 (about then)", "abt 1850"):
+        r = expect(call(svc, "PATCH", f"/api/persons/{pid}", {"birth_date": date}, token=S), 200,
+                   date).json()
+        assert r["birth_date"] == date, r
+    # What is not allowed: 422, saying why; nothing changes.
+    for field, value, says in (
+            ("birth_date", "31 FEB 1850", "FEB 1850 has no day 31"),
+            ("death_date", "1850-03-12", "not a GEDCOM date"),
+            ("birth_date", "yesterday", "not a GEDCOM date"),
+            ("birth_date", "", "no date"),
+            ("birth_date", 1850, "must be a string"),
+            ("sex", "f", "\"M\", \"F\" or \"X\""),
+            ("sex", "Male", "\"M\", \"F\" or \"X\""),
+            ("sex", 1, "\"M\", \"F\" or \"X\""),
+            ("birth_place", "Oslo\u202e", "bidirectional"),
+            ("death_place", "x" * 201, "longer than 200"),
+            ("first_name", None, "cannot be null"),
+            ("generation", 3, "Unknown field")):
+        for method, path in (("PATCH", f"/api/persons/{pid}"), ("POST", "/api/persons")):
+            r = expect(call(svc, method, path, {"first_name": "X", field: value}
+                            if method == "POST" and field != "first_name" else {field: value},
+                            token=S), 422, f"{method} {field}={value!r}")
+            assert says in r.json()["detail"], (field, value, r.json())
+    assert ctx.one("SELECT birth_date FROM family.person WHERE id = %s", (pid,)) == "abt 1850"
+    # Staff only; a user's own children take none of these fields.
+    expect(call(svc, "PATCH", f"/api/persons/{pid}", {"sex": "M"}, token=u.token), 403, "user")
+    expect(call(svc, "PATCH", f"/api/persons/{10**15}", {"sex": "M"}, token=S), 404, "unknown")
+    expect(call(svc, "DELETE", f"/api/persons/{10**15}", token=S), 404, "delete unknown")
+    a, b = ctx.sql_account("Ga"), ctx.sql_account("Gb")
+    ctx.couple(a.id, b.id)
+    kid = ctx.child(a.id, b.id, 3, 3, "Kid")
+    expect(call(svc, "PATCH", f"/api/children/{kid}", {"birth_date": "1850"}, token=a.token), 422,
+           "a parent cannot set a genealogy field")
+    r = expect(call(svc, "PATCH", f"/api/children/{kid}", {"last_name": "Gee", "mother_rank": 5},
+                    token=b.token), 200, "a parent's edit").json()
+    assert (r["last_name"], r["mother_rank"]) == ("Gee", 5), r
+    expect(call(svc, "PATCH", f"/api/children/{kid}", {"last_name": "No"}, token=u.token), 403,
+           "not a parent")
+    expect(call(svc, "PATCH", f"/api/children/{10**15}", {"last_name": "No"}, token=a.token), 404,
+           "no such child")
+    # The database's own rule is the same: a date written in SQL gets 22007.
+    try:
+        ctx.q("UPDATE family.person SET birth_date = '31 FEB 1850' WHERE id = %s", (pid,))
+        raise AssertionError("31 FEB 1850 stored")
+    except psycopg2.Error as e:
+        assert e.pgcode == "22007" and "FEB 1850 has no day 31" in e.pgerror, e.pgerror
+        ctx.conn = None
+
+
 def pager(host, port, path, token, seconds, out):
     """A client paging through a line over and over for `seconds`, uncached (run in a
     process of its own); puts (statuses, page latencies in ms) on out."""
@@ -2630,7 +2712,7 @@ def ctx_account(cur, first):
 TESTS = [test_app_schema, test_create_staff, test_system, test_matrix, test_children, test_cache,
          test_bad_input, test_race_paths, test_partner_race, test_notifications, test_token,
          test_login_throttle, test_partner_request_hides_accounts, test_login_flood, test_framing,
-         test_partner_inbox, test_password_change, test_cors, test_paging, test_search, test_paging_load,
+         test_partner_inbox, test_password_change, test_cors, test_paging, test_search, test_genealogy, test_paging_load,
          test_listener_kill, test_shutdown, test_process_errors, test_pool_exhausted,
          test_deadlock_retried, test_database_misconfigured, test_listener_down_write,
          test_listener_pings, test_trusted_proxy, test_drain_deadline, test_lock_timeout, test_restart, test_truncate]

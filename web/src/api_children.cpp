@@ -25,11 +25,9 @@ Reply list(App& app, Call& call) {
     return reply;
 }
 
-// 404 for an unknown person, 403 unless the caller is a parent. `statement`:
-// "parents", or "parents_locked" before a change.
-void require_parent(pqxx::work& t, std::int64_t child, std::int64_t me,
-                    const char* statement = "parents") {
-    pqxx::result r = t.exec_prepared(statement, child);
+// 404 for an unknown person, 403 unless the caller is a parent.
+void require_parent(pqxx::work& t, std::int64_t child, std::int64_t me) {
+    pqxx::result r = t.exec_prepared("parents", child);
     if (r.empty()) throw not_found("No person " + std::to_string(child) + ".");
     if ((r[0][0].is_null() || r[0][0].as<std::int64_t>() != me) &&
         (r[0][1].is_null() || r[0][1].as<std::int64_t>() != me))
@@ -74,13 +72,17 @@ Reply add(App& app, Call& call) {
 Reply edit(App& app, Call& call) {
     std::int64_t me = call.user().person_id, id = call.id();
     Body body = call.body({"first_name", "last_name", "father_rank", "mother_rank"});
-    Text first = body.text("first_name", kNameChars), last = body.text("last_name", kNameChars);
-    Text father_rank = text(body.rank("father_rank")), mother_rank = text(body.rank("mother_rank"));
+    nlohmann::json changes = nlohmann::json::object();
+    for (const char* f : {"first_name", "last_name"})
+        if (std::optional<std::string> v = body.text(f, kNameChars)) changes[f] = *v;
+    for (const char* f : {"father_rank", "mother_rank"})
+        if (std::optional<int> v = body.rank(f)) changes[f] = *v;
     Reply reply;
     app.write([&](pqxx::work& t) {
-        require_parent(t, id, me, "parents_locked");
-        t.exec_prepared("child_update", id, arg(first), arg(last), arg(father_rank),
-                        arg(mother_rank));
+        // Changed only while the caller is a parent, as the row is when
+        // written (a concurrent relink is waited for, then seen).
+        if (!t.exec_prepared1("person_update", id, changes.dump(), me)[0].as<bool>())
+            require_parent(t, id, me);  // says 404 or 403
         reply = person_reply(t, id);
     });
     return reply;

@@ -8,11 +8,33 @@ namespace {
 
 constexpr std::size_t kNameChars = 200;
 
+// The genealogy fields of SPEC 2 a body may hold: each given one goes into
+// `changes` (null clears it, where clearing is allowed).
+constexpr std::initializer_list<const char*> kGenealogy = {"sex", "birth_date", "birth_place",
+                                                           "death_date", "death_place"};
+
+void genealogy(const Body& body, nlohmann::json& changes) {
+    for (const char* f : kGenealogy) {
+        if (!body.has(f)) continue;
+        if (body.is_null(f))
+            changes[f] = nullptr;
+        else if (std::string_view(f) == "sex")
+            changes[f] = *body.sex(f);
+        else if (std::string_view(f).find("date") != std::string_view::npos)
+            changes[f] = *body.date(f);
+        else
+            changes[f] = *body.text(f, kNameChars);
+    }
+}
+
 Reply create(App& app, Call& call) {
     call.staff();
-    Body body = call.body({"first_name", "last_name", "account"});
+    Body body = call.body({"first_name", "last_name", "sex", "birth_date", "birth_place",
+                           "death_date", "death_place", "account"});
     std::string first = body.text("first_name", kNameChars).value_or("");
     std::string last = body.text("last_name", kNameChars).value_or("");
+    nlohmann::json changes = nlohmann::json::object();
+    genealogy(body, changes);
     std::optional<Body> account = body.object("account", {"email", "password", "is_staff"});
     std::string email, hash;
     bool is_staff = false;
@@ -27,6 +49,7 @@ Reply create(App& app, Call& call) {
     Reply reply;
     app.write([&](pqxx::work& t) {
         std::int64_t id = t.exec_prepared1("person_add", first, last)[0].as<std::int64_t>();
+        if (!changes.empty()) t.exec_prepared("person_update", id, changes.dump(), nullptr);
         if (account) t.exec_prepared("account_add", id, email, hash, is_staff);
         reply = person_reply(t, id, 201);
     });
@@ -84,24 +107,24 @@ Reply get(App& app, Call& call) {
 Reply update(App& app, Call& call) {
     call.staff();
     std::int64_t id = call.id();
-    Body body = call.body(
-        {"first_name", "last_name", "father_id", "mother_id", "father_rank", "mother_rank"});
+    Body body =
+        call.body({"first_name", "last_name", "sex", "birth_date", "birth_place", "death_date",
+                   "death_place", "father_id", "mother_id", "father_rank", "mother_rank"});
     // A parent (and its rank) may be cleared with null; a name may not.
-    auto nullable_id = [&](const char* f) { return body.is_null(f) ? Text() : text(body.id(f)); };
-    auto nullable_rank = [&](const char* f) {
-        return body.is_null(f) ? Text() : text(body.rank(f));
-    };
-    Text first = body.text("first_name", kNameChars), last = body.text("last_name", kNameChars);
-    Text father = nullable_id("father_id"), mother = nullable_id("mother_id");
-    Text father_rank = nullable_rank("father_rank"), mother_rank = nullable_rank("mother_rank");
-    auto given = [&](const char* f) { return body.has(f) ? "true" : "false"; };
+    nlohmann::json changes = nlohmann::json::object();
+    for (const char* f : {"first_name", "last_name"})
+        if (std::optional<std::string> v = body.text(f, kNameChars)) changes[f] = *v;
+    genealogy(body, changes);
+    for (const char* f : {"father_id", "mother_id"})
+        if (body.has(f))
+            changes[f] = body.is_null(f) ? nlohmann::json() : nlohmann::json(*body.id(f));
+    for (const char* f : {"father_rank", "mother_rank"})
+        if (body.has(f))
+            changes[f] = body.is_null(f) ? nlohmann::json() : nlohmann::json(*body.rank(f));
     Reply reply;
     app.write([&](pqxx::work& t) {
-        pqxx::result r = t.exec_prepared(
-            "person_update", id, given("first_name"), arg(first), given("last_name"), arg(last),
-            given("father_id"), arg(father), given("mother_id"), arg(mother), given("father_rank"),
-            arg(father_rank), given("mother_rank"), arg(mother_rank));
-        if (r.affected_rows() == 0) throw not_found("No person " + std::to_string(id) + ".");
+        if (!t.exec_prepared1("person_update", id, changes.dump(), nullptr)[0].as<bool>())
+            throw not_found("No person " + std::to_string(id) + ".");
         reply = person_reply(t, id);
     });
     return reply;
@@ -111,7 +134,7 @@ Reply remove(App& app, Call& call) {
     call.staff();
     std::int64_t id = call.id();
     app.write([&](pqxx::work& t) {
-        if (t.exec_prepared("person_delete", id).affected_rows() == 0)
+        if (!t.exec_prepared1("person_delete", id)[0].as<bool>())
             throw not_found("No person " + std::to_string(id) + ".");
     });
     return {204};

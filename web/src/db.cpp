@@ -35,17 +35,11 @@ const std::pair<const char*, const char*> kStatements[] = {
      "SELECT app.person_json(person_id), email, is_staff FROM app.account WHERE person_id = $1"},
     {"person", "SELECT app.person_json($1)"},
     {"person_add", "SELECT family.add_person($1, $2)"},
-    // $2k: whether field k is given, $2k+1 its value (NULL clears a parent).
-    {"person_update",
-     "UPDATE family.person SET"
-     "   first_name = CASE WHEN $2 THEN $3 ELSE first_name END,"
-     "   last_name = CASE WHEN $4 THEN $5 ELSE last_name END,"
-     "   father_id = CASE WHEN $6 THEN $7::bigint ELSE father_id END,"
-     "   mother_id = CASE WHEN $8 THEN $9::bigint ELSE mother_id END,"
-     "   father_rank = CASE WHEN $10 THEN $11::smallint ELSE father_rank END,"
-     "   mother_rank = CASE WHEN $12 THEN $13::smallint ELSE mother_rank END"
-     " WHERE id = $1"},
-    {"person_delete", "DELETE FROM family.person WHERE id = $1"},
+    // The extension's API for changing and deleting persons (family_web has
+    // no UPDATE or DELETE on family.person): $2, the columns to set as a
+    // JSON object; $3, when not NULL, only a child of that parent.
+    {"person_update", "SELECT family.update_person($1, $2::jsonb, $3)"},
+    {"person_delete", "SELECT family.delete_person($1)"},
     // Every JSON body is compact, its fields in the order written
     // (row_to_json; lists joined with commas): the service sends it as is.
     {"line_page", "SELECT * FROM app.line_page($1, $2, $3, $4, $5, $6, $7)"},
@@ -113,17 +107,7 @@ const std::pair<const char*, const char*> kStatements[] = {
      "                 WHERE (father_id = $1 OR mother_id = $1) AND id > $2"
      "                 ORDER BY id LIMIT $3 + 1) AS s) AS page"},
     {"parents", "SELECT father_id, mother_id FROM family.person WHERE id = $1"},
-    // Locked for the edit that follows: a concurrent relink commits first
-    // (and is seen) or waits.
-    {"parents_locked",
-     "SELECT father_id, mother_id FROM family.person WHERE id = $1 FOR NO KEY UPDATE"},
     {"child_add", "SELECT family.add_child($1, $2, $3, $4, $5, $6)"},
-    {"child_update",
-     "UPDATE family.person SET first_name = coalesce($2, first_name),"
-     "       last_name = coalesce($3, last_name),"
-     "       father_rank = coalesce($4::smallint, father_rank),"
-     "       mother_rank = coalesce($5::smallint, mother_rank)"
-     " WHERE id = $1"},
 };
 
 bool retryable(const std::string& sqlstate) {

@@ -1,5 +1,7 @@
 #include "input.hpp"
 
+#include "gedcom_date.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
@@ -104,6 +106,26 @@ std::optional<std::string> Body::text(const char* name, std::size_t max_chars) c
         throw invalid("The field \"" + std::string(name) +
                       "\" contains a control, line-separator or bidirectional formatting "
                       "character.");
+    return s;
+}
+
+std::optional<std::string> Body::sex(const char* name) const {
+    const nlohmann::json* v = field(name);
+    if (!v) return std::nullopt;
+    if (v->is_string()) {
+        const std::string& s = v->get_ref<const std::string&>();
+        if (s == "M" || s == "F" || s == "X") return s;
+    }
+    throw invalid("The field \"" + std::string(name) + "\" must be \"M\", \"F\" or \"X\".");
+}
+
+std::optional<std::string> Body::date(const char* name) const {
+    std::optional<std::string> s = text(name, 200);
+    if (!s) return std::nullopt;
+    if (std::optional<std::string> why = gedcom::date_error(*s))
+        throw invalid("The field \"" + std::string(name) + "\" is not a GEDCOM date (" + *why +
+                      "); write it as 12 MAR 1850, MAR 1850, 1850, ABT 1850, BEF 1850, "
+                      "BET 1800 AND 1810 or FROM 1900 TO 1910.");
     return s;
 }
 

@@ -31,6 +31,10 @@ class Body {
     std::optional<int> rank(const char* name) const;         // 1..5
     std::optional<std::string> text(const char* name, std::size_t max_chars) const;
     std::optional<bool> flag(const char* name) const;
+    // "M", "F" or "X".
+    std::optional<std::string> sex(const char* name) const;
+    // A GEDCOM date (the extension's grammar: 12 MAR 1850, ABT 1850, ...).
+    std::optional<std::string> date(const char* name) const;
     // A nested object of known fields (422 when it is not an object).
     std::optional<Body> object(const char* name,
                                std::initializer_list<std::string_view> fields) const;

@@ -24,6 +24,8 @@ void read_every_way(const family::web::Body& b) {
         attempt([&] { b.id(name); });
         attempt([&] { b.rank(name); });
         attempt([&] { b.flag(name); });
+        attempt([&] { b.sex(name); });
+        attempt([&] { b.date(name); });
         attempt([&] { (void)b.is_null(name); });
         attempt([&] {
             if (auto inner = b.object(name, {"email", "password", "is_staff"})) {

@@ -1,0 +1,27 @@
+// libFuzzer target: the GEDCOM date grammar (extension/src/gedcom_date.cpp),
+// which reads what clients send and what genealogy files hold. Any bytes are
+// accepted or refused with a reason; nothing else may happen. What is
+// accepted stays accepted in upper case, and with its spaces doubled.
+#include <cctype>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "gedcom_date.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    std::string text(reinterpret_cast<const char*>(data), size);
+    std::optional<std::string> why = family::gedcom::date_error(text);
+    if (why && why->empty()) std::abort();  // a refusal says why
+    if (!why) {
+        std::string upper = text, spaced;
+        for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        if (family::gedcom::date_error(upper)) std::abort();
+        // Outside a phrase, more spaces between words change nothing.
+        if (text.find('(') == std::string::npos) {
+            for (char c : text) spaced += c == ' ' ? std::string("  ") : std::string(1, c);
+            if (spaced.size() <= 200 && family::gedcom::date_error(spaced)) std::abort();
+        }
+    }
+    return 0;
+}
