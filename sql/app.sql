@@ -145,7 +145,7 @@ CREATE INDEX IF NOT EXISTS line_walk_used_at ON app.line_walk (used_at);
 DO $$
 BEGIN  -- a cache: one of an older shape (without min_id) is dropped
     IF to_regclass('app.line_level') IS NOT NULL AND NOT EXISTS (
-            SELECT FROM pg_attribute WHERE attrelid = 'app.line_level'::regclass
+            SELECT FROM pg_attribute WHERE attrelid = to_regclass('app.line_level')
                                        AND attname = 'min_id') THEN
         DROP TABLE app.line_level;
     END IF;

@@ -4,7 +4,8 @@ PostgreSQL, the SMTP sink, family-web, family-status and nginx, under a
 directory of its own with free ports. Requests through nginx reach the API;
 stopping one service makes /status/ list exactly that service within one
 polling period, and starting it again clears it; the HTML status page renders
-in headless Chromium and the screenshot shows the failing service's name.
+in headless Chromium and the screenshot shows the failing service's name;
+the family tree page works in headless Chromium (through nginx).
 
 Usage: stack_test.py [test names...]
 Prints one line per test and "stack: N passed, M failed".
@@ -15,6 +16,7 @@ import json
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -160,6 +162,139 @@ def screenshot_text():
             subprocess.run(["cp", png, keep], check=True)
         return subprocess.run(["tesseract", png, "-"], capture_output=True, text=True,
                               timeout=60, check=True).stdout
+
+
+def api(method, path, body=None, token=None):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    status, _, data = fetch(f"{NGINX}{path}", method,
+                            json.dumps(body).encode() if body is not None else None, headers)
+    assert 200 <= status < 300, (method, path, status, data)
+    return json.loads(data) if data else None
+
+
+def png_size(png):
+    assert png[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return struct.unpack(">II", png[16:24])
+
+
+def test_tree_page():
+    """The family tree page (SPEC 7b) in headless Chromium, through nginx and
+    its CSP: log in, land on one's own person, the SVG holds the person,
+    parents, grandparents, partner and child; a click and the keyboard
+    recentre; a search finds a person with the accents left out; at 1280 and
+    390 px wide the screenshot shows the person's name (read back by OCR) and
+    the page does not overflow; no request leaves the origin; no console error."""
+    from selenium import webdriver
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    staff = login()
+    ids = {}
+
+    def person(key, first, last, **extra):
+        ids[key] = api("POST", "/api/persons", dict(first_name=first, last_name=last, **extra),
+                       staff)["id"]
+
+    person("g1", "Walter", "Weston", sex="M", birth_date="1890", death_date="1961")
+    person("g2", "Agnes", "Brontë", sex="F", birth_date="ABT 1892", death_date="BEF 1970")
+    person("p1", "Henry", "Weston", sex="M", birth_date="3 MAY 1921")
+    person("p2", "Mary", "Hale", sex="F")
+    person("me", "Clara", "Weston", sex="F", birth_date="12 MAR 1950", birth_place="Leeds",
+           account={"email": "clara@example.org", "password": "clara-secret"})
+    person("s", "Oscar", "Lind", sex="M")
+    person("k", "Ida", "Lind", sex="F", birth_date="2 JUN 1980")
+    for a, b, child in (("g1", "g2", "p1"), ("p1", "p2", "me"), ("s", "me", "k")):
+        api("POST", "/api/relationships", {"person_a": ids[a], "person_b": ids[b]}, staff)
+        api("PATCH", f"/api/persons/{ids[child]}",
+            {"father_id": ids[a], "father_rank": 4, "mother_id": ids[b], "mother_rank": 5}, staff)
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                "--window-size=1280,900", "--disable-dev-shm-usage"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    from selenium.webdriver.chrome.service import Service as ChromeService
+    driver = webdriver.Chrome(service=ChromeService("/usr/bin/chromedriver"),
+                              options=options)
+    wait = WebDriverWait(driver, 15)
+
+    def node(pid):
+        return driver.find_elements(By.CSS_SELECTOR, f'#chart g[data-person-id="{pid}"]')
+
+    def centred_on(pid):
+        wait.until(lambda d: node(pid) and "focus" in node(pid)[0].get_attribute("class"))
+
+    def check_screenshot(width, name):
+        driver.set_window_size(width, 900)
+        wait.until(lambda d: d.execute_script("return window.innerWidth") == width)
+        overflow = driver.execute_script(
+            "return document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"the page overflows by {overflow} px at {width} px"
+        png = driver.get_screenshot_as_png()
+        w, _ = png_size(png)
+        assert w == width, (w, width)
+        keep = os.environ.get("FAMILY_TREE_SCREENSHOTS")
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(keep or d, f"tree-{width}.png")
+            with open(path, "wb") as f:
+                f.write(png)
+            text = subprocess.run(["tesseract", path, "-"], capture_output=True, text=True,
+                                  timeout=60, check=True).stdout
+        assert name in text, f"{name!r} not read in the {width} px screenshot: {text!r}"
+
+    try:
+        driver.get(f"{NGINX}/")
+        wait.until(lambda d: d.find_element(By.ID, "email").is_displayed())
+        driver.find_element(By.ID, "email").send_keys("clara@example.org")
+        driver.find_element(By.ID, "password").send_keys("clara-secret", Keys.ENTER)
+        # Logged in: one's own person, drawn with their family.
+        centred_on(ids["me"])
+        assert driver.execute_script("return sessionStorage.getItem('family-token')")
+        for key in ("me", "p1", "p2", "g1", "g2", "s", "k"):
+            assert node(ids[key]), f"{key} (person {ids[key]}) is not drawn"
+        assert driver.find_element(By.CSS_SELECTOR, "#card h2").text == "Clara Weston"
+        check_screenshot(1280, "Clara Weston")
+        check_screenshot(390, "Clara Weston")
+        driver.set_window_size(1280, 900)
+        # A click on the father recentres the chart on him.
+        driver.execute_script("arguments[0].dispatchEvent(new MouseEvent('click'))",
+                              node(ids["p1"])[0])
+        centred_on(ids["p1"])
+        assert driver.current_url.endswith(f"#/person/{ids['p1']}")
+        assert node(ids["g1"]) and node(ids["me"]), "parents and child of Henry"
+        # The keyboard: Enter on a person moves there too.
+        driver.execute_script("arguments[0].focus()", node(ids["g2"])[0])
+        driver.switch_to.active_element.send_keys(Keys.ENTER)
+        centred_on(ids["g2"])
+        # A search with the accent left out finds Agnes Brontë.
+        box = driver.find_element(By.ID, "q")
+        box.send_keys("agnes bronte", Keys.ENTER)
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#results a"))
+        link = driver.find_element(By.CSS_SELECTOR, "#results a")
+        assert link.text.startswith("Agnes Brontë"), link.text
+        driver.switch_to.active_element.send_keys(Keys.ENTER)  # the first result has focus
+        centred_on(ids["g2"])
+        # Nothing but the origin; no console error.
+        origin = NGINX + "/"
+        urls = set()
+        for entry in driver.get_log("performance"):
+            msg = json.loads(entry["message"])["message"]
+            if msg["method"] == "Network.requestWillBeSent":
+                urls.add(msg["params"]["request"]["url"])
+        foreign = [u for u in urls if not (u.startswith(origin) or u.startswith("data:"))]
+        assert urls and not foreign, f"requests off the origin: {foreign}"
+        errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        assert not errors, errors
+        # Log out: the token is gone, the form is back.
+        driver.find_element(By.ID, "logout").click()
+        wait.until(lambda d: d.find_element(By.ID, "email").is_displayed())
+        assert driver.execute_script("return sessionStorage.getItem('family-token')") is None
+    finally:
+        driver.quit()
 
 
 def test_web_down_listed_then_cleared():
@@ -447,7 +582,7 @@ def test_no_binary_committed():
 
 
 TESTS = [test_readme_examples, test_requests_through_nginx, test_health_everywhere,
-         test_all_pass, test_slow_bodies_from_one_address, test_status_details_for_operators_only, test_second_start_says_up, test_no_false_alarm_after_start,
+         test_all_pass, test_tree_page, test_slow_bodies_from_one_address, test_status_details_for_operators_only, test_second_start_says_up, test_no_false_alarm_after_start,
          test_web_down_listed_then_cleared, test_smtp_down_listed_then_cleared,
          test_check_mail_named_after_its_run, test_failed_start_leaves_nothing,
          test_run_stops_everything_on_ctrl_c, test_make_psql_takes_arguments,

@@ -67,7 +67,7 @@ ROUTES = [("POST", "/api/auth/token"), ("DELETE", "/api/auth/token"), ("GET", "/
           ("DELETE", "/api/me/relationship"),
           ("GET", "/api/children"), ("GET", "/api/children/{id}"), ("POST", "/api/children"),
           ("PATCH", "/api/children/{id}"), ("GET", "/healthz"), ("GET", "/readyz"),
-          ("GET", "/metrics"), ("GET", "/openapi.json"), ("GET", "/docs")]
+          ("GET", "/metrics"), ("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/")]
 # What a client must never see: the database's own words.
 LEAKS = re.compile(r"ERROR:|DETAIL:|CONTEXT:|HINT:|SQLSTATE|violates|\brelation\b|pqxx|libpq|"
                    r"duplicate key|constraint|syntax error|\bfamily\.|\bapp\.|postgres", re.I)
@@ -535,6 +535,7 @@ def test_matrix(ctx):
         ("GET /metrics", "/metrics", None, E(200, 200, 200, 200, 200)),
         ("GET /metrics behind a proxy", "/metrics", None, E(403, 403, 403, 403, 403), "proxy"),
         ("GET /openapi.json", "/openapi.json", None, E(200, 200, 200, 200, 200)),
+        ("GET /", "/", None, E(200, 200, 200, 200, 200)),
         ("GET /docs", "/docs", None, E(200, 200, 200, 200, 200)),
         # Ends U and P's relationship: user first, then the others have none.
         ("DELETE /api/me/relationship", "/api/me/relationship", None, E(401, 204, 404, 404, 404)),
@@ -1351,8 +1352,17 @@ def test_notifications(ctx):
 
 
 def test_system(ctx):
-    """/healthz, /readyz, /metrics, /openapi.json, /docs."""
+    """/healthz, /readyz, /metrics, /openapi.json, /docs, / (the tree page)."""
     svc, tok = ctx.svc, ctx.staff.token
+    # The tree page: HTML, whole in itself (nothing from another place but the
+    # SVG namespace's name); tests/stack drives it in Chromium.
+    r = expect(call(svc, "GET", "/"), 200, "/")
+    assert r.ctype == "text/html; charset=utf-8", r.ctype
+    page = r.body.decode()
+    assert "data-person-id" in page and "/api/persons" in page, page[:200]
+    assert re.findall(r"(?:https?:)?//[\w.-]+", page) == ["http://www.w3.org"], \
+        re.findall(r"(?:https?:)?//[\w.-]+", page)
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=", page), "an external resource"
     for path in ("/healthz", "/readyz"):
         r = expect(call(svc, "GET", path), 200, path)
         assert r.ctype.split(";")[0] == "application/health+json", f"{path}: {r.ctype}"

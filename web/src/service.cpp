@@ -10,6 +10,7 @@ namespace family::web {
 
 extern const char kOpenApi[];  // web/openapi.json, embedded at build time
 extern const char kDocs[];     // web/docs.html
+extern const char kTree[];     // web/tree.html, the family tree page
 
 namespace {
 
@@ -185,6 +186,8 @@ void add_system_routes(App& app) {
              [&app](Call&) { return metrics(app); }});
     app.add({M::Get, "/openapi.json", Access::Anyone, Caching::None,
              [](Call&) { return Reply{200, kOpenApi}; }});
+    app.add({M::Get, "/", Access::Anyone, Caching::None,
+             [](Call&) { return Reply{200, kTree, "text/html; charset=utf-8"}; }});
     app.add({M::Get, "/docs", Access::Anyone, Caching::None,
              [](Call&) { return Reply{200, kDocs, "text/html; charset=utf-8"}; }});
 }
