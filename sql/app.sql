@@ -104,14 +104,54 @@ CREATE OR REPLACE TRIGGER partner_requests_answered AFTER INSERT ON family.relat
     REFERENCING NEW TABLE AS started FOR EACH STATEMENT
     EXECUTE FUNCTION app.relationship_started();
 
--- A person as the API shows it (SPEC section 7), built where the data is.
-CREATE OR REPLACE FUNCTION app.person_json(person bigint) RETURNS text
+-- Privacy of the living (SPEC 7): for a person without a death date, sex,
+-- birth date and birth place are shown only to staff, to that person, their
+-- current partner, their ancestors and their descendants.
+--
+-- Whether `viewer` is `person`, their partner, an ancestor or a descendant.
+-- A line joins them only across their difference in generation (each step
+-- down adds one at least), so the walk up from the younger one stops there.
+CREATE OR REPLACE FUNCTION app.related(viewer bigint, person bigint) RETURNS boolean
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+SELECT coalesce(viewer = person, false)
+    OR EXISTS (SELECT 1 FROM family.relationship AS r
+                WHERE r.ended_at IS NULL AND ((r.person_a = viewer AND r.person_b = person)
+                                              OR (r.person_a = person AND r.person_b = viewer)))
+    OR EXISTS (SELECT 1 FROM family.person AS v, family.person AS p
+                WHERE v.id = viewer AND p.id = person AND (
+                      (v.generation < p.generation AND EXISTS (
+                          SELECT 1 FROM family.ancestors(p.id, p.generation - v.generation) AS a
+                           WHERE a.person_id = v.id))
+                   OR (p.generation < v.generation AND EXISTS (
+                          SELECT 1 FROM family.ancestors(v.id, v.generation - p.generation) AS a
+                           WHERE a.person_id = p.id))))
+$$;
+
+-- Whether what is shown of `person` depends on who asks: living, with a
+-- private field set.
+CREATE OR REPLACE FUNCTION app.private(person bigint) RETURNS boolean
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+SELECT coalesce((SELECT p.death_date IS NULL
+                        AND (p.sex IS NOT NULL OR p.birth_date IS NOT NULL OR p.birth_place IS NOT NULL)
+                   FROM family.person AS p WHERE p.id = person), false)
+$$;
+
+-- A person as the API shows it to `viewer` (staff see everything), built
+-- where the data is; NULL for no such person.
+DROP FUNCTION IF EXISTS app.person_json(bigint);  -- before privacy: one argument
+CREATE OR REPLACE FUNCTION app.person_json(person bigint, viewer bigint, staff boolean)
+    RETURNS text
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
     AS $$
 -- row_to_json: compact, the fields in the order of SPEC 7 (the service sends
 -- it as it is).
 SELECT row_to_json(j)::text
-  FROM (SELECT p.id, p.first_name, p.last_name, p.sex, p.birth_date, p.birth_place,
+  FROM (SELECT p.id, p.first_name, p.last_name,
+               CASE WHEN h.hide THEN NULL ELSE p.sex END AS sex,
+               CASE WHEN h.hide THEN NULL ELSE p.birth_date END AS birth_date,
+               CASE WHEN h.hide THEN NULL ELSE p.birth_place END AS birth_place,
                p.death_date, p.death_place, p.father_id, p.mother_id,
                p.father_rank, p.mother_rank,
                (SELECT CASE WHEN r.person_a = p.id THEN r.person_b ELSE r.person_a END
@@ -120,7 +160,11 @@ SELECT row_to_json(j)::text
                p.generation, p.ancestor_relationship_rank,
                to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at,
                to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at
-          FROM family.person AS p
+          FROM family.person AS p,
+               LATERAL (SELECT p.death_date IS NULL AND NOT staff
+                               AND (p.sex IS NOT NULL OR p.birth_date IS NOT NULL
+                                    OR p.birth_place IS NOT NULL)
+                               AND NOT app.related(viewer, p.id) AS hide) AS h
          WHERE p.id = person) AS j
 $$;
 
@@ -163,14 +207,17 @@ CREATE UNLOGGED TABLE IF NOT EXISTS app.line_level (
 
 -- One page of a line: at most `lim` persons after (after_depth, after_id),
 -- deeper than 0 and at most max_depth (NULL: no limit), from the walk `walk`
--- when it is still kept and is of this line, else from a new one. Returns the
--- walk, the items (PERSON JSON with its depth, comma-joined), their ids, and
--- the position of the last item when more follow it (else NULLs).
+-- when it is still kept and is of this line, else from a new one, as
+-- `viewer` sees them. Returns the walk, the items (PERSON JSON with its
+-- depth, comma-joined), their ids, the position of the last item when more
+-- follow it (else NULLs), and whether another viewer could see the page
+-- otherwise.
+DROP FUNCTION IF EXISTS app.line_page(bigint, boolean, integer, bigint, integer, bigint, integer);
 CREATE OR REPLACE FUNCTION app.line_page(
         person bigint, up boolean, max_depth integer, walk bigint, after_depth integer,
-        after_id bigint, lim integer,
+        after_id bigint, lim integer, viewer bigint, staff boolean,
         OUT walk_id bigint, OUT items text, OUT ids text, OUT next_depth integer,
-        OUT next_id bigint)
+        OUT next_id bigint, OUT per_viewer boolean)
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
@@ -270,10 +317,11 @@ BEGIN
     END IF;
     -- A person deleted since the walk stored them is left out.
     SELECT string_agg(left(j, -1) || ',"depth":' || t.depth || '}', ',' ORDER BY t.ord),
-           string_agg(t.id::text, ',' ORDER BY t.ord)
-      INTO items, ids
+           string_agg(t.id::text, ',' ORDER BY t.ord),
+           coalesce(bool_or(app.private(t.id)), false)
+      INTO items, ids, per_viewer
       FROM unnest(found_ids[1:lim], found_depths[1:lim]) WITH ORDINALITY AS t(id, depth, ord),
-           app.person_json(t.id) AS j
+           app.person_json(t.id, viewer, staff) AS j
      WHERE j IS NOT NULL;
 END $$;
 
@@ -298,14 +346,16 @@ CREATE INDEX IF NOT EXISTS person_name_words ON family.person
 -- One page of the persons whose names match `q`: best matches first (tier
 -- 1: every word of q is a whole word of the name; tier 2: the others), then
 -- by last name, first name, id. At most `lim` after the position (tier,
--- last, first, id) (NULLs: from the start). Returns the items (PERSON JSON,
--- comma-joined), their ids, and the position of the last one when more
--- follow. NULL items: q has no word.
+-- last, first, id) (NULLs: from the start), as `viewer` sees them. Returns
+-- the items (PERSON JSON, comma-joined), their ids, the position of the last
+-- one when more follow, and whether another viewer could see the page
+-- otherwise. NULL items: q has no word.
+DROP FUNCTION IF EXISTS app.search_page(text, integer, text, text, bigint, integer);
 CREATE OR REPLACE FUNCTION app.search_page(
         q text, after_tier integer, after_last text, after_first text, after_id bigint,
-        lim integer,
+        lim integer, viewer bigint, staff boolean,
         OUT items text, OUT ids text, OUT next_tier integer, OUT next_last text,
-        OUT next_first text, OUT next_id bigint)
+        OUT next_first text, OUT next_id bigint, OUT per_viewer boolean)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
@@ -353,9 +403,10 @@ BEGIN
         next_first := firsts[lim];
         next_id := found[lim];
     END IF;
-    SELECT coalesce(string_agg(app.person_json(x.id), ',' ORDER BY x.ord), ''),
-           coalesce(string_agg(x.id::text, ',' ORDER BY x.ord), '')
-      INTO items, ids
+    SELECT coalesce(string_agg(app.person_json(x.id, viewer, staff), ',' ORDER BY x.ord), ''),
+           coalesce(string_agg(x.id::text, ',' ORDER BY x.ord), ''),
+           coalesce(bool_or(app.private(x.id)), false)
+      INTO items, ids, per_viewer
       FROM unnest(found[1:lim]) WITH ORDINALITY AS x(id, ord);
 END $$;
 
@@ -394,9 +445,12 @@ GRANT EXECUTE ON FUNCTION family.add_person(text, text),
                           family.ancestors(bigint, int),
                           family.descendants(bigint, int),
                           family.compute_ancestor_rank(bigint),
-                          app.person_json(bigint),
-                          app.line_page(bigint, boolean, integer, bigint, integer, bigint, integer),
-                          app.search_page(text, integer, text, text, bigint, integer)
+                          app.person_json(bigint, bigint, boolean),
+                          app.related(bigint, bigint), app.private(bigint),
+                          app.line_page(bigint, boolean, integer, bigint, integer, bigint, integer,
+                                        bigint, boolean),
+                          app.search_page(text, integer, text, text, bigint, integer, bigint,
+                                          boolean)
                           TO family_web;
 GRANT SELECT, INSERT, UPDATE, DELETE ON app.line_walk, app.line_level TO family_web;
 GRANT SELECT, INSERT ON app.account TO family_web;

@@ -226,7 +226,9 @@ def test_tree_page():
         return driver.find_elements(By.CSS_SELECTOR, f'#chart g[data-person-id="{pid}"]')
 
     def centred_on(pid):
-        wait.until(lambda d: node(pid) and "focus" in node(pid)[0].get_attribute("class"))
+        # One script: the chart may be drawn again between two calls.
+        wait.until(lambda d: d.execute_script(
+            f"return !!document.querySelector('#chart g.focus[data-person-id=\"{pid}\"]')"))
 
     def check_screenshot(width, name):
         driver.set_window_size(width, 900)

@@ -2590,6 +2590,88 @@ def test_genealogy(ctx):
         ctx.conn = None
 
 
+def test_privacy(ctx):
+    """Privacy of the living (SPEC 7): a person without a death date shows
+    sex, birth date and birth place only to staff, themselves, their partner,
+    their ancestors and descendants; everyone else gets null (names, links
+    and ranks stay). In every answer that shows persons, and never through
+    the cache, whichever caller asked first."""
+    svc, S = ctx.svc, ctx.staff.token
+    acct = ctx.sql_account
+    grandpa, grandma = acct("Gpa"), acct("Gma")
+    mum, dad = acct("Mum"), acct("Dad")
+    me, partner, sib, kid, stranger = acct("Me"), acct("Partner"), acct("Sib"), acct("Kid"), \
+        acct("Stranger")
+
+    def parents(child, f, m):
+        ctx.q("UPDATE family.person SET father_id = %s, father_rank = 3, mother_id = %s,"
+              " mother_rank = 4 WHERE id = %s", (f, m, child))
+    ctx.couple(grandpa.id, grandma.id)
+    parents(dad.id, grandpa.id, grandma.id)
+    ctx.couple(dad.id, mum.id)
+    parents(me.id, dad.id, mum.id)
+    parents(sib.id, dad.id, mum.id)
+    ctx.couple(me.id, partner.id)
+    parents(kid.id, me.id, partner.id)
+    private = {"sex": "F", "birth_date": "12 MAR 1990", "birth_place": "Leeds"}
+    ctx.q("UPDATE family.person SET sex = 'F', birth_date = '12 MAR 1990', birth_place = 'Leeds'"
+          " WHERE id = %s", (me.id,))
+    # The dead have no privacy; grandpa died.
+    ctx.q("UPDATE family.person SET sex = 'M', birth_date = '1930', death_date = '2001'"
+          " WHERE id = %s", (grandpa.id,))
+    sees = {"staff": S, "self": me.token, "partner": partner.token, "grandpa": grandpa.token,
+            "mum": mum.token, "kid": kid.token}
+    hidden = {"sibling": sib.token, "stranger": stranger.token}
+    nulls = dict.fromkeys(private)
+
+    def shown(body, pid):
+        items = body["items"] if "items" in body else body.get("incoming", []) + \
+            ([body["outgoing"]] if body.get("outgoing") else []) if "incoming" in body else [body]
+        found = [x for x in items if x["id"] == pid]
+        assert found, f"person {pid} is not in {body}"
+        return {k: found[0][k] for k in private}
+
+    # Both orders: a viewer who may not see asks first, then one who may,
+    # then the first again (no cached answer crosses from one to the other).
+    for round_ in range(2):
+        order = list(hidden.items()) + list(sees.items()) + list(hidden.items())
+        if round_:
+            order = list(sees.items()) + list(hidden.items()) + list(sees.items())
+        for who, tok in order:
+            got = expect(call(svc, "GET", f"/api/persons/{me.id}", token=tok), 200, who).json()
+            want = private if who in sees else nulls
+            assert shown(got, me.id) == want, (round_, who, got)
+            assert got["first_name"] == "Me" and got["father_id"] == dad.id, got
+    # The dead: all of it, to everyone.
+    got = expect(call(svc, "GET", f"/api/persons/{grandpa.id}", token=stranger.token), 200,
+                 "dead").json()
+    assert (got["sex"], got["birth_date"], got["death_date"]) == ("M", "1930", "2001"), got
+    # Lines, search, listings: the same rule for each person shown.
+    for who, tok in list(sees.items()) + list(hidden.items()):
+        want = private if who in sees else nulls
+        for path in (f"/api/persons/{kid.id}/ancestors", f"/api/persons/{grandma.id}/descendants",
+                     "/api/persons?q=me+test", "/api/persons"):
+            items, _ = walk_pages(svc, path, tok, 1000)
+            assert shown({"items": items}, me.id) == want, (who, path)
+    # A partner who asked: the one asked sees them as anyone does.
+    expect(call(svc, "PUT", "/api/me/partner-request", {"partner_id": stranger.id},
+                token=sib.token), 202, "sibling asks the stranger")
+    inbox = expect(call(svc, "GET", "/api/me/partner-requests", token=stranger.token), 200,
+                   "inbox").json()
+    assert [x["id"] for x in inbox["incoming"]] == [sib.id], inbox
+    # When the relationship ends, the former partner sees no more.
+    ctx.q("SELECT family.end_relationship(%s)", (me.id,))
+    got = expect(call(svc, "GET", f"/api/persons/{me.id}", token=partner.token), 200,
+                 "former partner").json()
+    assert shown(got, me.id) == nulls, got
+    # A death date makes it public.
+    ctx.q("UPDATE family.person SET death_date = '2020' WHERE id = %s", (me.id,))
+    until("public once dead",
+          lambda: expect(call(svc, "GET", f"/api/persons/{me.id}", token=stranger.token), 200,
+                         "dead now").json(),
+          lambda got: shown(got, me.id) == private)
+
+
 def pager(host, port, path, token, seconds, out):
     """A client paging through a line over and over for `seconds`, uncached (run in a
     process of its own); puts (statuses, page latencies in ms) on out."""
@@ -2645,6 +2727,9 @@ def test_paging_load(ctx):
         cur.execute("SELECT setval(pg_get_serial_sequence('family.person', 'id'),"
                     " (SELECT max(id) FROM family.person))")
         reader = ctx_account(cur, "Reader")
+        # As a DBA does after a bulk load: statistics and the visibility map
+        # now, not from autovacuum in the middle of the measurement.
+        cur.execute("VACUUM ANALYZE")
     conn.close()
     # The GET cache is bounded by FAMILY_WEB_CACHE_MB (64 by default): kept
     # small here, so that what the requests themselves hold shows.
@@ -2659,16 +2744,18 @@ def test_paging_load(ctx):
         t = time.perf_counter()
         r = expect(call(svc, "GET", path + "?limit=100" + (f"&cursor={cursor}" if cursor else ""),
                         token=reader), 200, "page")
-        times.append((time.perf_counter() - t) * 1000)
+        times.append(((time.perf_counter() - t) * 1000, len(times) + 1, seen))
         page = r.json()
         seen += len(page["items"])
         cursor = page["next"]
         if cursor is None:
             break
     assert seen == line, (seen, line)
-    times.sort()
+    slowest = max(times)
+    times = sorted(t for t, _, _ in times)
     print(f"    {len(times)} pages of {line} descendants: median {times[len(times) // 2]:.1f} ms,"
-          f" p99 {times[int(len(times) * 0.99)]:.1f} ms, slowest {times[-1]:.1f} ms")
+          f" p99 {times[int(len(times) * 0.99)]:.1f} ms, slowest {times[-1]:.1f} ms"
+          f" (page {slowest[1]}, after {slowest[2]} persons)")
     assert times[-1] < 50 or SANITIZED, f"slowest page {times[-1]:.1f} ms"
     # Eight clients paging through it, and an unrelated read, uncached.
     seconds = float(os.environ.get("FAMILY_TEST_PAGING_SECONDS", "10"))
@@ -2722,7 +2809,7 @@ def ctx_account(cur, first):
 TESTS = [test_app_schema, test_create_staff, test_system, test_matrix, test_children, test_cache,
          test_bad_input, test_race_paths, test_partner_race, test_notifications, test_token,
          test_login_throttle, test_partner_request_hides_accounts, test_login_flood, test_framing,
-         test_partner_inbox, test_password_change, test_cors, test_paging, test_search, test_genealogy, test_paging_load,
+         test_partner_inbox, test_password_change, test_cors, test_paging, test_search, test_genealogy, test_privacy, test_paging_load,
          test_listener_kill, test_shutdown, test_process_errors, test_pool_exhausted,
          test_deadlock_retried, test_database_misconfigured, test_listener_down_write,
          test_listener_pings, test_trusted_proxy, test_drain_deadline, test_lock_timeout, test_restart, test_truncate]

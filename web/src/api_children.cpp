@@ -15,7 +15,7 @@ Reply list(App& app, Call& call) {
     std::int64_t after = page.after.empty() ? 0 : page.number(0);
     Reply reply;
     app.pool.transact([&](pqxx::work& t) {
-        pqxx::row r = t.exec_prepared1("children", me, after, page.limit);
+        pqxx::row r = t.exec_prepared1("children", me, after, page.limit, call.user().is_staff);
         std::optional<std::string> next;
         if (!r[2].is_null()) next = make_cursor('C', {r[2].c_str()});
         reply = page_reply(call, r[0].c_str(), next);
@@ -39,7 +39,7 @@ Reply get(App& app, Call& call) {
     Reply reply;
     app.pool.transact([&](pqxx::work& t) {
         require_parent(t, id, me);
-        reply = person_reply(t, id);
+        reply = person_reply(t, id, call.user());
     });
     return reply;
 }
@@ -64,7 +64,7 @@ Reply add(App& app, Call& call) {
         std::int64_t id =
             t.exec_prepared1("child_add", father, mother, father_rank, mother_rank, first, last)[0]
                 .as<std::int64_t>();
-        reply = person_reply(t, id, 201);
+        reply = person_reply(t, id, call.user(), 201);
     });
     return reply;
 }
@@ -83,7 +83,7 @@ Reply edit(App& app, Call& call) {
         // written (a concurrent relink is waited for, then seen).
         if (!t.exec_prepared1("person_update", id, changes.dump(), me)[0].as<bool>())
             require_parent(t, id, me);  // says 404 or 403
-        reply = person_reply(t, id);
+        reply = person_reply(t, id, call.user());
     });
     return reply;
 }

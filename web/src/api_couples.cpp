@@ -53,8 +53,10 @@ Reply requests(App& app, Call& call) {
     std::int64_t me = call.user().person_id;
     Reply reply;
     app.pool.transact([&](pqxx::work& t) {
-        std::string incoming = t.exec_prepared1("partner_requests_in", me)[0].as<std::string>();
-        pqxx::result out = t.exec_prepared("partner_request_out", me);
+        bool staff = call.user().is_staff;
+        std::string incoming =
+            t.exec_prepared1("partner_requests_in", me, staff)[0].as<std::string>();
+        pqxx::result out = t.exec_prepared("partner_request_out", me, staff);
         reply.body = "{\"incoming\":" + incoming +
                      ",\"outgoing\":" + (out.empty() ? "null" : out[0][0].as<std::string>()) + "}";
     });

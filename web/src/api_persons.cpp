@@ -51,7 +51,7 @@ Reply create(App& app, Call& call) {
         std::int64_t id = t.exec_prepared1("person_add", first, last)[0].as<std::int64_t>();
         if (!changes.empty()) t.exec_prepared("person_update", id, changes.dump(), nullptr);
         if (account) t.exec_prepared("account_add", id, email, hash, is_staff);
-        reply = person_reply(t, id, 201);
+        reply = person_reply(t, id, call.user(), 201);
     });
     return reply;
 }
@@ -66,10 +66,12 @@ Reply list(App& app, Call& call) {
         PageQuery page = call.page('P', 1);
         std::int64_t after = page.after.empty() ? 0 : page.number(0);
         app.pool.transact([&](pqxx::work& t) {
-            pqxx::row r = t.exec_prepared1("persons", after, page.limit);
+            pqxx::row r = t.exec_prepared1("persons", after, page.limit, call.user().person_id,
+                                           call.user().is_staff);
             std::optional<std::string> next;
             if (!r[2].is_null()) next = make_cursor('P', {r[2].c_str()});
             reply = page_reply(call, r[0].c_str(), next);
+            reply.per_viewer = r[3].as<bool>();
             reply.persons = id_list(r[1].c_str());
         });
         return reply;
@@ -86,13 +88,15 @@ Reply list(App& app, Call& call) {
     }
     app.pool.transact([&](pqxx::work& t) {
         pqxx::row r = t.exec_prepared1("search_page", *q, arg(tier), arg(last), arg(first),
-                                       arg(after), page.limit);
+                                       arg(after), page.limit, call.user().person_id,
+                                       call.user().is_staff);
         if (r[0].is_null()) throw invalid("q holds no word to search for.");
         std::optional<std::string> next;
         if (!r[2].is_null())
             next = make_cursor('S', {r[2].c_str(), r[3].c_str(), r[4].c_str(), r[5].c_str()});
         reply = page_reply(call, r[0].c_str(), next);
         reply.persons = id_list(r[1].c_str());
+        reply.per_viewer = r[6].as<bool>();
     });
     return reply;
 }
@@ -100,7 +104,7 @@ Reply list(App& app, Call& call) {
 Reply get(App& app, Call& call) {
     std::int64_t id = call.id();
     Reply reply;
-    app.pool.transact([&](pqxx::work& t) { reply = person_reply(t, id); });
+    app.pool.transact([&](pqxx::work& t) { reply = person_reply(t, id, call.user()); });
     return reply;
 }
 
@@ -125,7 +129,7 @@ Reply update(App& app, Call& call) {
     app.write([&](pqxx::work& t) {
         if (!t.exec_prepared1("person_update", id, changes.dump(), nullptr)[0].as<bool>())
             throw not_found("No person " + std::to_string(id) + ".");
-        reply = person_reply(t, id);
+        reply = person_reply(t, id, call.user());
     });
     return reply;
 }
@@ -160,14 +164,17 @@ Reply lineage(App& app, Call& call, bool up) {
     }
     Reply reply;
     app.pool.transact([&](pqxx::work& t) {
-        person_json(t, id);  // 404 for an unknown person
-        pqxx::row r = t.exec_prepared1("line_page", id, up, arg(depth), arg(walk), arg(after_depth),
-                                       arg(after_id), page.limit);
+        if (!t.exec_prepared1("person_exists", id)[0].as<bool>())
+            throw not_found("No person " + std::to_string(id) + ".");
+        pqxx::row r =
+            t.exec_prepared1("line_page", id, up, arg(depth), arg(walk), arg(after_depth),
+                             arg(after_id), page.limit, call.user().person_id, call.user().is_staff);
         std::optional<std::string> next;
         if (!r[3].is_null()) next = make_cursor('L', {r[0].c_str(), r[3].c_str(), r[4].c_str()});
         reply = page_reply(call, r[1].is_null() ? "" : r[1].c_str(), next);
         reply.persons = id_list(r[2].is_null() ? "" : r[2].c_str());
         reply.persons.push_back(id);
+        reply.per_viewer = !r[5].is_null() && r[5].as<bool>();
     });
     return reply;
 }

@@ -53,6 +53,7 @@ struct Reply {
     std::string content_type = "application/json";
     std::string location;                // 201's Location
     std::vector<std::int64_t> persons;   // whose values the body shows (cache tags)
+    bool per_viewer = false;             // another caller could get another body
     std::vector<std::pair<std::string, std::string>> headers;  // more response headers
 };
 
@@ -135,9 +136,9 @@ std::string client_address(const App& app, const Pistache::Http::Request& reques
 // while there is more, Link rel="next": this URL with the next cursor.
 Reply page_reply(const Call& call, const std::string& items, const std::optional<std::string>& next);
 
-// A person's JSON (app.person_json); 404 for an unknown person.
-std::string person_json(pqxx::work& t, std::int64_t id);
-// The reply showing a person: 200, or 201 with its Location.
-Reply person_reply(pqxx::work& t, std::int64_t id, int status = 200);
+// The reply showing a person as `viewer` sees them (app.person_json: a
+// living person's private fields only to staff and relatives): 200, or 201
+// with its Location; 404 for an unknown person.
+Reply person_reply(pqxx::work& t, std::int64_t id, const Caller& viewer, int status = 200);
 
 }  // namespace family::web

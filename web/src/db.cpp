@@ -32,8 +32,12 @@ const std::pair<const char*, const char*> kStatements[] = {
     // A write's last notification (see Listener::marker).
     {"sync", "SELECT pg_notify('family_sync', $1)"},
     {"me",
-     "SELECT app.person_json(person_id), email, is_staff FROM app.account WHERE person_id = $1"},
-    {"person", "SELECT app.person_json($1)"},
+     "SELECT app.person_json(person_id, person_id, is_staff), email, is_staff"
+     "  FROM app.account WHERE person_id = $1"},
+    // A person as viewer $2 (staff: $3) sees them, and whether another
+    // viewer could see them otherwise (living, with a private field).
+    {"person", "SELECT app.person_json($1, $2, $3), app.private($1)"},
+    {"person_exists", "SELECT EXISTS (SELECT 1 FROM family.person WHERE id = $1)"},
     {"person_add", "SELECT family.add_person($1, $2)"},
     // The extension's API for changing and deleting persons (family_web has
     // no UPDATE or DELETE on family.person): $2, the columns to set as a
@@ -42,14 +46,17 @@ const std::pair<const char*, const char*> kStatements[] = {
     {"person_delete", "SELECT family.delete_person($1)"},
     // Every JSON body is compact, its fields in the order written
     // (row_to_json; lists joined with commas): the service sends it as is.
-    {"line_page", "SELECT * FROM app.line_page($1, $2, $3, $4, $5, $6, $7)"},
-    {"search_page", "SELECT * FROM app.search_page($1, $2, $3, $4, $5, $6)"},
-    // A page of all persons: at most $2 after id $1, the ids, and the last
-    // one's id when more follow.
+    {"line_page", "SELECT * FROM app.line_page($1, $2, $3, $4, $5, $6, $7, $8, $9)"},
+    {"search_page", "SELECT * FROM app.search_page($1, $2, $3, $4, $5, $6, $7, $8)"},
+    // A page of all persons as viewer $3 (staff: $4) sees them: at most $2
+    // after id $1, the ids, the last one's id when more follow, and whether
+    // another viewer could see the page otherwise.
     {"persons",
-     "SELECT coalesce(string_agg(app.person_json(id), ',' ORDER BY id) FILTER (WHERE n <= $2), ''),"
+     "SELECT coalesce(string_agg(app.person_json(id, $3, $4), ',' ORDER BY id)"
+     "                FILTER (WHERE n <= $2), ''),"
      "       coalesce(string_agg(id::text, ',' ORDER BY id) FILTER (WHERE n <= $2), ''),"
-     "       CASE WHEN count(*) > $2 THEN max(id) FILTER (WHERE n <= $2) END"
+     "       CASE WHEN count(*) > $2 THEN max(id) FILTER (WHERE n <= $2) END,"
+     "       coalesce(bool_or(app.private(id)) FILTER (WHERE n <= $2), false)"
      "  FROM (SELECT id, row_number() OVER (ORDER BY id) AS n"
      "          FROM (SELECT id FROM family.person WHERE id > $1"
      "                 ORDER BY id LIMIT $2 + 1) AS s) AS page"},
@@ -83,11 +90,11 @@ const std::pair<const char*, const char*> kStatements[] = {
      "   AND created_at > now() - interval '30 days'"},
     // The requests a person received and the one they sent, still open.
     {"partner_requests_in",
-     "SELECT '[' || coalesce(string_agg(app.person_json(person_id), ','"
+     "SELECT '[' || coalesce(string_agg(app.person_json(person_id, $1, $2), ','"
      "                                   ORDER BY created_at, person_id), '') || ']'"
      "  FROM app.partner_request WHERE partner_id = $1 AND created_at > now() - interval '30 days'"},
     {"partner_request_out",
-     "SELECT app.person_json(partner_id) FROM app.partner_request"
+     "SELECT app.person_json(partner_id, $1, $2) FROM app.partner_request"
      " WHERE person_id = $1 AND created_at > now() - interval '30 days'"},
     // Withdraws a request; the answer says whether it was still open.
     {"partner_withdraw",
@@ -99,7 +106,8 @@ const std::pair<const char*, const char*> kStatements[] = {
     // A page of a parent's children: at most $3 after id $2, the ids, and the
     // last one's id when more follow.
     {"children",
-     "SELECT coalesce(string_agg(app.person_json(id), ',' ORDER BY id) FILTER (WHERE n <= $3), ''),"
+     "SELECT coalesce(string_agg(app.person_json(id, $1, $4), ',' ORDER BY id)"
+     "                FILTER (WHERE n <= $3), ''),"
      "       coalesce(string_agg(id::text, ',' ORDER BY id) FILTER (WHERE n <= $3), ''),"
      "       CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END"
      "  FROM (SELECT id, row_number() OVER (ORDER BY id) AS n"

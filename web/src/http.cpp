@@ -258,16 +258,13 @@ std::string client_address(const App& app, const Http::Request& request) {
     return request.address().host();
 }
 
-std::string person_json(pqxx::work& t, std::int64_t id) {
-    pqxx::result r = t.exec_prepared("person", id);
-    if (r[0][0].is_null()) throw not_found("No person " + std::to_string(id) + ".");
-    return r[0][0].as<std::string>();
-}
-
-Reply person_reply(pqxx::work& t, std::int64_t id, int status) {
+Reply person_reply(pqxx::work& t, std::int64_t id, const Caller& viewer, int status) {
+    pqxx::row row = t.exec_prepared1("person", id, viewer.person_id, viewer.is_staff);
+    if (row[0].is_null()) throw not_found("No person " + std::to_string(id) + ".");
     Reply r;
     r.status = status;
-    r.body = person_json(t, id);
+    r.body = row[0].c_str();
+    r.per_viewer = row[1].as<bool>();
     r.persons = {id};
     if (status == 201) r.location = "/api/persons/" + std::to_string(id);
     return r;
@@ -342,7 +339,9 @@ void handle(App& app, const Http::Request& request, Http::ResponseWriter respons
             reply = route->handler(call);
             if (request.method() == Http::Method::Get && reply.status == 200)
                 etag = etag_of(reply.body);
-            if (key && reply.status == 200) {
+            // An answer that depends on who asks (a living person's private
+            // fields) is not kept for others.
+            if (key && reply.status == 200 && !reply.per_viewer) {
                 std::string link;
                 for (const auto& [name, value] : reply.headers)
                     if (name == "Link") link = value;
