@@ -87,9 +87,9 @@ Reply list(App& app, Call& call) {
         after = std::to_string(page.number(3));
     }
     app.pool.transact([&](pqxx::work& t) {
-        pqxx::row r = t.exec_prepared1("search_page", *q, arg(tier), arg(last), arg(first),
-                                       arg(after), page.limit, call.user().person_id,
-                                       call.user().is_staff);
+        pqxx::row r =
+            t.exec_prepared1("search_page", *q, arg(tier), arg(last), arg(first), arg(after),
+                             page.limit, call.user().person_id, call.user().is_staff);
         if (r[0].is_null()) throw invalid("q holds no word to search for.");
         std::optional<std::string> next;
         if (!r[2].is_null())
@@ -166,9 +166,9 @@ Reply lineage(App& app, Call& call, bool up) {
     app.pool.transact([&](pqxx::work& t) {
         if (!t.exec_prepared1("person_exists", id)[0].as<bool>())
             throw not_found("No person " + std::to_string(id) + ".");
-        pqxx::row r =
-            t.exec_prepared1("line_page", id, up, arg(depth), arg(walk), arg(after_depth),
-                             arg(after_id), page.limit, call.user().person_id, call.user().is_staff);
+        pqxx::row r = t.exec_prepared1("line_page", id, up, arg(depth), arg(walk), arg(after_depth),
+                                       arg(after_id), page.limit, call.user().person_id,
+                                       call.user().is_staff);
         std::optional<std::string> next;
         if (!r[3].is_null()) next = make_cursor('L', {r[0].c_str(), r[3].c_str(), r[4].c_str()});
         reply = page_reply(call, r[1].is_null() ? "" : r[1].c_str(), next);

@@ -28,14 +28,14 @@ struct Config {
     std::string host = "127.0.0.1";
     std::uint16_t port = 8080;  // 0: any free port
     std::string dsn = "host=127.0.0.1 port=5433 dbname=family user=family_web";
-    int threads = 0;            // 0: two per CPU
-    std::size_t pool = 0;       // 0: one per thread
-    int pool_wait_ms = 5000;    // longest wait for a free connection (then 503)
-    int cache_seconds = 300;    // 0 disables the GET cache
-    int cache_mb = 64;          // what the GET cache may hold
+    int threads = 0;          // 0: two per CPU
+    std::size_t pool = 0;     // 0: one per thread
+    int pool_wait_ms = 5000;  // longest wait for a free connection (then 503)
+    int cache_seconds = 300;  // 0 disables the GET cache
+    int cache_mb = 64;        // what the GET cache may hold
     int token_hours = 12;
     bool access_log = true;
-    int drain_seconds = 10;     // on SIGTERM, longest wait for requests in flight
+    int drain_seconds = 10;  // on SIGTERM, longest wait for requests in flight
     // Whose X-Real-IP names the client (the login throttle keys on it): no
     // peer's, a peer on loopback (nginx on this host), or any peer (nginx in
     // another container, the service reachable only through it).
@@ -51,9 +51,9 @@ struct Reply {
     int status = 200;
     std::string body;
     std::string content_type = "application/json";
-    std::string location;                // 201's Location
-    std::vector<std::int64_t> persons;   // whose values the body shows (cache tags)
-    bool per_viewer = false;             // another caller could get another body
+    std::string location;               // 201's Location
+    std::vector<std::int64_t> persons;  // whose values the body shows (cache tags)
+    bool per_viewer = false;            // another caller could get another body
     std::vector<std::pair<std::string, std::string>> headers;  // more response headers
 };
 
@@ -63,7 +63,7 @@ struct Call {
     std::optional<Caller> caller;
 
     const Caller& user() const;
-    const Caller& staff() const;  // 403 for a user who is not staff
+    const Caller& staff() const;                   // 403 for a user who is not staff
     std::int64_t id(std::size_t param = 0) const;  // 404 unless a positive integer
     Body body(std::initializer_list<std::string_view> fields) const;
     // A query parameter, percent-decoded; 400 when it is not percent-encoded.
@@ -134,7 +134,8 @@ std::string client_address(const App& app, const Pistache::Http::Request& reques
 
 // A page of a list (SPEC 7a): {"items":[ITEMS],"next":CURSOR or null}, and
 // while there is more, Link rel="next": this URL with the next cursor.
-Reply page_reply(const Call& call, const std::string& items, const std::optional<std::string>& next);
+Reply page_reply(const Call& call, const std::string& items,
+                 const std::optional<std::string>& next);
 
 // The reply showing a person as `viewer` sees them (app.person_json: a
 // living person's private fields only to staff and relatives): 200, or 201
