@@ -52,14 +52,13 @@ const std::pair<const char*, const char*> kStatements[] = {
     // after id $1, the ids, the last one's id when more follow, and whether
     // another viewer could see the page otherwise.
     {"persons",
-     "SELECT coalesce(string_agg(app.person_json(id, $3, $4), ',' ORDER BY id)"
-     "                FILTER (WHERE n <= $2), ''),"
-     "       coalesce(string_agg(id::text, ',' ORDER BY id) FILTER (WHERE n <= $2), ''),"
-     "       CASE WHEN count(*) > $2 THEN max(id) FILTER (WHERE n <= $2) END,"
-     "       coalesce(bool_or(app.private(id)) FILTER (WHERE n <= $2), false)"
-     "  FROM (SELECT id, row_number() OVER (ORDER BY id) AS n"
-     "          FROM (SELECT id FROM family.person WHERE id > $1"
-     "                 ORDER BY id LIMIT $2 + 1) AS s) AS page"},
+     "WITH page AS (SELECT id FROM family.person WHERE id > $1 ORDER BY id LIMIT $2 + 1),"
+     "     shown AS (SELECT array_agg(id ORDER BY id) AS ids, count(*) AS n FROM page)"
+     "SELECT coalesce(string_agg(j.json, ',' ORDER BY j.id), ''),"
+     "       coalesce(string_agg(j.id::text, ',' ORDER BY j.id), ''),"
+     "       CASE WHEN min(shown.n) > $2 THEN max(j.id) END,"
+     "       coalesce(bool_or(j.private), false)"
+     "  FROM shown LEFT JOIN app.persons_json(shown.ids[1:$2], $3, $4) AS j ON true"},
     {"relationship_start", "SELECT family.start_relationship($1, $2)"},
     {"relationship",
      "SELECT row_to_json(j)::text"
@@ -106,14 +105,13 @@ const std::pair<const char*, const char*> kStatements[] = {
     // A page of a parent's children: at most $3 after id $2, the ids, and the
     // last one's id when more follow.
     {"children",
-     "SELECT coalesce(string_agg(app.person_json(id, $1, $4), ',' ORDER BY id)"
-     "                FILTER (WHERE n <= $3), ''),"
-     "       coalesce(string_agg(id::text, ',' ORDER BY id) FILTER (WHERE n <= $3), ''),"
-     "       CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END"
-     "  FROM (SELECT id, row_number() OVER (ORDER BY id) AS n"
-     "          FROM (SELECT id FROM family.person"
-     "                 WHERE (father_id = $1 OR mother_id = $1) AND id > $2"
-     "                 ORDER BY id LIMIT $3 + 1) AS s) AS page"},
+     "WITH page AS (SELECT id FROM family.person WHERE (father_id = $1 OR mother_id = $1)"
+     "                 AND id > $2 ORDER BY id LIMIT $3 + 1),"
+     "     shown AS (SELECT array_agg(id ORDER BY id) AS ids, count(*) AS n FROM page)"
+     "SELECT coalesce(string_agg(j.json, ',' ORDER BY j.id), ''),"
+     "       coalesce(string_agg(j.id::text, ',' ORDER BY j.id), ''),"
+     "       CASE WHEN min(shown.n) > $3 THEN max(j.id) END"
+     "  FROM shown LEFT JOIN app.persons_json(shown.ids[1:$3], $1, $4) AS j ON true"},
     {"parents", "SELECT father_id, mother_id FROM family.person WHERE id = $1"},
     {"child_add", "SELECT family.add_child($1, $2, $3, $4, $5, $6)"},
 };
