@@ -2348,6 +2348,27 @@ def test_paging(ctx):
         items, _ = walk_pages(svc, f"/api/persons/{person}/{line}?depth=2", tok, 4)
         assert [(x["id"], x["depth"]) for x in items] == deeper, (line, items)
 
+    # Several clients on one walk at once (the cursor of one first page):
+    # each level is stored once, by one of them (the others wait for it and
+    # read it), and every client gets the whole line.
+    first_page = expect(call(svc, "GET", f"/api/persons/{root}/descendants?limit=2", token=tok,
+                             headers={"Cache-Control": "no-cache"}), 200, "first page").json()
+    walks = []
+
+    def walk_from(cursor):
+        got = [(x["id"], x["depth"]) for x in first_page["items"]]
+        while cursor:
+            r = expect(call(svc, "GET", f"/api/persons/{root}/descendants?limit=2&cursor={cursor}",
+                            token=tok, headers={"Cache-Control": "no-cache"}), 200, "page").json()
+            got += [(x["id"], x["depth"]) for x in r["items"]]
+            cursor = r["next"]
+        return got
+    threads = [in_thread(walk_from, first_page["next"]) for _ in range(6)]
+    for t, out in threads:
+        t.join(60)
+        walks.append(out.get("value", out.get("error")))
+    assert all(w == truth["descendants"] for w in walks), walks
+
     # Persons added between pages: nobody twice, nobody who was there missed,
     # the order kept; the new ones may or may not show.
     before = truth["descendants"]

@@ -181,6 +181,18 @@ Reply lineage(App& app, Call& call, bool up) {
 
 }  // namespace
 
+Reply person_reply(pqxx::work& t, std::int64_t id, const Caller& viewer, int status) {
+    pqxx::row row = t.exec_prepared1("person", id, viewer.person_id, viewer.is_staff);
+    if (row[0].is_null()) throw not_found("No person " + std::to_string(id) + ".");
+    Reply r;
+    r.status = status;
+    r.body = row[0].c_str();
+    r.per_viewer = row[1].as<bool>();
+    r.persons = {id};
+    if (status == 201) r.location = "/api/persons/" + std::to_string(id);
+    return r;
+}
+
 void add_person_routes(App& app) {
     using M = Pistache::Http::Method;
     app.add({M::Post, "/api/persons", Access::User, Caching::None,

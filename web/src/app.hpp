@@ -20,6 +20,7 @@
 #include "listener.hpp"
 #include "metrics.hpp"
 #include "problem.hpp"
+#include "sessions.hpp"
 
 namespace family::web {
 
@@ -137,9 +138,9 @@ std::string client_address(const App& app, const Pistache::Http::Request& reques
 Reply page_reply(const Call& call, const std::string& items,
                  const std::optional<std::string>& next);
 
-// The reply showing a person as `viewer` sees them (app.person_json: a
-// living person's private fields only to staff and relatives): 200, or 201
-// with its Location; 404 for an unknown person.
+// The reply showing a person as `viewer` sees them (api_persons.cpp;
+// app.person_json: a living person's private fields only to staff and
+// relatives): 200, or 201 with its Location; 404 for an unknown person.
 Reply person_reply(pqxx::work& t, std::int64_t id, const Caller& viewer, int status = 200);
 
 }  // namespace family::web

@@ -258,18 +258,6 @@ std::string client_address(const App& app, const Http::Request& request) {
     return request.address().host();
 }
 
-Reply person_reply(pqxx::work& t, std::int64_t id, const Caller& viewer, int status) {
-    pqxx::row row = t.exec_prepared1("person", id, viewer.person_id, viewer.is_staff);
-    if (row[0].is_null()) throw not_found("No person " + std::to_string(id) + ".");
-    Reply r;
-    r.status = status;
-    r.body = row[0].c_str();
-    r.per_viewer = row[1].as<bool>();
-    r.persons = {id};
-    if (status == 201) r.location = "/api/persons/" + std::to_string(id);
-    return r;
-}
-
 bool App::drain(std::chrono::milliseconds deadline) {
     draining = true;
     auto until = std::chrono::steady_clock::now() + deadline;

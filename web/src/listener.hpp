@@ -18,8 +18,8 @@
 #include <thread>
 #include <unordered_set>
 
-#include "auth.hpp"
 #include "cache.hpp"
+#include "sessions.hpp"
 
 namespace family::web {
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "auth.hpp"
+#include "sessions.hpp"
 
 using namespace family::web;
 
