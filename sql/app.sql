@@ -128,16 +128,6 @@ SELECT coalesce(viewer = person, false)
                            WHERE a.person_id = p.id))))
 $$;
 
--- Whether what is shown of `person` depends on who asks: living, with a
--- private field set.
-CREATE OR REPLACE FUNCTION app.private(person bigint) RETURNS boolean
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
-    AS $$
-SELECT coalesce((SELECT p.death_date IS NULL
-                        AND (p.sex IS NOT NULL OR p.birth_date IS NOT NULL OR p.birth_place IS NOT NULL)
-                   FROM family.person AS p WHERE p.id = person), false)
-$$;
-
 -- Persons as the API shows them to `viewer` (staff see everything), built
 -- where the data is, all in one query (a page of 100 costs half of 100
 -- single lookups): each id found, its JSON, and whether what is shown of it
@@ -199,14 +189,6 @@ CREATE UNLOGGED TABLE IF NOT EXISTS app.line_walk (
     used_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS line_walk_used_at ON app.line_walk (used_at);
-DO $$
-BEGIN  -- a cache: one of an older shape (without min_id) is dropped
-    IF to_regclass('app.line_level') IS NOT NULL AND NOT EXISTS (
-            SELECT FROM pg_attribute WHERE attrelid = to_regclass('app.line_level')
-                                       AND attname = 'min_id') THEN
-        DROP TABLE app.line_level;
-    END IF;
-END $$;
 CREATE UNLOGGED TABLE IF NOT EXISTS app.line_level (
     walk_id bigint NOT NULL REFERENCES app.line_walk ON DELETE CASCADE,
     depth integer NOT NULL,
@@ -224,8 +206,7 @@ CREATE UNLOGGED TABLE IF NOT EXISTS app.line_level (
 -- `viewer` sees them. Returns the walk, the items (PERSON JSON with its
 -- depth, comma-joined), their ids, the position of the last item when more
 -- follow it (else NULLs), and whether another viewer could see the page
--- otherwise.
-DROP FUNCTION IF EXISTS app.line_page(bigint, boolean, integer, bigint, integer, bigint, integer);
+-- otherwise; all NULL when there is no such person.
 CREATE OR REPLACE FUNCTION app.line_page(
         person bigint, up boolean, max_depth integer, walk bigint, after_depth integer,
         after_id bigint, lim integer, viewer bigint, staff boolean,
@@ -246,6 +227,9 @@ DECLARE
     hi integer;
     mid integer;
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM family.person AS p WHERE p.id = person) THEN
+        RETURN;  -- no such person: every result NULL
+    END IF;
     SELECT * INTO w FROM app.line_walk AS x
      WHERE x.id = walk AND x.person_id = person AND x.up = line_page.up;
     IF w.id IS NULL THEN
@@ -374,7 +358,6 @@ CREATE INDEX IF NOT EXISTS person_name_words ON family.person
 -- the items (PERSON JSON, comma-joined), their ids, the position of the last
 -- one when more follow, and whether another viewer could see the page
 -- otherwise. NULL items: q has no word.
-DROP FUNCTION IF EXISTS app.search_page(text, integer, text, text, bigint, integer);
 CREATE OR REPLACE FUNCTION app.search_page(
         q text, after_tier integer, after_last text, after_first text, after_id bigint,
         lim integer, viewer bigint, staff boolean,
@@ -472,7 +455,7 @@ GRANT EXECUTE ON FUNCTION family.add_person(text, text),
                           family.compute_ancestor_rank(bigint),
                           app.person_json(bigint, bigint, boolean),
                           app.persons_json(bigint[], bigint, boolean),
-                          app.related(bigint, bigint), app.private(bigint),
+                          app.related(bigint, bigint),
                           app.line_page(bigint, boolean, integer, bigint, integer, bigint, integer,
                                         bigint, boolean),
                           app.search_page(text, integer, text, text, bigint, integer, bigint,

@@ -180,13 +180,21 @@ Datum family_repair(PG_FUNCTION_ARGS) {
 // gedcom_date_error(text): NULL for a GEDCOM date, else why it is not one.
 Datum family_gedcom_date_error(PG_FUNCTION_ARGS) {
     text* t = PG_GETARG_TEXT_PP(0);
-    std::optional<std::string> why;
-    entry([&] {
-        why = family::gedcom::date_error({VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)});
-        return Datum(0);
+    // The reason becomes a text inside entry(): no std::string may live in a
+    // frame that a failed palloc would longjmp over.
+    return entry([&] {
+        std::optional<std::string> why =
+            family::gedcom::date_error({VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)});
+        Datum out = 0;
+        if (why)
+            guard([&] {
+                out = PointerGetDatum(
+                    cstring_to_text_with_len(why->data(), static_cast<int>(why->size())));
+            });
+        else
+            fcinfo->isnull = true;
+        return out;
     });
-    if (!why) PG_RETURN_NULL();
-    PG_RETURN_TEXT_P(cstring_to_text_with_len(why->data(), static_cast<int>(why->size())));
 }
 
 // gedcom_date_check(value, column): true for a GEDCOM date; else 22007

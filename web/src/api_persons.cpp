@@ -164,17 +164,16 @@ Reply lineage(App& app, Call& call, bool up) {
     }
     Reply reply;
     app.pool.transact([&](pqxx::work& t) {
-        if (!t.exec_prepared1("person_exists", id)[0].as<bool>())
-            throw not_found("No person " + std::to_string(id) + ".");
         pqxx::row r = t.exec_prepared1("line_page", id, up, arg(depth), arg(walk), arg(after_depth),
                                        arg(after_id), page.limit, call.user().person_id,
                                        call.user().is_staff);
+        if (r[0].is_null()) throw not_found("No person " + std::to_string(id) + ".");
         std::optional<std::string> next;
         if (!r[3].is_null()) next = make_cursor('L', {r[0].c_str(), r[3].c_str(), r[4].c_str()});
         reply = page_reply(call, r[1].is_null() ? "" : r[1].c_str(), next);
         reply.persons = id_list(r[2].is_null() ? "" : r[2].c_str());
         reply.persons.push_back(id);
-        reply.per_viewer = !r[5].is_null() && r[5].as<bool>();
+        reply.per_viewer = r[5].as<bool>();
     });
     return reply;
 }
@@ -182,12 +181,12 @@ Reply lineage(App& app, Call& call, bool up) {
 }  // namespace
 
 Reply person_reply(pqxx::work& t, std::int64_t id, const Caller& viewer, int status) {
-    pqxx::row row = t.exec_prepared1("person", id, viewer.person_id, viewer.is_staff);
-    if (row[0].is_null()) throw not_found("No person " + std::to_string(id) + ".");
+    pqxx::result found = t.exec_prepared("person", id, viewer.person_id, viewer.is_staff);
+    if (found.empty()) throw not_found("No person " + std::to_string(id) + ".");
     Reply r;
     r.status = status;
-    r.body = row[0].c_str();
-    r.per_viewer = row[1].as<bool>();
+    r.body = found[0][0].c_str();
+    r.per_viewer = found[0][1].as<bool>();
     r.persons = {id};
     if (status == 201) r.location = "/api/persons/" + std::to_string(id);
     return r;

@@ -36,8 +36,7 @@ const std::pair<const char*, const char*> kStatements[] = {
      "  FROM app.account WHERE person_id = $1"},
     // A person as viewer $2 (staff: $3) sees them, and whether another
     // viewer could see them otherwise (living, with a private field).
-    {"person", "SELECT app.person_json($1, $2, $3), app.private($1)"},
-    {"person_exists", "SELECT EXISTS (SELECT 1 FROM family.person WHERE id = $1)"},
+    {"person", "SELECT json, private FROM app.persons_json(ARRAY[$1::bigint], $2, $3)"},
     {"person_add", "SELECT family.add_person($1, $2)"},
     // The extension's API for changing and deleting persons (family_web has
     // no UPDATE or DELETE on family.person): $2, the columns to set as a
