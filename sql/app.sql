@@ -7,10 +7,12 @@ SET client_min_messages = warning;
 
 CREATE SCHEMA IF NOT EXISTS app;
 
--- A person who can log in. The person is the extension's; the account goes
--- with it.
+-- Who can log in: a person of the family (person_id; the account goes with
+-- the person), or nobody's (staff who run the service, e.g. the account that
+-- `make run` creates, need not be in the family data).
 CREATE TABLE IF NOT EXISTS app.account (
-    person_id bigint PRIMARY KEY REFERENCES family.person ON DELETE CASCADE,
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    person_id bigint UNIQUE REFERENCES family.person ON DELETE CASCADE,
     -- Compared lowercased: the service lowercases before it asks.
     email text NOT NULL UNIQUE
         CHECK (email = lower(email) AND length(email) <= 254 AND email ~ '^[^@\s]+@[^@\s]+$'),
@@ -24,12 +26,10 @@ CREATE TABLE IF NOT EXISTS app.account (
 -- of the table logs nobody in. Full-entropy secrets need no slow hash.
 CREATE TABLE IF NOT EXISTS app.token (
     hash bytea PRIMARY KEY CHECK (length(hash) = 32),
-    person_id bigint NOT NULL REFERENCES app.account ON DELETE CASCADE,
+    account_id bigint NOT NULL REFERENCES app.account ON DELETE CASCADE,
     expires_at timestamptz NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX IF NOT EXISTS token_person_id ON app.token (person_id);
-CREATE INDEX IF NOT EXISTS token_expires_at ON app.token (expires_at);
 
 -- "I want to be in a relationship with partner_id": one open request per
 -- person; the relationship starts when both have asked for each other. A
@@ -38,13 +38,33 @@ CREATE INDEX IF NOT EXISTS token_expires_at ON app.token (expires_at);
 -- The partner may be any person, with an account or not: the service
 -- answers the same either way, so that nobody learns who holds an account.
 CREATE TABLE IF NOT EXISTS app.partner_request (
-    person_id bigint PRIMARY KEY REFERENCES app.account ON DELETE CASCADE,
+    person_id bigint PRIMARY KEY REFERENCES app.account (person_id) ON DELETE CASCADE,
     partner_id bigint NOT NULL REFERENCES family.person ON DELETE CASCADE,
     created_at timestamptz NOT NULL DEFAULT now(),
     CHECK (person_id <> partner_id)
 );
+
+-- A database made before accounts had ids of their own (keyed by person):
+-- each account keeps its person, each token and request its account.
 DO $$
-BEGIN  -- a database made before the partner could be any person
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'app.account'::regclass
+                      AND attname = 'id' AND NOT attisdropped) THEN
+        ALTER TABLE app.account ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY;
+        ALTER TABLE app.token ADD COLUMN account_id bigint;
+        UPDATE app.token AS t SET account_id = a.id FROM app.account AS a
+         WHERE a.person_id = t.person_id;
+        ALTER TABLE app.token DROP COLUMN person_id,  -- with its key and index
+            ALTER COLUMN account_id SET NOT NULL;
+        -- The old key goes with the request's reference to it.
+        ALTER TABLE app.account DROP CONSTRAINT account_pkey CASCADE,
+            ADD PRIMARY KEY (id), ALTER COLUMN person_id DROP NOT NULL,
+            ADD UNIQUE (person_id);
+        ALTER TABLE app.token ADD FOREIGN KEY (account_id) REFERENCES app.account ON DELETE CASCADE;
+        ALTER TABLE app.partner_request ADD FOREIGN KEY (person_id)
+            REFERENCES app.account (person_id) ON DELETE CASCADE;
+    END IF;
+    -- A database made before the partner could be any person.
     IF EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'partner_request_partner_id_fkey'
                   AND conrelid = 'app.partner_request'::regclass
                   AND confrelid = 'app.account'::regclass) THEN
@@ -53,17 +73,26 @@ BEGIN  -- a database made before the partner could be any person
                 REFERENCES family.person ON DELETE CASCADE;
     END IF;
 END $$;
+CREATE INDEX IF NOT EXISTS token_account_id ON app.token (account_id);
+CREATE INDEX IF NOT EXISTS token_expires_at ON app.token (expires_at);
 CREATE INDEX IF NOT EXISTS partner_request_partner_id ON app.partner_request (partner_id);
 
 -- The web service caches who a token belongs to: a token revoked, or an
 -- account changed or deleted, by any path (psql included) tells it which
--- person's tokens to forget.
+-- account's tokens to forget.
 CREATE OR REPLACE FUNCTION app.notify_account() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
     AS $$
 BEGIN
-    PERFORM pg_notify('family_account', person_id::text)
-       FROM (SELECT DISTINCT person_id FROM changed) AS c;
+    PERFORM pg_notify('family_account', id::text) FROM (SELECT DISTINCT id FROM changed) AS c;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION app.notify_token() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    PERFORM pg_notify('family_account', account_id::text)
+       FROM (SELECT DISTINCT account_id FROM changed) AS c;
     RETURN NULL;
 END $$;
 CREATE OR REPLACE TRIGGER account_changed AFTER UPDATE ON app.account
@@ -71,9 +100,9 @@ CREATE OR REPLACE TRIGGER account_changed AFTER UPDATE ON app.account
 CREATE OR REPLACE TRIGGER account_deleted AFTER DELETE ON app.account
     REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION app.notify_account();
 CREATE OR REPLACE TRIGGER token_changed AFTER UPDATE ON app.token
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION app.notify_account();
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION app.notify_token();
 CREATE OR REPLACE TRIGGER token_deleted AFTER DELETE ON app.token
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION app.notify_account();
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION app.notify_token();
 -- TRUNCATE has no rows to name: "*" says forget everyone.
 CREATE OR REPLACE FUNCTION app.notify_account_truncate() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
@@ -466,5 +495,5 @@ GRANT SELECT, INSERT ON app.account TO family_web;
 GRANT UPDATE (password_hash) ON app.account TO family_web;  -- PUT /api/me/password
 GRANT SELECT, INSERT, DELETE ON app.token TO family_web;
 GRANT SELECT, INSERT, UPDATE, DELETE ON app.partner_request TO family_web;
-REVOKE ALL ON FUNCTION app.notify_account(), app.notify_account_truncate(),
+REVOKE ALL ON FUNCTION app.notify_account(), app.notify_token(), app.notify_account_truncate(),
                        app.relationship_started() FROM PUBLIC;

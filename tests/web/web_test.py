@@ -265,8 +265,10 @@ def metrics(svc):
 # ---- the database and fixtures --------------------------------------------------
 
 class User:
-    def __init__(self, id, email, password=None, token=None):
+    """An account: its person's id (None for an account that is not a person)."""
+    def __init__(self, id, email, password=None, token=None, account=None):
         self.id, self.email, self.password, self.token = id, email, password, token
+        self.account = account
 
 
 class Ctx:
@@ -303,13 +305,15 @@ class Ctx:
         return self.one("SELECT family.add_child(%s, %s, %s, %s, %s, 'Test')",
                         (father, mother, fr, mr, first))
 
-    def mint(self, person_id, seconds=3600):
-        """A token as the service hands them out, made in SQL (no login, no throttle)."""
+    def mint(self, person_id, seconds=3600, account_id=None):
+        """A token as the service hands them out, made in SQL (no login, no
+        throttle), for the account of a person (or the account given)."""
         raw = os.urandom(32)
         token = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-        self.q("INSERT INTO app.token (hash, person_id, expires_at)"
-               " VALUES (%s, %s, now() + make_interval(secs => %s))",
-               (hashlib.sha256(raw).digest(), person_id, seconds))
+        self.q("INSERT INTO app.token (hash, account_id, expires_at)"
+               " VALUES (%s, coalesce(%s, (SELECT id FROM app.account WHERE person_id = %s)),"
+               "         now() + make_interval(secs => %s))",
+               (hashlib.sha256(raw).digest(), account_id, person_id, seconds))
         return token
 
     def sql_account(self, first="U", staff=False):
@@ -455,6 +459,100 @@ def test_app_schema(ctx):
     assert not denied, denied
 
 
+# app's account tables as they were before accounts had ids of their own.
+OLD_ACCOUNTS = """
+CREATE SCHEMA app;
+CREATE TABLE app.account (
+    person_id bigint PRIMARY KEY REFERENCES family.person ON DELETE CASCADE,
+    email text NOT NULL UNIQUE, password_hash text NOT NULL,
+    is_staff boolean NOT NULL DEFAULT false, created_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE app.token (
+    hash bytea PRIMARY KEY CHECK (length(hash) = 32),
+    person_id bigint NOT NULL REFERENCES app.account ON DELETE CASCADE,
+    expires_at timestamptz NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+CREATE INDEX token_person_id ON app.token (person_id);
+CREATE TABLE app.partner_request (
+    person_id bigint PRIMARY KEY REFERENCES app.account ON DELETE CASCADE,
+    partner_id bigint NOT NULL REFERENCES family.person ON DELETE CASCADE,
+    created_at timestamptz NOT NULL DEFAULT now(), CHECK (person_id <> partner_id));
+CREATE FUNCTION app.notify_account() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('family_account', person_id::text) FROM (SELECT DISTINCT person_id FROM changed) AS c;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER token_changed AFTER UPDATE ON app.token
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION app.notify_account();
+"""
+
+
+def test_account_migration(ctx):
+    """A database made when accounts were keyed by their person: sql/app.sql
+    gives each account an id and keeps every account, token and partner
+    request with its owner; a person's delete still takes their account."""
+    db = "family_accounts_old"
+    admin = psycopg2.connect(DSN)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {db}")
+        cur.execute(f"CREATE DATABASE {db}")
+    admin.close()
+    dsn = DSN.replace("dbname=family", f"dbname={db}")
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET client_min_messages = warning")
+            cur.execute("CREATE EXTENSION family")
+            cur.execute(OLD_ACCOUNTS)
+            cur.execute("SELECT family.add_person('A', 'Old'), family.add_person('B', 'Old'),"
+                        "       family.add_person('C', 'Old')")
+            a, b, c = cur.fetchone()
+            cur.execute("INSERT INTO app.account (person_id, email, password_hash, is_staff)"
+                        " VALUES (%s, 'a@old.test', %s, true), (%s, 'b@old.test', %s, false)",
+                        (a, FAKE_HASH, b, FAKE_HASH))
+            tokens = {bytes([n]) * 32: owner for n, owner in ((1, a), (2, a), (3, b))}
+            for h, owner in tokens.items():
+                cur.execute("INSERT INTO app.token (hash, person_id, expires_at)"
+                            " VALUES (%s, %s, now() + interval '1 hour')", (h, owner))
+            cur.execute("INSERT INTO app.partner_request (person_id, partner_id) VALUES (%s, %s)",
+                        (b, c))
+        for run in (1, 2):
+            r = subprocess.run([f"{PGBIN}/psql", "-Xq", "-v", "ON_ERROR_STOP=1", "-f",
+                                os.path.join(TOP, "sql", "app.sql"), dsn],
+                               capture_output=True, text=True)
+            assert r.returncode == 0 and "ERROR" not in r.stderr, f"app.sql run {run}: {r.stderr}"
+        with conn.cursor() as cur:
+            cur.execute("SELECT person_id, id, is_staff FROM app.account ORDER BY person_id")
+            accounts = cur.fetchall()
+            assert [(p, s) for p, _, s in accounts] == [(a, True), (b, False)], accounts
+            ids = {p: i for p, i, _ in accounts}
+            assert len(set(ids.values())) == 2 and all(ids.values()), accounts
+            cur.execute("SELECT hash, a.person_id FROM app.token AS t"
+                        "  JOIN app.account AS a ON a.id = t.account_id")
+            assert {bytes(h): p for h, p in cur.fetchall()} == tokens
+            cur.execute("SELECT person_id, partner_id FROM app.partner_request")
+            assert cur.fetchall() == [(b, c)]
+            # Now an account need not be a person.
+            cur.execute("INSERT INTO app.account (email, password_hash, is_staff)"
+                        " VALUES ('ops@old.test', %s, true) RETURNING id", (FAKE_HASH,))
+            assert cur.fetchone()[0] not in ids.values()
+            cur.execute("SELECT family.delete_person(%s)", (b,))
+            cur.execute("SELECT (SELECT count(*) FROM app.account WHERE person_id = %s),"
+                        "       (SELECT count(*) FROM app.token WHERE account_id = %s),"
+                        "       (SELECT count(*) FROM app.partner_request)", (b, ids[b]))
+            assert cur.fetchone() == (0, 0, 0)
+            cur.execute("SELECT conname FROM pg_constraint WHERE conrelid = 'app.token'::regclass"
+                        " AND contype = 'f'")
+            assert cur.fetchall() == [("token_account_id_fkey",)]
+    finally:
+        conn.close()
+        admin = psycopg2.connect(DSN)
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {db}")
+        admin.close()
+
+
 def test_create_staff(ctx):
     """family-web create-staff EMAIL: password on stdin; an existing e-mail
     changes nothing; a short password is refused."""
@@ -466,20 +564,26 @@ def test_create_staff(ctx):
     assert r.returncode == 2 and "8 characters" in r.stderr, (r.returncode, r.stderr)
     r = run(["create-staff", email], "a long password")
     assert r.returncode == 0 and "created" in r.stderr, (r.returncode, r.stderr)
-    row = ctx.q("SELECT is_staff, p.first_name FROM app.account a JOIN family.person p"
-                " ON p.id = a.person_id WHERE email = %s", (email.lower(),))
-    assert row == [(True, "Staff")], row
+    # Staff who run the service are not in the family: no person.
+    persons = ctx.one("SELECT count(*) FROM family.person")
+    row = ctx.q("SELECT is_staff, person_id FROM app.account WHERE email = %s", (email.lower(),))
+    assert row == [(True, None)], row
+    assert ctx.one("SELECT count(*) FROM family.person") == persons
     r = run(["create-staff", email], "another password")
     assert r.returncode == 0 and "already" in r.stderr, (r.returncode, r.stderr)
     token = login(ctx.svc, email, "a long password")
     me = expect(call(ctx.svc, "GET", "/api/me", token=token), 200, "/api/me").json()
-    assert me["account"] == {"email": email.lower(), "is_staff": True}, me
+    account = ctx.one("SELECT id FROM app.account WHERE email = %s", (email.lower(),))
+    assert me == {"person": None,
+                  "account": {"id": account, "email": email.lower(), "is_staff": True}}, me
     r = run(["create-staff"], "a long password")
     assert r.returncode == 2 and "usage" in r.stderr, (r.returncode, r.stderr)
 
 
 def test_matrix(ctx):
-    """Every route x {anonymous, user, another user, their partner, staff}."""
+    """Every route x {anonymous, user, another user, their partner, staff}.
+    Staff here is the account create-staff made: not a person, so the routes
+    about one's own family answer it 403."""
     svc, S = ctx.svc, ctx.staff
     U, P, O = ctx.api_account("Uma"), ctx.api_account("Paul"), ctx.api_account("Olga")
     L = ctx.api_account("Login")
@@ -525,7 +629,7 @@ def test_matrix(ctx):
         ("GET /api/persons/{id}/descendants", f"/api/persons/{U.id}/descendants", None,
          E(401, 200, 200, 200, 200)),
         ("POST /api/relationships", "/api/relationships", fresh_pair, E(401, 403, 403, 403, 201)),
-        ("GET /api/children", "/api/children", None, E(401, 200, 200, 200, 200)),
+        ("GET /api/children", "/api/children", None, E(401, 200, 200, 200, 403)),
         ("GET /api/children/{id}", f"/api/children/{C}", None, E(401, 200, 403, 200, 403)),
         ("POST /api/children", "/api/children", child_body, E(401, 201, 403, 201, 403)),
         ("PATCH /api/children/{id}", f"/api/children/{C}", {"mother_rank": 4},
@@ -538,14 +642,14 @@ def test_matrix(ctx):
         ("GET /", "/", None, E(200, 200, 200, 200, 200)),
         ("GET /docs", "/docs", None, E(200, 200, 200, 200, 200)),
         # Ends U and P's relationship: user first, then the others have none.
-        ("DELETE /api/me/relationship", "/api/me/relationship", None, E(401, 204, 404, 404, 404)),
+        ("DELETE /api/me/relationship", "/api/me/relationship", None, E(401, 204, 404, 404, 403)),
         # Everyone is single now; each asks a new person with an account.
         ("PUT /api/me/partner-request", "/api/me/partner-request",
-         lambda r: {"partner_id": ctx.sql_account("Zed").id}, E(401, 202, 202, 202, 202)),
+         lambda r: {"partner_id": ctx.sql_account("Zed").id}, E(401, 202, 202, 202, 403)),
         ("GET /api/me/partner-requests", "/api/me/partner-requests", None,
-         E(401, 200, 200, 200, 200)),
+         E(401, 200, 200, 200, 403)),
         ("DELETE /api/me/partner-request", "/api/me/partner-request", None,
-         E(401, 204, 204, 204, 204)),
+         E(401, 204, 204, 204, 403)),
         # A wrong current password: each role's own account, unchanged.
         ("PUT /api/me/password", "/api/me/password",
          {"current_password": "not the password", "new_password": "another password"},
@@ -561,7 +665,7 @@ def test_matrix(ctx):
         for role, who in roles.items():
             token = who.token if who else None
             if extra == "token" and who:
-                token = ctx.mint(who.id)
+                token = ctx.mint(who.id, account_id=who.account)
             headers = {"X-Forwarded-For": "203.0.113.9"} if extra == "proxy" else None
             p = path(role) if callable(path) else path
             b = body(role) if callable(body) else body
@@ -591,8 +695,9 @@ def test_children(ctx):
     rel = r.json()
     assert {rel["person_a"], rel["person_b"]} == {A.id, B.id} and rel["id"] > 0, rel
     me = expect(call(svc, "GET", "/api/me", token=A.token), 200, "/api/me").json()
-    assert me["person"]["partner_id"] == B.id and me["account"] == {"email": A.email,
-                                                                     "is_staff": False}, me
+    assert me["person"]["partner_id"] == B.id and me["account"] == {
+        "id": ctx.one("SELECT id FROM app.account WHERE person_id = %s", (A.id,)),
+        "email": A.email, "is_staff": False}, me
     assert set(me["person"]) == PERSON_KEYS, me
 
     r = expect(call(svc, "POST", "/api/children",
@@ -1455,7 +1560,7 @@ def test_system(ctx):
     # The access log: a JSON line per request.
     lines = [json.loads(line) for line in svc.log().splitlines() if line.startswith("{")]
     assert any(e["route"] == "GET /healthz" and e["status"] == 200 for e in lines), lines[-3:]
-    assert any(e["route"] == "GET /api/persons/{id}" and e["person"] == ctx.staff.id
+    assert any(e["route"] == "GET /api/persons/{id}" and e["account"] == ctx.staff.account
                for e in lines), lines[-3:]
     assert not any(tok in line for line in svc.log().splitlines()), "a token in the log"
 
@@ -2817,17 +2922,16 @@ def test_paging_load(ctx):
 
 def ctx_account(cur, first):
     """A staff account and a token for it, in the database of `cur`."""
-    cur.execute("SELECT family.add_person(%s, 'Test')", (first,))
-    pid = cur.fetchone()[0]
-    cur.execute("INSERT INTO app.account (person_id, email, password_hash, is_staff)"
-                " VALUES (%s, %s, %s, true)", (pid, f"{first.lower()}@example.test", FAKE_HASH))
+    cur.execute("INSERT INTO app.account (email, password_hash, is_staff)"
+                " VALUES (%s, %s, true) RETURNING id", (f"{first.lower()}@example.test", FAKE_HASH))
+    account = cur.fetchone()[0]
     raw = os.urandom(32)
-    cur.execute("INSERT INTO app.token (hash, person_id, expires_at)"
-                " VALUES (%s, %s, now() + interval '1 hour')", (hashlib.sha256(raw).digest(), pid))
+    cur.execute("INSERT INTO app.token (hash, account_id, expires_at)"
+                " VALUES (%s, %s, now() + interval '1 hour')", (hashlib.sha256(raw).digest(), account))
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-TESTS = [test_app_schema, test_create_staff, test_system, test_matrix, test_children, test_cache,
+TESTS = [test_app_schema, test_account_migration, test_create_staff, test_system, test_matrix, test_children, test_cache,
          test_bad_input, test_race_paths, test_partner_race, test_notifications, test_token,
          test_login_throttle, test_partner_request_hides_accounts, test_login_flood, test_framing,
          test_partner_inbox, test_password_change, test_cors, test_paging, test_search, test_genealogy, test_privacy, test_paging_load,
@@ -2850,8 +2954,9 @@ def setup(ctx):
     assert r.returncode == 0, f"create-staff: {r.returncode} {r.stderr}"
     ctx.svc = Service("web")
     ctx.svc.wait_ready()
-    ctx.staff = User(ctx.one("SELECT person_id FROM app.account WHERE email = %s", (email,)),
-                     email, password)
+    person, account = ctx.q("SELECT person_id, id FROM app.account WHERE email = %s", (email,))[0]
+    assert person is None, "create-staff made a person"
+    ctx.staff = User(None, email, password, account=account)
     ctx.staff.token = login(ctx.svc, email, password)
 
 

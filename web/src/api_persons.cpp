@@ -8,6 +8,34 @@ namespace {
 
 constexpr std::size_t kNameChars = 200;
 
+const Statement person_add{"person_add", "SELECT family.add_person($1, $2)"};
+const Statement account_add{"account_add",
+                            "INSERT INTO app.account (person_id, email, password_hash, is_staff)"
+                            " VALUES ($1, lower($2), $3, $4)"};
+const Statement person_delete{"person_delete", "SELECT family.delete_person($1)"};
+// A person as viewer $2 (staff: $3) sees them, and whether another viewer
+// could see them otherwise (living, with a private field).
+const Statement person{"person",
+                       "SELECT json, private FROM app.persons_json(ARRAY[$1::bigint], $2, $3)"};
+// Every JSON body is compact, its fields in the order written (row_to_json;
+// lists joined with commas): the service sends it as is.
+const Statement line_page{"line_page",
+                          "SELECT * FROM app.line_page($1, $2, $3, $4, $5, $6, $7, $8, $9)"};
+const Statement search_page{"search_page",
+                            "SELECT * FROM app.search_page($1, $2, $3, $4, $5, $6, $7, $8)"};
+// A page of all persons as viewer $3 (staff: $4) sees them: at most $2
+// after id $1, the ids, the last one's id when more follow, and whether
+// another viewer could see the page otherwise.
+const Statement persons{
+    "persons",
+    "WITH page AS (SELECT id FROM family.person WHERE id > $1 ORDER BY id LIMIT $2 + 1),"
+    "     shown AS (SELECT array_agg(id ORDER BY id) AS ids, count(*) AS n FROM page)"
+    "SELECT coalesce(string_agg(j.json, ',' ORDER BY j.id), ''),"
+    "       coalesce(string_agg(j.id::text, ',' ORDER BY j.id), ''),"
+    "       CASE WHEN min(shown.n) > $2 THEN max(j.id) END,"
+    "       coalesce(bool_or(j.private), false)"
+    "  FROM shown LEFT JOIN app.persons_json(shown.ids[1:$2], $3, $4) AS j ON true"};
+
 // The genealogy fields of SPEC 2 a body may hold: each given one goes into
 // `changes` (null clears it, where clearing is allowed).
 constexpr std::initializer_list<const char*> kGenealogy = {"sex", "birth_date", "birth_place",
@@ -48,9 +76,9 @@ Reply create(App& app, Call& call) {
     }
     Reply reply;
     app.write([&](pqxx::work& t) {
-        std::int64_t id = t.exec_prepared1("person_add", first, last)[0].as<std::int64_t>();
-        if (!changes.empty()) t.exec_prepared("person_update", id, changes.dump(), nullptr);
-        if (account) t.exec_prepared("account_add", id, email, hash, is_staff);
+        std::int64_t id = person_add.one(t, first, last)[0].as<std::int64_t>();
+        if (!changes.empty()) person_update(t, id, changes.dump(), nullptr);
+        if (account) account_add(t, id, email, hash, is_staff);
         reply = person_reply(t, id, call.user(), 201);
     });
     return reply;
@@ -66,8 +94,8 @@ Reply list(App& app, Call& call) {
         PageQuery page = call.page('P', 1);
         std::int64_t after = page.after.empty() ? 0 : page.number(0);
         app.pool.transact([&](pqxx::work& t) {
-            pqxx::row r = t.exec_prepared1("persons", after, page.limit, call.user().person_id,
-                                           call.user().is_staff);
+            pqxx::row r =
+                persons.one(t, after, page.limit, call.user().person_id, call.user().is_staff);
             std::optional<std::string> next;
             if (!r[2].is_null()) next = make_cursor('P', {r[2].c_str()});
             reply = page_reply(call, r[0].c_str(), next);
@@ -78,7 +106,7 @@ Reply list(App& app, Call& call) {
     }
     if (q->size() > 4 * kNameChars) throw invalid("q holds at most 800 bytes.");
     PageQuery page = call.page('S', 4);
-    Text tier, last, first, after;
+    std::optional<std::string> tier, last, first, after;
     if (!page.after.empty()) {
         tier = std::to_string(page.number(0));
         if (*tier != "1" && *tier != "2") throw invalid("cursor is not one this list gave.");
@@ -87,9 +115,8 @@ Reply list(App& app, Call& call) {
         after = std::to_string(page.number(3));
     }
     app.pool.transact([&](pqxx::work& t) {
-        pqxx::row r =
-            t.exec_prepared1("search_page", *q, arg(tier), arg(last), arg(first), arg(after),
-                             page.limit, call.user().person_id, call.user().is_staff);
+        pqxx::row r = search_page.one(t, *q, tier, last, first, after, page.limit,
+                                      call.user().person_id, call.user().is_staff);
         if (r[0].is_null()) throw invalid("q holds no word to search for.");
         std::optional<std::string> next;
         if (!r[2].is_null())
@@ -127,7 +154,7 @@ Reply update(App& app, Call& call) {
             changes[f] = body.is_null(f) ? nlohmann::json() : nlohmann::json(*body.rank(f));
     Reply reply;
     app.write([&](pqxx::work& t) {
-        if (!t.exec_prepared1("person_update", id, changes.dump(), nullptr)[0].as<bool>())
+        if (!person_update.one(t, id, changes.dump(), nullptr)[0].as<bool>())
             throw not_found("No person " + std::to_string(id) + ".");
         reply = person_reply(t, id, call.user());
     });
@@ -138,7 +165,7 @@ Reply remove(App& app, Call& call) {
     call.staff();
     std::int64_t id = call.id();
     app.write([&](pqxx::work& t) {
-        if (!t.exec_prepared1("person_delete", id)[0].as<bool>())
+        if (!person_delete.one(t, id)[0].as<bool>())
             throw not_found("No person " + std::to_string(id) + ".");
     });
     return {204};
@@ -149,24 +176,23 @@ Reply remove(App& app, Call& call) {
 // the walk, then the depth and id of the last item.
 Reply lineage(App& app, Call& call, bool up) {
     std::int64_t id = call.id();
-    Text depth;
+    std::optional<std::int64_t> depth;
     if (std::optional<std::string> d = call.query("depth")) {
         std::optional<std::int64_t> n = positive_integer(*d);
         if (!n || *n > 100000) throw invalid("depth must be an integer from 1 to 100000.");
-        depth = std::to_string(*n);
+        depth = *n;
     }
     PageQuery page = call.page('L', 3);
-    Text walk, after_depth, after_id;
+    std::optional<std::int64_t> walk, after_depth, after_id;
     if (!page.after.empty()) {
-        walk = std::to_string(page.number(0));
-        after_depth = std::to_string(page.number(1));
-        after_id = std::to_string(page.number(2));
+        walk = page.number(0);
+        after_depth = page.number(1);
+        after_id = page.number(2);
     }
     Reply reply;
     app.pool.transact([&](pqxx::work& t) {
-        pqxx::row r = t.exec_prepared1("line_page", id, up, arg(depth), arg(walk), arg(after_depth),
-                                       arg(after_id), page.limit, call.user().person_id,
-                                       call.user().is_staff);
+        pqxx::row r = line_page.one(t, id, up, depth, walk, after_depth, after_id, page.limit,
+                                    call.user().person_id, call.user().is_staff);
         if (r[0].is_null()) throw not_found("No person " + std::to_string(id) + ".");
         std::optional<std::string> next;
         if (!r[3].is_null()) next = make_cursor('L', {r[0].c_str(), r[3].c_str(), r[4].c_str()});
@@ -180,8 +206,10 @@ Reply lineage(App& app, Call& call, bool up) {
 
 }  // namespace
 
+const Statement person_update{"person_update", "SELECT family.update_person($1, $2::jsonb, $3)"};
+
 Reply person_reply(pqxx::work& t, std::int64_t id, const Caller& viewer, int status) {
-    pqxx::result found = t.exec_prepared("person", id, viewer.person_id, viewer.is_staff);
+    pqxx::result found = person(t, id, viewer.person_id, viewer.is_staff);
     if (found.empty()) throw not_found("No person " + std::to_string(id) + ".");
     Reply r;
     r.status = status;
@@ -193,21 +221,20 @@ Reply person_reply(pqxx::work& t, std::int64_t id, const Caller& viewer, int sta
 }
 
 void add_person_routes(App& app) {
-    using M = Pistache::Http::Method;
-    app.add({M::Post, "/api/persons", Access::User, Caching::None,
+    app.add({"POST", "/api/persons", Access::User, Caching::None,
              [&app](Call& c) { return create(app, c); }});
     // Not cached: any person added or renamed may change a search.
-    app.add({M::Get, "/api/persons", Access::User, Caching::None,
+    app.add({"GET", "/api/persons", Access::User, Caching::None,
              [&app](Call& c) { return list(app, c); }});
-    app.add({M::Get, "/api/persons/{id}", Access::User, Caching::Shared,
+    app.add({"GET", "/api/persons/{id}", Access::User, Caching::Shared,
              [&app](Call& c) { return get(app, c); }});
-    app.add({M::Patch, "/api/persons/{id}", Access::User, Caching::None,
+    app.add({"PATCH", "/api/persons/{id}", Access::User, Caching::None,
              [&app](Call& c) { return update(app, c); }});
-    app.add({M::Delete, "/api/persons/{id}", Access::User, Caching::None,
+    app.add({"DELETE", "/api/persons/{id}", Access::User, Caching::None,
              [&app](Call& c) { return remove(app, c); }});
-    app.add({M::Get, "/api/persons/{id}/ancestors", Access::User, Caching::Shared,
+    app.add({"GET", "/api/persons/{id}/ancestors", Access::User, Caching::Shared,
              [&app](Call& c) { return lineage(app, c, true); }});
-    app.add({M::Get, "/api/persons/{id}/descendants", Access::User, Caching::Shared,
+    app.add({"GET", "/api/persons/{id}/descendants", Access::User, Caching::Shared,
              [&app](Call& c) { return lineage(app, c, false); }});
 }
 

@@ -1,5 +1,6 @@
 // The service as its handlers see it: its settings, its shared parts (pool,
-// caches, metrics), and the shape of a route (a call in, a reply out).
+// caches, metrics), the shape of a route (a call in, a reply out), and
+// dispatch(), which answers a request without knowing which server read it.
 #pragma once
 
 #include <atomic>
@@ -11,16 +12,15 @@
 #include <string>
 #include <vector>
 
-#include <pistache/http.h>
-
 #include "auth.hpp"
 #include "cache.hpp"
-#include "db.hpp"
 #include "input.hpp"
 #include "listener.hpp"
 #include "metrics.hpp"
+#include "pool.hpp"
 #include "problem.hpp"
 #include "sessions.hpp"
+#include "statement.hpp"
 
 namespace family::web {
 
@@ -48,6 +48,22 @@ struct Config {
 // variable for a value that is not allowed.
 Config config_from(const std::function<const char*(const char*)>& get);
 
+// A request as dispatch() sees it, whichever server read it (http.cpp:
+// Pistache's; the unit tests: their own).
+class Request {
+  public:
+    virtual std::string method() const = 0;    // "GET"
+    virtual std::string resource() const = 0;  // the path, without the query
+    virtual const std::string& body() const = 0;
+    virtual std::string peer() const = 0;  // the peer's address
+    virtual std::optional<std::string> header(const char* name) const = 0;
+    // A query parameter as sent (percent-encoded).
+    virtual std::optional<std::string> query(const char* name) const = 0;
+
+  protected:
+    ~Request() = default;
+};
+
 struct Reply {
     int status = 200;
     std::string body;
@@ -59,12 +75,15 @@ struct Reply {
 };
 
 struct Call {
-    const Pistache::Http::Request& request;
+    const Request& request;
     std::vector<std::string> params;  // the {…} segments of the route, in order
     std::optional<Caller> caller;
 
     const Caller& user() const;
-    const Caller& staff() const;                   // 403 for a user who is not staff
+    const Caller& staff() const;  // 403 for a user who is not staff
+    // The caller's person: 403 for an account that is not a person (staff
+    // who run the service), on routes about one's own family.
+    std::int64_t person() const;
     std::int64_t id(std::size_t param = 0) const;  // 404 unless a positive integer
     Body body(std::initializer_list<std::string_view> fields) const;
     // A query parameter, percent-decoded; 400 when it is not percent-encoded.
@@ -77,7 +96,7 @@ enum class Access { Anyone, User, Loopback };
 enum class Caching { None, Shared, PerUser };
 
 struct Route {
-    Pistache::Http::Method method;
+    std::string method;   // "GET"
     std::string pattern;  // "/api/persons/{id}"
     Access access;
     Caching caching;
@@ -126,12 +145,23 @@ void add_system_routes(App& app);
 // OPTIONS for every path of the routes above: Allow, and CORS preflight.
 void add_options_routes(App& app);
 
-// Answers every request (http.cpp).
-void handle(App& app, const Pistache::Http::Request& request,
-            Pistache::Http::ResponseWriter response);
+// The answer to a request (http.cpp): routing, access and authentication,
+// the GET cache and ETags, CORS, and the one catch that turns every failure
+// into a problem+json reply. The reply's headers are all there is to send.
+struct Outcome {
+    Reply reply;
+    std::string route = "unmatched";  // the route's name, for metrics and logs
+    std::optional<Caller> caller;
+    bool close = false;  // the connection cannot go on (refused framing)
+};
+Outcome dispatch(App& app, const Request& request);
+
+// Who an Authorization header belongs to, from the session cache or the
+// database (api_auth.cpp): nullopt without a header, 401 for a bad token.
+std::optional<Caller> authenticate(App& app, const Request& request);
 
 // The client's address: the peer's, or the one a trusted proxy names.
-std::string client_address(const App& app, const Pistache::Http::Request& request);
+std::string client_address(const App& app, const Request& request);
 
 // A page of a list (SPEC 7a): {"items":[ITEMS],"next":CURSOR or null}, and
 // while there is more, Link rel="next": this URL with the next cursor.
@@ -142,5 +172,10 @@ Reply page_reply(const Call& call, const std::string& items,
 // app.person_json: a living person's private fields only to staff and
 // relatives): 200, or 201 with its Location; 404 for an unknown person.
 Reply person_reply(pqxx::work& t, std::int64_t id, const Caller& viewer, int status = 200);
+
+// The extension's API for changing a person (family_web has no UPDATE or
+// DELETE on family.person): $1 the person, $2 the columns to set as a JSON
+// object, $3 when not NULL: only a child of that parent. True when changed.
+extern const Statement person_update;
 
 }  // namespace family::web

@@ -48,23 +48,25 @@ constexpr auto kPing = std::chrono::seconds(5);
 }  // namespace
 
 Listener::Listener(std::string dsn, Cache& cache, Sessions& sessions)
-    : dsn_(std::move(dsn)),
-      cache_(cache),
-      sessions_(sessions),
-      instance_([] {
+    : dsn_(std::move(dsn)), cache_(cache), sessions_(sessions), instance_([] {
           unsigned char bytes[8];
           randombytes_buf(bytes, sizeof bytes);
           char hex[sizeof bytes * 2 + 1];
           return std::string(sodium_bin2hex(hex, sizeof hex, bytes, sizeof bytes));
-      }()),
-      thread_([this] { run(); }) {}
+      }()) {}
+
+void Listener::start() {
+    thread_ = std::thread([this] { run(); });
+}
 
 Listener::~Listener() {
     stop_ = true;
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
 }
 
-std::string Listener::marker() { return instance_ + ":" + std::to_string(++next_marker_); }
+std::string Listener::marker() {
+    return instance_ + ":" + std::to_string(++next_marker_);
+}
 
 bool Listener::wait_for(const std::string& marker, std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> lock(mutex_);
@@ -95,7 +97,7 @@ void Listener::account_changed(const std::string& payload) {
     if (payload == "*")
         sessions_.clear(true);
     else if (std::optional<std::int64_t> id = positive_integer(payload))
-        sessions_.forget_person(*id);
+        sessions_.forget_account(*id);
 }
 
 void Listener::lost() {

@@ -1,6 +1,6 @@
 // The connection that keeps the caches honest: it LISTENs on family_person
 // (the extension: a person's public values changed) and family_account (the
-// app schema: a person's tokens or account changed). While it is not
+// app schema: an account or its tokens changed). While it is not
 // connected nothing is cached, and whatever was cached goes: a notification
 // may have been missed. It reconnects on its own.
 //
@@ -25,8 +25,10 @@ namespace family::web {
 
 class Listener {
   public:
+    // Nothing is cached until start() connects it (the unit tests do not).
     Listener(std::string dsn, Cache& cache, Sessions& sessions);
     ~Listener();
+    void start();  // its thread connects, listens, and reconnects
     bool connected() const { return connected_; }
     std::uint64_t reconnects() const { return reconnects_; }
 

@@ -9,8 +9,8 @@
 #include <pistache/endpoint.h>
 #include <pistache/peer.h>
 
-#include "app.hpp"
 #include "framing.hpp"
+#include "server.hpp"
 
 namespace {
 
@@ -93,8 +93,9 @@ class Framed : public Pistache::Http::Handler {
 
 }  // namespace
 
-// family-web create-staff EMAIL: creates a staff person and account (if no
-// account has that e-mail), with the password read from stdin.
+// family-web create-staff EMAIL: creates a staff account (if no account has
+// that e-mail), with the password read from stdin. The account is nobody's
+// in the family: staff who run the service need not be in its data.
 int create_staff(const family::web::Config& config, const std::string& email) {
     std::string password;
     std::getline(std::cin, password);
@@ -110,8 +111,7 @@ int create_staff(const family::web::Config& config, const std::string& email) {
             return 0;
         }
         t.exec_params(
-            "INSERT INTO app.account (person_id, email, password_hash, is_staff)"
-            " VALUES (family.add_person('Staff', ''), lower($1), $2, true)",
+            "INSERT INTO app.account (email, password_hash, is_staff) VALUES (lower($1), $2, true)",
             email, family::web::hash_password(password));
         t.commit();
     } catch (const std::exception& e) {
@@ -146,17 +146,18 @@ int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // one access log line per write
 
     family::web::App app(config);
+    app.listener.start();
     Http::Endpoint server(Address(config.host, Port(config.port)));
-    server.init(Http::Endpoint::options()
-                    .threads(config.threads)
-                    .flags(Tcp::Options::ReuseAddr)
-                    // Pistache answers a bigger request itself, in plain text:
-                    // room for what the Framer lets through, so that handle()
-                    // refuses a body over kMaxBody as problem+json.
-                    .maxRequestSize(family::web::Framer::kMaxHead +
-                                    family::web::Framer::kMaxAnnounced)
-                    .headerTimeout(std::chrono::seconds(10))
-                    .bodyTimeout(std::chrono::seconds(30)));
+    server.init(
+        Http::Endpoint::options()
+            .threads(config.threads)
+            .flags(Tcp::Options::ReuseAddr)
+            // Pistache answers a bigger request itself, in plain text:
+            // room for what the Framer lets through, so that handle()
+            // refuses a body over kMaxBody as problem+json.
+            .maxRequestSize(family::web::Framer::kMaxHead + family::web::Framer::kMaxAnnounced)
+            .headerTimeout(std::chrono::seconds(10))
+            .bodyTimeout(std::chrono::seconds(30)));
     server.setHandler(Http::make_handler<Framed>(app));
     try {
         server.serveThreaded();

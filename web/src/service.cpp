@@ -14,6 +14,9 @@ extern const char kTree[];     // web/tree.html, the family tree page
 
 namespace {
 
+// A write's last notification (see Listener::marker).
+const Statement sync{"sync", "SELECT pg_notify('family_sync', $1)"};
+
 int number(const std::function<const char*(const char*)>& get, const char* name, int fallback,
            int lo, int hi) {
     const char* v = get(name);
@@ -21,8 +24,8 @@ int number(const std::function<const char*(const char*)>& get, const char* name,
     std::optional<std::int64_t> n = std::string(v) == "0" ? 0 : positive_integer(v);
     if (!n || *n < lo || *n > hi)
         throw std::invalid_argument(std::string(name) + " must be an integer from " +
-                                    std::to_string(lo) + " to " + std::to_string(hi) +
-                                    " (got \"" + v + "\")");
+                                    std::to_string(lo) + " to " + std::to_string(hi) + " (got \"" +
+                                    v + "\")");
     return static_cast<int>(*n);
 }
 
@@ -51,8 +54,8 @@ Reply metrics(App& app) {
     CacheStats c = app.cache.stats();
     PoolStats p = app.pool.stats();
     auto gauge = [&](const char* name, const char* type, const char* help, double value) {
-        out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type +
-               "\n" + sample(name, "", value);
+        out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+               sample(name, "", value);
     };
     gauge("family_cache_hits_total", "counter", "GET cache hits.", double(c.hits));
     gauge("family_cache_misses_total", "counter", "GET cache misses.", double(c.misses));
@@ -106,8 +109,10 @@ Config config_from(const std::function<const char*(const char*)>& get) {
         else if (t == "1")
             c.trust_proxy = Config::Proxy::Loopback;
         else if (t != "0")
-            throw std::invalid_argument("FAMILY_WEB_TRUST_PROXY must be 0, 1 (a proxy on loopback)"
-                                        " or all (any peer) (got \"" + t + "\")");
+            throw std::invalid_argument(
+                "FAMILY_WEB_TRUST_PROXY must be 0, 1 (a proxy on loopback)"
+                " or all (any peer) (got \"" +
+                t + "\")");
     }
     c.drain_seconds = number(get, "FAMILY_WEB_DRAIN_SECONDS", c.drain_seconds, 0, 3600);
     if (const char* v = get("FAMILY_WEB_CORS_ORIGINS"); v && *v) {
@@ -123,7 +128,8 @@ Config config_from(const std::function<const char*(const char*)>& get) {
             if (!std::regex_match(o, origin))
                 throw std::invalid_argument(
                     "FAMILY_WEB_CORS_ORIGINS must be origins such as https://a.example:8443,"
-                    " separated by commas (got \"" + o + "\")");
+                    " separated by commas (got \"" +
+                    o + "\")");
             c.cors_origins.push_back(o);
             start = comma + 1;
         }
@@ -165,7 +171,7 @@ void App::write(const std::function<void(pqxx::work&)>& body) {
     std::string mark = listener.marker();
     pool.transact([&](pqxx::work& t) {
         body(t);
-        t.exec_prepared("sync", mark);  // the last notification the write sends
+        sync(t, mark);  // the last notification the write sends
     });
     // Not heard in time (or the listener is down): nothing cached can be
     // trusted to have seen this write.
@@ -176,20 +182,22 @@ void App::write(const std::function<void(pqxx::work&)>& body) {
 }
 
 void add_system_routes(App& app) {
-    using M = Pistache::Http::Method;
-    app.add({M::Get, "/healthz", Access::Anyone, Caching::None, [](Call&) {
+    app.add({"GET", "/healthz", Access::Anyone, Caching::None, [](Call&) {
                  return Reply{200, health(true, {}), "application/health+json"};
              }});
-    app.add({M::Get, "/readyz", Access::Anyone, Caching::None,
-             [&app](Call&) { return ready(app); }});
-    app.add({M::Get, "/metrics", Access::Loopback, Caching::None,
+    app.add(
+        {"GET", "/readyz", Access::Anyone, Caching::None, [&app](Call&) { return ready(app); }});
+    app.add({"GET", "/metrics", Access::Loopback, Caching::None,
              [&app](Call&) { return metrics(app); }});
-    app.add({M::Get, "/openapi.json", Access::Anyone, Caching::None,
-             [](Call&) { return Reply{200, kOpenApi}; }});
-    app.add({M::Get, "/", Access::Anyone, Caching::None,
-             [](Call&) { return Reply{200, kTree, "text/html; charset=utf-8"}; }});
-    app.add({M::Get, "/docs", Access::Anyone, Caching::None,
-             [](Call&) { return Reply{200, kDocs, "text/html; charset=utf-8"}; }});
+    app.add({"GET", "/openapi.json", Access::Anyone, Caching::None, [](Call&) {
+                 return Reply{200, kOpenApi};
+             }});
+    app.add({"GET", "/", Access::Anyone, Caching::None, [](Call&) {
+                 return Reply{200, kTree, "text/html; charset=utf-8"};
+             }});
+    app.add({"GET", "/docs", Access::Anyone, Caching::None, [](Call&) {
+                 return Reply{200, kDocs, "text/html; charset=utf-8"};
+             }});
 }
 
 }  // namespace family::web

@@ -28,11 +28,11 @@ void Sessions::remember(const std::string& hash, const Caller& caller, Clock::ti
     entries_[hash] = {caller, std::min(expires, now + ttl_)};
 }
 
-void Sessions::forget_person(std::int64_t person_id) {
+void Sessions::forget_account(std::int64_t account_id) {
     std::lock_guard<std::mutex> lock(mutex_);
     ++generation_;
     for (auto it = entries_.begin(); it != entries_.end();)
-        it = it->second.caller.person_id == person_id ? entries_.erase(it) : std::next(it);
+        it = it->second.caller.account_id == account_id ? entries_.erase(it) : std::next(it);
 }
 
 void Sessions::clear(bool live) {

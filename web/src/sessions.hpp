@@ -13,14 +13,15 @@ namespace family::web {
 
 // Who a token belongs to, remembered for a short while so that a cached GET
 // needs no database round trip. Forgotten at once when the database says the
-// person's tokens or account changed (channel family_account).
+// account or its tokens changed (channel family_account).
 //
 // A lookup that raced a revocation must not remember what it read before it:
 // remember() takes the generation the lookup started at and refuses if
 // anything was forgotten since. Nothing is remembered while the
 // notifications are not known to arrive (clear(false) until clear(true)).
 struct Caller {
-    std::int64_t person_id;
+    std::int64_t account_id;
+    std::optional<std::int64_t> person_id;  // none: an account that is not a person
     bool is_staff;
 };
 
@@ -32,7 +33,7 @@ class Sessions {
     std::uint64_t generation() const;
     void remember(const std::string& hash, const Caller& caller, Clock::time_point expires,
                   std::uint64_t read_generation, Clock::time_point now = Clock::now());
-    void forget_person(std::int64_t person_id);
+    void forget_account(std::int64_t account_id);
     void clear(bool live);
     void clear();  // remembering stays as it was
 

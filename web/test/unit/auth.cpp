@@ -28,8 +28,8 @@ BOOST_AUTO_TEST_CASE(tokens_are_random_and_hashed) {
     BOOST_TEST(*token_hash(a.token) == a.hash);
     BOOST_TEST(to_hex(a.hash).size() == 64u);
     BOOST_TEST(to_hex(std::string("\x01\xab", 2)) == "01ab");
-    for (std::string bad : {std::string(), a.token.substr(1), a.token + "A",
-                            std::string(43, '*'), std::string(42, 'A') + "B"})
+    for (std::string bad : {std::string(), a.token.substr(1), a.token + "A", std::string(43, '*'),
+                            std::string(42, 'A') + "B"})
         BOOST_TEST(!token_hash(bad).has_value(), bad);
 }
 
@@ -105,27 +105,35 @@ BOOST_AUTO_TEST_CASE(sessions_remember_forget_and_expire) {
     Sessions s(std::chrono::seconds(60));
     auto now = Sessions::Clock::time_point{} + std::chrono::hours(1);
     auto hour = now + std::chrono::hours(1);
-    s.remember("t0", {1, true}, hour, s.generation(), now);
+    s.remember("t0", {1, 1, true}, hour, s.generation(), now);
     BOOST_TEST(!s.find("t0", now).has_value());  // not live: nothing remembered
     s.clear(true);
-    s.remember("t1", {1, true}, hour, s.generation(), now);
-    s.remember("t2", {2, false}, now + std::chrono::seconds(5), s.generation(), now);
-    s.remember("t3", {1, true}, hour, s.generation(), now);
+    s.remember("t1", {1, 1, true}, hour, s.generation(), now);
+    s.remember("t2", {2, 2, false}, now + std::chrono::seconds(5), s.generation(), now);
+    s.remember("t3", {1, 1, true}, hour, s.generation(), now);
     BOOST_TEST(s.find("t1", now)->is_staff);
-    BOOST_TEST(s.find("t2", now)->person_id == 2);
+    BOOST_TEST(s.find("t2", now)->account_id == 2);
+    BOOST_TEST(*s.find("t2", now)->person_id == 2);
     BOOST_TEST(!s.find("t2", now + std::chrono::seconds(5)).has_value());  // token expired
-    BOOST_TEST(!s.find("t1", now + std::chrono::seconds(60)).has_value());  // remembered 60 s at most
-    s.remember("t1", {1, true}, hour, s.generation(), now);
-    s.forget_person(1);
+    BOOST_TEST(
+        !s.find("t1", now + std::chrono::seconds(60)).has_value());  // remembered 60 s at most
+    s.remember("t1", {1, 1, true}, hour, s.generation(), now);
+    s.forget_account(1);
     BOOST_TEST(!s.find("t1", now).has_value());
     BOOST_TEST(!s.find("t3", now).has_value());
-    s.remember("t4", {4, false}, hour, s.generation(), now);
+    // An account that is not a person (staff who run the service).
+    s.remember("t6", {6, std::nullopt, true}, hour, s.generation(), now);
+    BOOST_TEST(!s.find("t6", now)->person_id.has_value());
+    s.forget_account(6);
+    BOOST_TEST(!s.find("t6", now).has_value());
+    s.remember("t4", {4, 4, false}, hour, s.generation(), now);
     s.clear();  // stays live
     BOOST_TEST(!s.find("t4", now).has_value());
-    for (int i = 0; i < 100002; ++i) s.remember(std::to_string(i), {i, false}, hour, s.generation(), now);
+    for (int i = 0; i < 100002; ++i)
+        s.remember(std::to_string(i), {i, i, false}, hour, s.generation(), now);
     BOOST_TEST(s.find("100001", now).has_value());
     s.clear(false);
-    s.remember("t5", {5, false}, hour, s.generation(), now);
+    s.remember("t5", {5, 5, false}, hour, s.generation(), now);
     BOOST_TEST(!s.find("t5", now).has_value());  // the listener is down
 }
 
@@ -135,9 +143,9 @@ BOOST_AUTO_TEST_CASE(sessions_refuse_a_lookup_older_than_a_revocation) {
     s.clear(true);
     auto now = Sessions::Clock::time_point{} + std::chrono::hours(1);
     std::uint64_t before = s.generation();
-    s.forget_person(7);  // the token was revoked while the lookup ran
-    s.remember("t", {7, false}, now + std::chrono::hours(1), before, now);
+    s.forget_account(7);  // the token was revoked while the lookup ran
+    s.remember("t", {7, 7, false}, now + std::chrono::hours(1), before, now);
     BOOST_TEST(!s.find("t", now).has_value());
-    s.remember("t", {7, false}, now + std::chrono::hours(1), s.generation(), now);
+    s.remember("t", {7, 7, false}, now + std::chrono::hours(1), s.generation(), now);
     BOOST_TEST(s.find("t", now).has_value());
 }

@@ -1,6 +1,6 @@
-// The service's database side: a pool of connections (as the non-superuser
-// role family_web), transactions with retries, the one place where database
-// exceptions become Problems, and the statements the service runs.
+// The service's connections to the database: a pool (as the non-superuser
+// role family_web, every Statement prepared on each), transactions with
+// retries, and the one place where database exceptions become Problems.
 #pragma once
 
 #include <chrono>
@@ -12,7 +12,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-#include <algorithm>
 
 #include <pqxx/pqxx>
 
@@ -55,20 +54,9 @@ class Pool {
     std::uint64_t waits_ = 0, timeouts_ = 0, connect_failures_ = 0, retries_ = 0;
 };
 
-// Statement parameters: NULL is a null pointer.
-using Text = std::optional<std::string>;
-inline const char* arg(const Text& t) { return t ? t->c_str() : nullptr; }
-template <typename T>
-Text text(const std::optional<T>& v) {
-    return v ? Text(std::to_string(*v)) : std::nullopt;
-}
-
 // A libpq connection string with more parameters, in whichever of the two
 // forms (keyword=value or a postgres:// URI) it has.
 std::string with_params(std::string dsn,
                         std::initializer_list<std::pair<const char*, const char*>> params);
-
-// A comma-separated list of ids (string_agg) as numbers.
-std::vector<std::int64_t> id_list(const std::string& csv);
 
 }  // namespace family::web
