@@ -241,7 +241,11 @@ CREATE OR REPLACE FUNCTION app.line_page(
         after_id bigint, lim integer, viewer bigint, staff boolean,
         OUT walk_id bigint, OUT items text, OUT ids text, OUT next_depth integer,
         OUT next_id bigint, OUT per_viewer boolean)
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+    -- Planned once per connection: a custom plan for each of a walk's
+    -- statements costs more than running it (a first page of 10 levels:
+    -- 4.3 ms with custom plans, 1.9 ms without; a whole walk no slower).
+    SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan
     AS $$
 DECLARE
     w app.line_walk;
@@ -251,6 +255,7 @@ DECLARE
     found_depths integer[] := '{}';
     found_ids bigint[] := '{}';
     frontier bigint[];
+    stored integer;
     n integer;
     lo integer;
     hi integer;
@@ -280,50 +285,58 @@ BEGIN
     WHILE cardinality(found_ids) <= lim AND (max_depth IS NULL OR d <= max_depth) LOOP
         IF d > w.depth_done THEN
             EXIT WHEN w.complete;
-            -- One extender per walk; another may have stored the level meanwhile.
+            -- One extender per walk; another may have stored the levels meanwhile.
             SELECT * INTO w FROM app.line_walk WHERE id = w.id FOR UPDATE;
             IF d > w.depth_done AND NOT w.complete THEN
                 frontier := CASE WHEN w.depth_done = 0 THEN ARRAY[person]
                                  ELSE (SELECT l.ids FROM app.line_level AS l
                                         WHERE l.walk_id = w.id AND l.depth = w.depth_done) END;
-                -- The next level: the parents (or children) of the last,
-                -- but for those an earlier level holds (or the person).
-                IF up THEN
-                    level := ARRAY(SELECT p.father_id FROM family.person AS p
-                                    WHERE p.id = ANY (frontier) AND p.father_id IS NOT NULL
-                                   UNION
-                                   SELECT p.mother_id FROM family.person AS p
-                                    WHERE p.id = ANY (frontier) AND p.mother_id IS NOT NULL
-                                   ORDER BY 1);
-                ELSE
-                    level := ARRAY(SELECT p.id FROM family.person AS p
-                                    WHERE p.father_id = ANY (frontier)
-                                   UNION
-                                   SELECT p.id FROM family.person AS p
-                                    WHERE p.mother_id = ANY (frontier)
-                                   ORDER BY 1);
-                END IF;
-                IF cardinality(level) > 0 THEN
-                    level := ARRAY(SELECT x FROM unnest(level) AS x
-                                   EXCEPT
-                                   SELECT unnest(l.ids) FROM app.line_level AS l
-                                    WHERE l.walk_id = w.id AND l.max_id >= level[1]
-                                      AND l.min_id <= level[cardinality(level)]
-                                   EXCEPT
-                                   SELECT person
-                                   ORDER BY 1);
-                END IF;
-                IF cardinality(level) = 0 THEN
-                    level := NULL;
-                END IF;
-                IF level IS NULL THEN
-                    UPDATE app.line_walk SET complete = true WHERE id = w.id RETURNING * INTO w;
-                ELSE
+                -- Levels from d on, while this page needs persons (at most
+                -- `stored` more than it still lacks), under one lock.
+                stored := 0;
+                LOOP
+                    -- The next level: the parents (or children) of the last,
+                    -- but for those an earlier level holds (or the person).
+                    -- A new level is checked only against the stored levels
+                    -- whose id range meets its own.
+                    WITH next AS (
+                        SELECT p.father_id AS id FROM family.person AS p
+                         WHERE up AND p.id = ANY (frontier) AND p.father_id IS NOT NULL
+                        UNION
+                        SELECT p.mother_id FROM family.person AS p
+                         WHERE up AND p.id = ANY (frontier) AND p.mother_id IS NOT NULL
+                        UNION
+                        SELECT p.id FROM family.person AS p
+                         WHERE NOT up AND p.father_id = ANY (frontier)
+                        UNION
+                        SELECT p.id FROM family.person AS p
+                         WHERE NOT up AND p.mother_id = ANY (frontier)),
+                         span AS (SELECT min(id) AS lo, max(id) AS hi FROM next)
+                    SELECT ARRAY(SELECT id FROM next
+                                 EXCEPT
+                                 SELECT unnest(l.ids) FROM app.line_level AS l, span
+                                  WHERE l.walk_id = w.id AND l.max_id >= span.lo
+                                    AND l.min_id <= span.hi
+                                 EXCEPT
+                                 SELECT person
+                                 ORDER BY 1)
+                      INTO level;
+                    IF cardinality(level) = 0 THEN
+                        w.complete := true;
+                        EXIT;
+                    END IF;
+                    w.depth_done := w.depth_done + 1;
                     INSERT INTO app.line_level
-                    VALUES (w.id, w.depth_done + 1, level, level[1], level[cardinality(level)]);
-                    UPDATE app.line_walk SET depth_done = depth_done + 1 WHERE id = w.id
-                    RETURNING * INTO w;
-                END IF;
+                    VALUES (w.id, w.depth_done, level, level[1], level[cardinality(level)]);
+                    IF w.depth_done >= d THEN
+                        stored := stored + cardinality(level);
+                    END IF;
+                    EXIT WHEN stored > lim - cardinality(found_ids)
+                           OR w.depth_done >= max_depth;
+                    frontier := level;
+                END LOOP;
+                UPDATE app.line_walk SET depth_done = w.depth_done, complete = w.complete
+                 WHERE id = w.id;
             END IF;
             CONTINUE;
         END IF;
