@@ -44,10 +44,19 @@ CREATE TABLE IF NOT EXISTS app.partner_request (
     CHECK (person_id <> partner_id)
 );
 
--- A database made before accounts had ids of their own (keyed by person):
--- each account keeps its person, each token and request its account.
+-- Databases of earlier shapes: each account keeps its person, each token and
+-- request its account.
 DO $$
 BEGIN
+    -- A database made before the partner could be any person (first: its
+    -- reference to the account's old key would go with that key below).
+    IF EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'partner_request_partner_id_fkey'
+                  AND conrelid = 'app.partner_request'::regclass
+                  AND confrelid = 'app.account'::regclass) THEN
+        ALTER TABLE app.partner_request DROP CONSTRAINT partner_request_partner_id_fkey,
+            ADD CONSTRAINT partner_request_partner_id_fkey FOREIGN KEY (partner_id)
+                REFERENCES family.person ON DELETE CASCADE;
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'app.account'::regclass
                       AND attname = 'id' AND NOT attisdropped) THEN
         ALTER TABLE app.account ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY;
@@ -63,14 +72,6 @@ BEGIN
         ALTER TABLE app.token ADD FOREIGN KEY (account_id) REFERENCES app.account ON DELETE CASCADE;
         ALTER TABLE app.partner_request ADD FOREIGN KEY (person_id)
             REFERENCES app.account (person_id) ON DELETE CASCADE;
-    END IF;
-    -- A database made before the partner could be any person.
-    IF EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'partner_request_partner_id_fkey'
-                  AND conrelid = 'app.partner_request'::regclass
-                  AND confrelid = 'app.account'::regclass) THEN
-        ALTER TABLE app.partner_request DROP CONSTRAINT partner_request_partner_id_fkey,
-            ADD CONSTRAINT partner_request_partner_id_fkey FOREIGN KEY (partner_id)
-                REFERENCES family.person ON DELETE CASCADE;
     END IF;
 END $$;
 CREATE INDEX IF NOT EXISTS token_account_id ON app.token (account_id);
@@ -328,8 +329,11 @@ BEGIN
                     w.depth_done := w.depth_done + 1;
                     INSERT INTO app.line_level
                     VALUES (w.id, w.depth_done, level, level[1], level[cardinality(level)]);
-                    IF w.depth_done >= d THEN
+                    IF w.depth_done > d OR (w.depth_done = d AND after IS NULL) THEN
                         stored := stored + cardinality(level);
+                    ELSIF w.depth_done = d THEN  -- the page starts past `after`
+                        stored := stored + (SELECT count(*) FROM unnest(level) AS x
+                                             WHERE x > after);
                     END IF;
                     EXIT WHEN stored > lim - cardinality(found_ids)
                            OR w.depth_done >= max_depth;

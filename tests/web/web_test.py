@@ -459,7 +459,9 @@ def test_app_schema(ctx):
     assert not denied, denied
 
 
-# app's account tables as they were before accounts had ids of their own.
+# app's account tables as they were before accounts had ids of their own
+# ({partner}: what a partner request's partner referenced, the account before
+# any person could be asked, then the person).
 OLD_ACCOUNTS = """
 CREATE SCHEMA app;
 CREATE TABLE app.account (
@@ -473,7 +475,7 @@ CREATE TABLE app.token (
 CREATE INDEX token_person_id ON app.token (person_id);
 CREATE TABLE app.partner_request (
     person_id bigint PRIMARY KEY REFERENCES app.account ON DELETE CASCADE,
-    partner_id bigint NOT NULL REFERENCES family.person ON DELETE CASCADE,
+    partner_id bigint NOT NULL REFERENCES {partner} ON DELETE CASCADE,
     created_at timestamptz NOT NULL DEFAULT now(), CHECK (person_id <> partner_id));
 CREATE FUNCTION app.notify_account() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -486,9 +488,15 @@ CREATE TRIGGER token_changed AFTER UPDATE ON app.token
 
 
 def test_account_migration(ctx):
-    """A database made when accounts were keyed by their person: sql/app.sql
-    gives each account an id and keeps every account, token and partner
-    request with its owner; a person's delete still takes their account."""
+    """A database made when accounts were keyed by their person (in both of
+    its shapes): sql/app.sql gives each account an id and keeps every
+    account, token and partner request with its owner and every reference;
+    a person's delete still takes their account and the requests to them."""
+    for partner in ("app.account", "family.person"):
+        migrate_accounts(partner)
+
+
+def migrate_accounts(partner):
     db = "family_accounts_old"
     admin = psycopg2.connect(DSN)
     admin.autocommit = True
@@ -503,10 +511,9 @@ def test_account_migration(ctx):
         with conn.cursor() as cur:
             cur.execute("SET client_min_messages = warning")
             cur.execute("CREATE EXTENSION family")
-            cur.execute(OLD_ACCOUNTS)
-            cur.execute("SELECT family.add_person('A', 'Old'), family.add_person('B', 'Old'),"
-                        "       family.add_person('C', 'Old')")
-            a, b, c = cur.fetchone()
+            cur.execute(OLD_ACCOUNTS.replace("{partner}", partner))
+            cur.execute("SELECT family.add_person('A', 'Old'), family.add_person('B', 'Old')")
+            a, b = cur.fetchone()
             cur.execute("INSERT INTO app.account (person_id, email, password_hash, is_staff)"
                         " VALUES (%s, 'a@old.test', %s, true), (%s, 'b@old.test', %s, false)",
                         (a, FAKE_HASH, b, FAKE_HASH))
@@ -514,8 +521,9 @@ def test_account_migration(ctx):
             for h, owner in tokens.items():
                 cur.execute("INSERT INTO app.token (hash, person_id, expires_at)"
                             " VALUES (%s, %s, now() + interval '1 hour')", (h, owner))
+            # B asked A (both with accounts, as the oldest shape needs).
             cur.execute("INSERT INTO app.partner_request (person_id, partner_id) VALUES (%s, %s)",
-                        (b, c))
+                        (b, a))
         for run in (1, 2):
             r = subprocess.run([f"{PGBIN}/psql", "-Xq", "-v", "ON_ERROR_STOP=1", "-f",
                                 os.path.join(TOP, "sql", "app.sql"), dsn],
@@ -531,16 +539,26 @@ def test_account_migration(ctx):
                         "  JOIN app.account AS a ON a.id = t.account_id")
             assert {bytes(h): p for h, p in cur.fetchall()} == tokens
             cur.execute("SELECT person_id, partner_id FROM app.partner_request")
-            assert cur.fetchall() == [(b, c)]
+            assert cur.fetchall() == [(b, a)]
+            cur.execute("SELECT conname, confrelid::regclass::text, a.attname"
+                        "  FROM pg_constraint AS k JOIN pg_attribute AS a"
+                        "    ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]"
+                        " WHERE k.conrelid = 'app.partner_request'::regclass AND k.contype = 'f'"
+                        " ORDER BY 1")
+            refs = cur.fetchall()
+            assert refs == [("partner_request_partner_id_fkey", "family.person", "partner_id"),
+                            ("partner_request_person_id_fkey", "app.account", "person_id")], refs
             # Now an account need not be a person.
             cur.execute("INSERT INTO app.account (email, password_hash, is_staff)"
                         " VALUES ('ops@old.test', %s, true) RETURNING id", (FAKE_HASH,))
             assert cur.fetchone()[0] not in ids.values()
-            cur.execute("SELECT family.delete_person(%s)", (b,))
+            # A goes: A's account and tokens, and B's request to A, with them.
+            cur.execute("SELECT family.delete_person(%s)", (a,))
             cur.execute("SELECT (SELECT count(*) FROM app.account WHERE person_id = %s),"
                         "       (SELECT count(*) FROM app.token WHERE account_id = %s),"
-                        "       (SELECT count(*) FROM app.partner_request)", (b, ids[b]))
-            assert cur.fetchone() == (0, 0, 0)
+                        "       (SELECT count(*) FROM app.token),"
+                        "       (SELECT count(*) FROM app.partner_request)", (a, ids[a]))
+            assert cur.fetchone() == (0, 0, 1, 0)
             cur.execute("SELECT conname FROM pg_constraint WHERE conrelid = 'app.token'::regclass"
                         " AND contype = 'f'")
             assert cur.fetchall() == [("token_account_id_fkey",)]
@@ -562,10 +580,10 @@ def test_create_staff(ctx):
                                           capture_output=True, text=True, timeout=30)
     r = run(["create-staff", email], "short")
     assert r.returncode == 2 and "8 characters" in r.stderr, (r.returncode, r.stderr)
+    persons = ctx.one("SELECT count(*) FROM family.person")
     r = run(["create-staff", email], "a long password")
     assert r.returncode == 0 and "created" in r.stderr, (r.returncode, r.stderr)
     # Staff who run the service are not in the family: no person.
-    persons = ctx.one("SELECT count(*) FROM family.person")
     row = ctx.q("SELECT is_staff, person_id FROM app.account WHERE email = %s", (email.lower(),))
     assert row == [(True, None)], row
     assert ctx.one("SELECT count(*) FROM family.person") == persons

@@ -48,7 +48,7 @@ struct Config {
 // variable for a value that is not allowed.
 Config config_from(const std::function<const char*(const char*)>& get);
 
-// A request as dispatch() sees it, whichever server read it (http.cpp:
+// A request as dispatch() sees it, whichever server read it (server.cpp:
 // Pistache's; the unit tests: their own).
 class Request {
   public:

@@ -191,7 +191,8 @@ bool App::drain(std::chrono::milliseconds deadline) {
 Outcome dispatch(App& app, const Request& request) {
     Outcome out;
     Reply& reply = out.reply;
-    std::string etag, allowed;  // allowed: the methods a path answers, for a 405
+    std::string etag, allowed;  // allowed: the methods the path answers
+    bool wrong_method = false;  // a 405 of routing: Allow lists them
     try {
         if (app.draining) throw unavailable("The service is shutting down; retry.");
         // A request whose framing the Framer refused (main.cpp): answered,
@@ -215,8 +216,10 @@ Outcome dispatch(App& app, const Request& request) {
                 }
                 allowed += (allowed.empty() ? "" : ", ") + r.method;
             }
-        if (!route && !allowed.empty())
+        if (!route && !allowed.empty()) {
+            wrong_method = true;
             throw Problem(405, "Method Not Allowed", "This resource answers " + allowed + ".");
+        }
         if (!route) throw not_found("No such resource.");
         out.route = route->name;
         if (route->access == Access::Loopback && !loopback(request))
@@ -256,7 +259,7 @@ Outcome dispatch(App& app, const Request& request) {
         reply = {p.status, problem_json(p), "application/problem+json", "", {}};
         if (p.retry_after) reply.headers.push_back({"Retry-After", std::to_string(p.retry_after)});
         if (p.status == 401) reply.headers.push_back({"WWW-Authenticate", "Bearer"});
-        if (p.status == 405) reply.headers.push_back({"Allow", allowed});
+        if (wrong_method) reply.headers.push_back({"Allow", allowed});
     } catch (const std::exception& e) {
         // LCOV_EXCL_START: the safety net. Every failure a test can cause
         // (bad input, database errors, races) is a Problem by then; this
