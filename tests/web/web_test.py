@@ -359,6 +359,17 @@ def get_person(ctx, id, token=None, svc=None):
     return r.json()
 
 
+def fresh_database(name):
+    """An empty database of that name (dropped first if there is one); its DSN."""
+    admin = psycopg2.connect(DSN)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {name}")
+        cur.execute(f"CREATE DATABASE {name}")
+    admin.close()
+    return DSN.replace("dbname=family", f"dbname={name}")
+
+
 def psql_file(path):
     return subprocess.run([f"{PGBIN}/psql", "-Xq", "-v", "ON_ERROR_STOP=1", "-f", path, DSN],
                           capture_output=True, text=True)
@@ -498,13 +509,7 @@ def test_account_migration(ctx):
 
 def migrate_accounts(partner):
     db = "family_accounts_old"
-    admin = psycopg2.connect(DSN)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {db}")
-        cur.execute(f"CREATE DATABASE {db}")
-    admin.close()
-    dsn = DSN.replace("dbname=family", f"dbname={db}")
+    dsn = fresh_database(db)
     conn = psycopg2.connect(dsn)
     conn.autocommit = True
     try:
@@ -2848,13 +2853,7 @@ def test_paging_load(ctx):
     nobody gets a 503, and family-web's memory stays bounded."""
     import multiprocessing
     db = "family_lines"
-    admin = psycopg2.connect(DSN)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {db}")
-        cur.execute(f"CREATE DATABASE {db}")
-    admin.close()
-    dsn = DSN.replace("dbname=family", f"dbname={db}")
+    dsn = fresh_database(db)
     script = subprocess.run([sys.executable, os.path.join(TOP, "bench", "genealogy.py"), "250000"],
                             capture_output=True, check=True).stdout
     for args in (["-c", "CREATE EXTENSION family"], ["-f", os.path.join(TOP, "sql", "app.sql")],
