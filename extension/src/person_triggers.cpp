@@ -128,34 +128,74 @@ std::optional<ParentView> view(const std::unordered_map<int64, Derived>& parents
     return ParentView{static_cast<int>(*rank), p.generation, &p.ranks};
 }
 
-void check_couple(const RowLinks& r) {
-    static Statement q(
-        "SELECT 1 FROM family.relationship"
-        " WHERE least(person_a, person_b) = least($1, $2)"
-        "   AND greatest(person_a, person_b) = greatest($1, $2)"
-        " LIMIT 1 FOR KEY SHARE",
-        {INT8OID, INT8OID});
-    if (q.run({Int64GetDatum(*r.father), Int64GetDatum(*r.mother)}) == 0)
-        fail("FA002",
-             person(r.id) + ": father " + std::to_string(*r.father) + " and mother " +
-                 std::to_string(*r.mother) + " are not a couple",
-             "Only people in a relationship can have children: start a relationship between "
-             "them first.");
+// Whether a relationship row joins the two persons of `keys` (least,
+// greatest): checked again on the version locked.
+bool same_couple(TupleTableSlot* slot, const int64* keys) {
+    TupleDesc d = slot->tts_tupleDescriptor;
+    bool an = false, bn = false;
+    int64 a = DatumGetInt64(slot_getattr(slot, SPI_fnumber(d, "person_a"), &an));
+    int64 b = DatumGetInt64(slot_getattr(slot, SPI_fnumber(d, "person_b"), &bn));
+    return !an && !bn && std::min(a, b) == keys[0] && std::max(a, b) == keys[1];
 }
 
-// The derived values of a row about to be written, from its parents.
-Derived derive_row(const RowLinks& r) {
-    std::vector<int64> ids;
-    for (const auto& p : {r.father, r.mother})
-        if (p) ids.push_back(*p);
-    if (ids.empty()) return Derived{};
-    std::unordered_map<int64, Derived> parents = read_parents(ids);
-    for (const auto& [role, p] : {std::pair{"father", r.father}, std::pair{"mother", r.mother}})
-        if (p && !parents.count(*p))
-            fail("23503",
-                 person(r.id) + ": " + role + " " + std::to_string(*p) + " does not exist");
-    return derive(view(parents, r.father, r.father_rank), view(parents, r.mother, r.mother_rank));
-}
+// One row trigger's reads, without a query: the parents through the primary
+// key (FOR SHARE, in id order), the couple through relationship_couple (FOR
+// KEY SHARE: a relationship cannot go while its child is being added).
+class RowChecks {
+  public:
+    RowChecks(Relation persons, const PersonColumns& c) : persons_(persons), c_(c) {
+        guard([&] { pk_ = RelationGetPrimaryKeyIndex(persons_); });
+    }
+
+    // The derived values of a row about to be written, from its parents.
+    Derived derive_row(const RowLinks& r) {
+        std::vector<int64> ids;
+        for (const auto& p : {r.father, r.mother})
+            if (p) ids.push_back(*p);
+        if (ids.empty()) return Derived{};
+        std::sort(ids.begin(), ids.end());
+        std::unordered_map<int64, Derived> parents;
+        for (int64 id : ids)
+            if (!parents.count(id) && reader_.lock(persons_, pk_, {id}, LockTupleShare))
+                parents[id] = {static_cast<int>(*reader_.int_at(c_.generation)),
+                               {reader_.float8s_at(c_.sums), reader_.float8s_at(c_.counts)}};
+        for (const auto& [role, p] :
+             {std::pair{"father", r.father}, std::pair{"mother", r.mother}})
+            if (p && !parents.count(*p))
+                fail("23503",
+                     person(r.id) + ": " + role + " " + std::to_string(*p) + " does not exist");
+        return derive(view(parents, r.father, r.father_rank),
+                      view(parents, r.mother, r.mother_rank));
+    }
+
+    void check_couple(const RowLinks& r) {
+        Relation relationships = nullptr;
+        Oid couple = InvalidOid;
+        guard([&] {
+            Oid ns = RelationGetNamespace(persons_);
+            relationships = table_open(get_relname_relid("relationship", ns), AccessShareLock);
+            couple = get_relname_relid("relationship_couple", ns);
+        });
+        bool found = reader_.lock(relationships, couple,
+                                  {std::min(*r.father, *r.mother), std::max(*r.father, *r.mother)},
+                                  LockTupleKeyShare, same_couple);
+        guard([&] { table_close(relationships, AccessShareLock); });
+        if (!found)
+            fail("FA002",
+                 person(r.id) + ": father " + std::to_string(*r.father) + " and mother " +
+                     std::to_string(*r.mother) + " are not a couple",
+                 "Only people in a relationship can have children: start a relationship between "
+                 "them first.");
+    }
+
+    void finish() { reader_.finish(); }
+
+  private:
+    Relation persons_;
+    const PersonColumns& c_;
+    Oid pk_ = InvalidOid;
+    RowReader reader_;
+};
 
 void reject_derived_write(int64 id, const char* column) {
     fail("428C9", person(id) + ": column " + std::string(column) + " is derived and cannot be set",
@@ -191,12 +231,12 @@ HeapTuple before_write(TriggerData* td) {
         !attr_same(td->tg_trigtuple, row, d, c.father_rank) ||
         !attr_same(td->tg_trigtuple, row, d, c.mother_rank)) {
         validate(links);
-        Spi spi;
-        derived = derive_row(links);
+        RowChecks checks(td->tg_relation, c);
+        derived = checks.derive_row(links);
         bool parents_changed = insert || !attr_same(td->tg_trigtuple, row, d, c.father_id) ||
                                !attr_same(td->tg_trigtuple, row, d, c.mother_id);
-        if (links.father && links.mother && parents_changed) check_couple(links);
-        spi.finish();
+        if (links.father && links.mother && parents_changed) checks.check_couple(links);
+        checks.finish();
     }
 
     std::vector<int> cols;

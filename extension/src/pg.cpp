@@ -1,10 +1,12 @@
 #include "pg.hpp"
 
 extern "C" {
+#include "access/stratnum.h"
 #include "commands/async.h"
 #include "commands/dbcommands.h"
 #include "storage/proc.h"
 #include "utils/guc.h"
+#include "utils/fmgroids.h"
 #include "utils/memutils.h"
 }
 
@@ -90,6 +92,117 @@ void Spi::finish() {
         AtEOXact_GUC(true, guc_nest_level_);
         SPI_finish();
     });
+}
+
+namespace {
+
+// RowReader::lock's work, all of it PostgreSQL calls: run inside guard(),
+// it owns nothing that needs a destructor.
+bool lock_row(Relation table, TupleTableSlot* slot, Oid index_oid, const int64* keys, int nkeys,
+              LockTupleMode mode, bool (*accept)(TupleTableSlot*, const int64*)) {
+    Relation index = index_open(index_oid, AccessShareLock);
+    ScanKeyData scankeys[INDEX_MAX_KEYS];
+    for (int i = 0; i < nkeys; ++i)
+        ScanKeyInit(&scankeys[i], static_cast<AttrNumber>(i + 1), BTEqualStrategyNumber,
+                    F_INT8EQ, Int64GetDatum(keys[i]));
+    Snapshot snapshot = GetActiveSnapshot();
+    bool fixed = IsolationUsesXactSnapshot();
+    IndexScanDesc scan = index_beginscan(table, index, snapshot, nkeys, 0);
+    index_rescan(scan, scankeys, nkeys, nullptr, 0);
+    bool found = false;
+    while (!found && index_getnext_slot(scan, ForwardScanDirection, slot)) {
+        TM_FailureData failure;
+        ItemPointerData tid = slot->tts_tid;
+        // As ExecLockRows: at READ COMMITTED the latest version is locked
+        // (and returned in the slot); with a fixed snapshot a change since
+        // it is a serialization failure.
+        TM_Result result = table_tuple_lock(
+            table, &tid, snapshot, slot, GetCurrentCommandId(false), mode, LockWaitBlock,
+            fixed ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &failure);
+        switch (result) {
+            case TM_Ok:
+                found = !accept || accept(slot, keys);
+                break;
+            case TM_Updated:
+            case TM_Deleted:
+                if (fixed)
+                    ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                                    errmsg("could not serialize access due to concurrent %s",
+                                           result == TM_Updated ? "update" : "delete")));
+                break;  // deleted meanwhile: the next one, if any
+            default:  // LCOV_EXCL_LINE: a row this command cannot have touched
+                elog(ERROR, "family: unexpected result %d locking a row", static_cast<int>(result));  // LCOV_EXCL_LINE
+        }
+    }
+    index_endscan(scan);
+    index_close(index, AccessShareLock);
+    return found;
+}
+
+}  // namespace
+
+RowReader::RowReader() {
+    guard([&] {
+        // As SPI does for a query that may write: what this command wrote so
+        // far becomes visible.
+        CommandCounterIncrement();
+        PushActiveSnapshot(GetTransactionSnapshot());
+        UpdateActiveSnapshotCommandId();
+    });
+}
+
+bool RowReader::lock(Relation table, Oid index, std::initializer_list<int64> keys,
+                     LockTupleMode mode, bool (*accept)(TupleTableSlot*, const int64*)) {
+    last_ = nullptr;
+    for (const auto& [t, slot] : slots_)
+        if (t == table) last_ = slot;
+    if (!last_) {
+        guard([&] { last_ = table_slot_create(table, nullptr); });
+        slots_.emplace_back(table, last_);
+    }
+    bool found = false;
+    TupleTableSlot* slot = last_;
+    const int64* k = keys.begin();
+    int n = static_cast<int>(keys.size());
+    guard([&] { found = lock_row(table, slot, index, k, n, mode, accept); });
+    return found;
+}
+
+std::optional<int64> RowReader::int_at(int attnum) {
+    bool isnull = false;
+    Datum d = 0;
+    guard([&] { d = slot_getattr(last_, attnum, &isnull); });
+    if (isnull) return std::nullopt;
+    switch (TupleDescAttr(last_->tts_tupleDescriptor, attnum - 1)->atttypid) {
+        case INT2OID:
+            return DatumGetInt16(d);
+        case INT4OID:
+            return DatumGetInt32(d);
+        default:
+            return DatumGetInt64(d);
+    }
+}
+
+std::vector<double> RowReader::float8s_at(int attnum) {
+    const double* data = nullptr;
+    int n = 0;
+    guard([&] {
+        bool isnull = false;
+        Datum d = slot_getattr(last_, attnum, &isnull);
+        if (isnull) return;
+        ArrayType* a = DatumGetArrayTypeP(d);
+        n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+        data = reinterpret_cast<const double*>(ARR_DATA_PTR(a));
+    });
+    return std::vector<double>(data, data + n);
+}
+
+void RowReader::finish() {
+    guard([&] {
+        for (const auto& entry : slots_) ExecDropSingleTupleTableSlot(entry.second);
+        PopActiveSnapshot();
+    });
+    slots_.clear();
 }
 
 uint64 Statement::run(const std::vector<Datum>& args, Reads reads) {
