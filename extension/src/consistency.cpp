@@ -906,6 +906,7 @@ void _PG_init(void) {
                              nullptr, &check_inject, kInjectNone, inject_options, PGC_SUSET,
                              GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("family");
+    person_triggers_init();
 }
 
 void family_check_coordinator(Datum arg) {

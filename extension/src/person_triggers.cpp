@@ -138,6 +138,45 @@ bool same_couple(TupleTableSlot* slot, const int64* keys) {
     return !an && !bn && std::min(a, b) == keys[0] && std::max(a, b) == keys[1];
 }
 
+// What this transaction holds locked, and read when it locked it: parents'
+// derived values (FOR SHARE) and couples (FOR KEY SHARE). While the locks are
+// held nobody else can change those rows, so siblings added one after the
+// other (a COPY, a family's children) look their parents up once. Forgotten
+// when this backend updates or deletes a person (values may change) or a
+// relationship, when a subtransaction aborts (its locks went with it), when
+// a table is truncated (a new relfilenode), and with the transaction.
+struct Locked {
+    LocalTransactionId xact = InvalidLocalTransactionId;
+    Oid persons_node = InvalidOid, relationships_node = InvalidOid;
+    std::unordered_map<int64, Derived> parents;
+    struct PairHash {
+        std::size_t operator()(const std::pair<int64, int64>& p) const {
+            return std::hash<uint64>()(static_cast<uint64>(p.first) * 1000003u ^
+                                       static_cast<uint64>(p.second));
+        }
+    };
+    std::unordered_set<std::pair<int64, int64>, PairHash> couples;
+
+    void clear() {
+        parents.clear();
+        couples.clear();
+    }
+    // Keeps what holds for this transaction and this person table.
+    void hold(Oid persons) {
+        if (xact != MyProc->lxid || persons_node != persons || parents.size() > 100000 ||
+            couples.size() > 100000) {
+            clear();
+            xact = MyProc->lxid;
+            persons_node = persons;
+        }
+    }
+};
+Locked locked;
+
+void forget_on_abort(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
+    if (event == SUBXACT_EVENT_ABORT_SUB) locked.clear();
+}
+
 // One row trigger's reads, without a query: the parents through the primary
 // key (FOR SHARE, in id order), the couple through relationship_couple (FOR
 // KEY SHARE: a relationship cannot go while its child is being added).
@@ -145,27 +184,26 @@ class RowChecks {
   public:
     RowChecks(Relation persons, const PersonColumns& c) : persons_(persons), c_(c) {
         guard([&] { pk_ = RelationGetPrimaryKeyIndex(persons_); });
+        locked.hold(persons_->rd_node.relNode);
     }
 
     // The derived values of a row about to be written, from its parents.
     Derived derive_row(const RowLinks& r) {
         std::vector<int64> ids;
         for (const auto& p : {r.father, r.mother})
-            if (p) ids.push_back(*p);
-        if (ids.empty()) return Derived{};
+            if (p && !locked.parents.count(*p)) ids.push_back(*p);
         std::sort(ids.begin(), ids.end());
-        std::unordered_map<int64, Derived> parents;
         for (int64 id : ids)
-            if (!parents.count(id) && reader_.lock(persons_, pk_, {id}, LockTupleShare))
-                parents[id] = {static_cast<int>(*reader_.int_at(c_.generation)),
-                               {reader_.float8s_at(c_.sums), reader_.float8s_at(c_.counts)}};
-        for (const auto& [role, p] :
-             {std::pair{"father", r.father}, std::pair{"mother", r.mother}})
-            if (p && !parents.count(*p))
+            if (!locked.parents.count(id) && reader().lock(persons_, pk_, {id}, LockTupleShare))
+                locked.parents[id] = {
+                    static_cast<int>(*reader_->int_at(c_.generation)),
+                    {reader_->float8s_at(c_.sums), reader_->float8s_at(c_.counts)}};
+        for (const auto& [role, p] : {std::pair{"father", r.father}, std::pair{"mother", r.mother}})
+            if (p && !locked.parents.count(*p))
                 fail("23503",
                      person(r.id) + ": " + role + " " + std::to_string(*p) + " does not exist");
-        return derive(view(parents, r.father, r.father_rank),
-                      view(parents, r.mother, r.mother_rank));
+        return derive(view(locked.parents, r.father, r.father_rank),
+                      view(locked.parents, r.mother, r.mother_rank));
     }
 
     void check_couple(const RowLinks& r) {
@@ -176,9 +214,15 @@ class RowChecks {
             relationships = table_open(get_relname_relid("relationship", ns), AccessShareLock);
             couple = get_relname_relid("relationship_couple", ns);
         });
-        bool found = reader_.lock(relationships, couple,
-                                  {std::min(*r.father, *r.mother), std::max(*r.father, *r.mother)},
-                                  LockTupleKeyShare, same_couple);
+        if (locked.relationships_node != relationships->rd_node.relNode) {
+            locked.couples.clear();
+            locked.relationships_node = relationships->rd_node.relNode;
+        }
+        std::pair<int64, int64> pair{std::min(*r.father, *r.mother),
+                                     std::max(*r.father, *r.mother)};
+        bool found = locked.couples.count(pair) ||
+                     reader().lock(relationships, couple, {pair.first, pair.second},
+                                   LockTupleKeyShare, same_couple);
         guard([&] { table_close(relationships, AccessShareLock); });
         if (!found)
             fail("FA002",
@@ -186,15 +230,24 @@ class RowChecks {
                      std::to_string(*r.mother) + " are not a couple",
                  "Only people in a relationship can have children: start a relationship between "
                  "them first.");
+        locked.couples.insert(pair);
     }
 
-    void finish() { reader_.finish(); }
+    void finish() {
+        if (reader_) reader_->finish();
+    }
 
   private:
+    // Started on the first lookup: a row whose parents are all known needs no snapshot.
+    RowReader& reader() {
+        if (!reader_) reader_.emplace();
+        return *reader_;
+    }
+
     Relation persons_;
     const PersonColumns& c_;
     Oid pk_ = InvalidOid;
-    RowReader reader_;
+    std::optional<RowReader> reader_;
 };
 
 void reject_derived_write(int64 id, const char* column) {
@@ -207,6 +260,7 @@ void reject_derived_write(int64 id, const char* column) {
 HeapTuple before_write(TriggerData* td) {
     bool insert = TRIGGER_FIRED_BY_INSERT(td->tg_event);
     HeapTuple row = insert ? td->tg_trigtuple : td->tg_newtuple;
+    if (!insert) locked.clear();  // a person's values may change
     if (internal_write_in_progress()) return row;
     TupleDesc d = td->tg_relation->rd_att;
     PersonColumns c(d);
@@ -506,6 +560,15 @@ TriggerData* trigger_data(FunctionCallInfo fcinfo) {
 }
 
 }  // namespace
+
+void forget_locked_rows() {
+    locked.clear();
+}
+
+void person_triggers_init() {
+    RegisterSubXactCallback(forget_on_abort, nullptr);
+}
+
 }  // namespace family::pg
 
 using namespace family::pg;
@@ -535,6 +598,7 @@ Datum family_person_propagate(PG_FUNCTION_ARGS) {
 
 Datum family_person_after_delete(PG_FUNCTION_ARGS) {
     return entry([&] {
+        forget_locked_rows();
         TriggerData* td = trigger_data(fcinfo);
         PersonColumns c(td->tg_relation->rd_att);
         TupleDesc d = td->tg_relation->rd_att;

@@ -103,8 +103,8 @@ bool lock_row(Relation table, TupleTableSlot* slot, Oid index_oid, const int64* 
     Relation index = index_open(index_oid, AccessShareLock);
     ScanKeyData scankeys[INDEX_MAX_KEYS];
     for (int i = 0; i < nkeys; ++i)
-        ScanKeyInit(&scankeys[i], static_cast<AttrNumber>(i + 1), BTEqualStrategyNumber,
-                    F_INT8EQ, Int64GetDatum(keys[i]));
+        ScanKeyInit(&scankeys[i], static_cast<AttrNumber>(i + 1), BTEqualStrategyNumber, F_INT8EQ,
+                    Int64GetDatum(keys[i]));
     Snapshot snapshot = GetActiveSnapshot();
     bool fixed = IsolationUsesXactSnapshot();
     IndexScanDesc scan = index_beginscan(table, index, snapshot, nkeys, 0);
@@ -130,8 +130,9 @@ bool lock_row(Relation table, TupleTableSlot* slot, Oid index_oid, const int64* 
                                     errmsg("could not serialize access due to concurrent %s",
                                            result == TM_Updated ? "update" : "delete")));
                 break;  // deleted meanwhile: the next one, if any
-            default:  // LCOV_EXCL_LINE: a row this command cannot have touched
-                elog(ERROR, "family: unexpected result %d locking a row", static_cast<int>(result));  // LCOV_EXCL_LINE
+            default:    // LCOV_EXCL_LINE: a row this command cannot have touched
+                elog(ERROR, "family: unexpected result %d locking a row",
+                     static_cast<int>(result));  // LCOV_EXCL_LINE
         }
     }
     index_endscan(scan);

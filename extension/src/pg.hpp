@@ -25,6 +25,7 @@ extern "C" {
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -201,6 +202,13 @@ class DerivedBatch {
     std::vector<std::optional<double>> ranks_;
     std::vector<double> sums_, counts_;
 };
+
+// The person trigger keeps, per transaction, the parents and couples it
+// locked (see person_triggers.cpp); a write that may change them forgets
+// them all. person_triggers_init() registers what forgets them when a
+// subtransaction aborts (from _PG_init).
+void forget_locked_rows();
+void person_triggers_init();
 
 // True while the extension itself writes derived values: the person triggers
 // let such writes through without recomputing or propagating them.

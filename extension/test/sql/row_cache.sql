@@ -1,0 +1,96 @@
+-- Within a transaction the person trigger remembers the parents and couples
+-- it locked; every write that may change them makes it forget.
+TRUNCATE family.person, family.relationship RESTART IDENTITY;
+CREATE FUNCTION pg_temp.fails(sql text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE sql;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+-- Grandparents 1 and 2 (a couple) and their child 3; 3 and 4 a couple;
+-- 5, 6, 7 single. New persons get ids from 100.
+INSERT INTO family.person (id, first_name) OVERRIDING SYSTEM VALUE
+VALUES (1, 'g1'), (2, 'g2'), (4, 'p4'), (5, 'p5'), (6, 'p6'), (7, 'p7');
+SELECT family.start_relationship(1, 2) > 0 AS couple;
+INSERT INTO family.person (id, first_name, father_id, father_rank, mother_id, mother_rank)
+OVERRIDING SYSTEM VALUE VALUES (3, 'p3', 1, 5, 2, 5);
+SELECT family.start_relationship(3, 4) > 0 AS couple;
+SELECT setval(pg_get_serial_sequence('family.person', 'id'), 99) > 0 AS ids_from_100;
+
+-- A parent's rank changes between two children: the second child sees it.
+BEGIN;
+INSERT INTO family.person (first_name, father_id, father_rank, mother_id, mother_rank)
+VALUES ('k1', 3, 3, 4, 3);
+UPDATE family.person SET father_rank = 1 WHERE id = 3;
+INSERT INTO family.person (first_name, father_id, father_rank, mother_id, mother_rank)
+VALUES ('k2', 3, 3, 4, 3);
+SELECT first_name, ancestor_relationship_rank,
+       ancestor_relationship_rank = family.compute_ancestor_rank(id) AS consistent
+  FROM family.person WHERE first_name IN ('k1', 'k2') ORDER BY first_name;
+ROLLBACK;
+
+-- A couple whose relationship goes: its next child is refused.
+BEGIN;
+SELECT family.start_relationship(5, 6) > 0 AS couple;
+INSERT INTO family.person (id, first_name, father_id, father_rank, mother_id, mother_rank)
+OVERRIDING SYSTEM VALUE VALUES (50, 'c', 5, 3, 6, 3);
+DELETE FROM family.person WHERE id = 50;
+DELETE FROM family.relationship WHERE person_a = 5 AND person_b = 6;
+SELECT pg_temp.fails($$INSERT INTO family.person (first_name, father_id, father_rank, mother_id, mother_rank)
+                      VALUES ('d', 5, 3, 6, 3)$$);
+ROLLBACK;
+
+-- A relationship made in a rolled-back savepoint is gone, with its couple.
+BEGIN;
+SAVEPOINT s;
+SELECT family.start_relationship(5, 7) > 0 AS couple;
+INSERT INTO family.person (first_name, father_id, father_rank, mother_id, mother_rank)
+VALUES ('e', 5, 3, 7, 3);
+ROLLBACK TO SAVEPOINT s;
+SELECT pg_temp.fails($$INSERT INTO family.person (first_name, father_id, father_rank, mother_id, mother_rank)
+                      VALUES ('f', 5, 3, 7, 3)$$);
+ROLLBACK;
+
+-- TRUNCATE of the relationships in the same transaction.
+BEGIN;
+INSERT INTO family.person (first_name, father_id, father_rank, mother_id, mother_rank)
+VALUES ('g', 3, 3, 4, 3);
+TRUNCATE family.relationship;
+SELECT pg_temp.fails($$INSERT INTO family.person (first_name, father_id, father_rank, mother_id, mother_rank)
+                      VALUES ('h', 3, 3, 4, 3)$$);
+ROLLBACK;
+
+-- TRUNCATE of the persons, then persons made anew with the same ids and
+-- another ancestry.
+BEGIN;
+INSERT INTO family.person (first_name, father_id, father_rank, mother_id, mother_rank)
+VALUES ('g', 3, 3, 4, 3);
+SET CONSTRAINTS ALL IMMEDIATE;  -- TRUNCATE waits for no deferred check
+TRUNCATE family.person, family.relationship;
+INSERT INTO family.person (id, first_name) OVERRIDING SYSTEM VALUE VALUES (9, 'top');
+INSERT INTO family.person (id, first_name, father_id, father_rank) OVERRIDING SYSTEM VALUE
+VALUES (3, 'p3 again', 9, 1);
+INSERT INTO family.person (first_name, father_id, father_rank) VALUES ('i', 3, 5);
+SELECT first_name, generation, ancestor_relationship_rank,
+       ancestor_relationship_rank = family.compute_ancestor_rank(id) AS consistent
+  FROM family.person WHERE first_name = 'i';
+ROLLBACK;
+
+-- A parent whose child goes, then the parent, made again with the same id
+-- and another ancestry.
+BEGIN;
+INSERT INTO family.person (id, first_name, father_id, father_rank) OVERRIDING SYSTEM VALUE
+VALUES (60, 'j', 5, 2);
+DELETE FROM family.person WHERE id = 60;
+DELETE FROM family.person WHERE id = 5;
+INSERT INTO family.person (id, first_name, father_id, father_rank) OVERRIDING SYSTEM VALUE
+VALUES (5, 'p5 again', 3, 4);
+INSERT INTO family.person (first_name, father_id, father_rank) VALUES ('k', 5, 2);
+SELECT first_name, generation, ancestor_relationship_rank,
+       ancestor_relationship_rank = family.compute_ancestor_rank(id) AS consistent
+  FROM family.person WHERE first_name = 'k';
+ROLLBACK;
+
+SELECT count(*) AS wrong_ranks FROM family.person
+ WHERE ancestor_relationship_rank IS DISTINCT FROM family.compute_ancestor_rank(id);
