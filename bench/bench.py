@@ -125,7 +125,7 @@ def main():
     parser.add_argument("--persons", type=int, default=1_000_000)
     parser.add_argument("--reuse", action="store_true", help="keep an already loaded genealogy")
     parser.add_argument("--seconds", type=int, default=8, help="per pgbench round")
-    parser.add_argument("--only", choices=["check"], help="only these benchmarks")
+    parser.add_argument("--only", choices=["check", "write"], help="only these benchmarks")
     args = parser.parse_args()
     conn = psycopg2.connect(args.dsn)
     conn.autocommit = True
@@ -156,6 +156,9 @@ def main():
 
     if args.only == "check":
         bench_check(conn)
+        return summary()
+    bench_write_path(conn)
+    if args.only == "write":
         return summary()
 
     # 1. Insert of a child: trigger path vs plain INSERT into the identical table.
@@ -319,6 +322,110 @@ SELECT 'bench', person_a, 3, person_b, 4{extra_values} FROM bench_couple WHERE i
 
     bench_check(conn)
     summary()
+
+
+def in_transaction(conn, statements):
+    """Runs the statements in one transaction, deferred foreign keys checked
+    at its end (SET CONSTRAINTS ALL IMMEDIATE), and rolls it back: the time
+    is the work's CPU, with no commit to wait for, and the data stays."""
+    conn.autocommit = False
+    try:
+        t = time.perf_counter()
+        for sql in statements:
+            q(conn, sql)
+        q(conn, "SET CONSTRAINTS ALL IMMEDIATE")
+        return time.perf_counter() - t
+    finally:
+        conn.rollback()
+        conn.autocommit = True
+
+
+def bench_write_path(conn, rounds=3):
+    """Issue 14's figures: the same writes through the extension and into
+    plain tables (same columns, constraints, indexes, deferred keys, no
+    triggers), each in one transaction, alternating rounds."""
+    depth = q(conn, "SELECT round(avg(cardinality(link_counts)))::int FROM family.person")[0][0]
+    arrays = f"array_fill(7.0::float8, ARRAY[{depth}]), array_fill(2.0::float8, ARRAY[{depth}])"
+    q(conn, "SELECT setval(pg_get_serial_sequence('plain.person', 'id'), "
+            "greatest((SELECT max(id) FROM family.person), (SELECT max(id) FROM plain.person)))")
+    q(conn, "SELECT setval(pg_get_serial_sequence('family.person', 'id'), "
+            "(SELECT max(id) FROM family.person))")
+    q(conn, "SELECT setval(pg_get_serial_sequence('plain.relationship', 'id'), "
+            "(SELECT max(id) FROM family.relationship))")
+    # 1. 50,000 children, one INSERT each, of couples with 1-4 children.
+    q(conn, """DROP TABLE IF EXISTS bench_kids;
+               CREATE UNLOGGED TABLE bench_kids AS
+               SELECT row_number() OVER (ORDER BY c.n, g) AS i, c.person_a AS f, c.person_b AS m,
+                      1 + (c.n + g) % 5 AS fr, 1 + (c.n * 7 + g) % 5 AS mr
+                 FROM (SELECT person_a, person_b, row_number() OVER (ORDER BY id) AS n
+                         FROM family.relationship WHERE id % 3 = 0) AS c,
+                      LATERAL generate_series(1, 1 + (c.n % 4)::int) AS g;
+               DELETE FROM bench_kids WHERE i > 50000; ANALYZE bench_kids;""")
+    kids = q(conn, "SELECT count(*) FROM bench_kids")[0][0]
+    row_by_row = """DO $$ DECLARE k record; BEGIN
+        FOR k IN SELECT * FROM bench_kids ORDER BY i LOOP
+            INSERT INTO {table} (first_name, father_id, father_rank, mother_id, mother_rank{extra})
+            VALUES ('kid', k.f, k.fr, k.m, k.mr{values});
+        END LOOP; END $$"""
+    ext_rows = row_by_row.format(table="family.person", extra="", values="")
+    plain_rows = row_by_row.format(table="plain.person",
+                                   extra=", generation, link_rank_sums, link_counts",
+                                   values=f", 1, {arrays}")
+    # 2. A rank change above the most descendants a person of generation 4 has.
+    root, d = q(conn, """SELECT c.id, (SELECT count(*) FROM family.descendants(c.id)) AS d
+                           FROM (SELECT id FROM family.person WHERE generation = 4
+                                  AND father_id IS NOT NULL ORDER BY id LIMIT 20) AS c
+                          ORDER BY d DESC LIMIT 1""")[0]
+    q(conn, f"""DROP TABLE IF EXISTS bench_line;
+                CREATE UNLOGGED TABLE bench_line AS
+                SELECT person_id AS id FROM family.descendants({root}) UNION SELECT {root};""")
+    rank = q(conn, "SELECT father_rank FROM family.person WHERE id = %s", (root,))[0][0]
+    ext_rank = [f"UPDATE family.person SET father_rank = {1 + rank % 5} WHERE id = {root}"]
+    plain_rank = ["""UPDATE plain.person AS p
+                        SET ancestor_relationship_rank = 6 - p.ancestor_relationship_rank,
+                            link_rank_sums = p.link_rank_sums, updated_at = now()
+                       FROM bench_line AS l WHERE p.id = l.id"""]
+    # 3. 100,000 persons by INSERT ... SELECT: 20,000 parents, their 10,000
+    # couples, then 80,000 children.
+    bulk = """
+        CREATE TEMP TABLE new_parents ON COMMIT DROP AS
+        SELECT g AS n, nextval(pg_get_serial_sequence('{table}', 'id')) AS id
+          FROM generate_series(1, 20000) AS g;
+        INSERT INTO {table} (id, first_name{extra}) OVERRIDING SYSTEM VALUE
+        SELECT id, 'parent'{values} FROM new_parents;
+        INSERT INTO {rel} (person_a, person_b)
+        SELECT a.id, b.id FROM new_parents AS a JOIN new_parents AS b ON b.n = a.n + 1
+         WHERE a.n % 2 = 1;
+        INSERT INTO {table} (first_name, father_id, father_rank, mother_id, mother_rank{extra2})
+        SELECT 'child', a.id, 1 + g % 5, b.id, 1 + (g * 3) % 5{values2}
+          FROM new_parents AS a JOIN new_parents AS b ON b.n = a.n + 1,
+               generate_series(1, 8) AS g
+         WHERE a.n % 2 = 1"""
+    ext_bulk = [bulk.format(table="family.person", rel="family.relationship", extra="",
+                            values="", extra2="", values2="")]
+    plain_bulk = [bulk.format(table="plain.person", rel="plain.relationship",
+                              extra=", generation, link_rank_sums, link_counts",
+                              values=", 0, '{}', '{}'",
+                              extra2=", generation, link_rank_sums, link_counts",
+                              values2=f", 1, {arrays}")]
+    steps = [(f"{kids:,} children added row by row (couples, 1-4 children each)",
+              [ext_rows], [plain_rows]),
+             (f"a rank change above {d:,} descendants vs one UPDATE of as many rows",
+              ext_rank, plain_rank),
+             ("INSERT ... SELECT of 100,000 persons (10,000 couples, 80,000 children)",
+              ext_bulk, plain_bulk)]
+    for name, ext, plain in steps:
+        e_t, p_t = [], []
+        for k in range(rounds):
+            for side in ((ext, e_t), (plain, p_t)) if k % 2 == 0 else ((plain, p_t), (ext, e_t)):
+                # What the rounds before left (rolled back rows) goes first.
+                q(conn, "VACUUM family.person, family.relationship, plain.person, "
+                        "plain.relationship")
+                side[1].append(in_transaction(conn, side[0]))
+        e, p = statistics.median(e_t), statistics.median(p_t)
+        report(name + ", in one transaction", e / p, lambda r: r <= 1.5,
+               f"{e:.2f} s vs {p:.2f} s; extension vs plain tables, median of {rounds}")
+    q(conn, "DROP TABLE bench_kids; DROP TABLE bench_line")
 
 
 def summary():
