@@ -371,11 +371,14 @@ def bench_write_path(conn, rounds=3):
     plain_rows = row_by_row.format(table="plain.person",
                                    extra=", generation, link_rank_sums, link_counts",
                                    values=f", 1, {arrays}")
-    # 2. A rank change above the most descendants a person of generation 4 has.
+    # 2. A rank change above as many descendants as the issue measured
+    # (46,294 at 1M persons): the person of generations 5-8 closest to it.
     root, d = q(conn, """SELECT c.id, (SELECT count(*) FROM family.descendants(c.id)) AS d
-                           FROM (SELECT id FROM family.person WHERE generation = 4
-                                  AND father_id IS NOT NULL ORDER BY id LIMIT 20) AS c
-                          ORDER BY d DESC LIMIT 1""")[0]
+                           FROM generate_series(5, 8) AS g,
+                                LATERAL (SELECT id FROM family.person WHERE generation = g
+                                          AND father_id IS NOT NULL ORDER BY id LIMIT 8) AS c
+                          ORDER BY abs((SELECT count(*) FROM family.descendants(c.id)) - 46294)
+                          LIMIT 1""")[0]
     q(conn, f"""DROP TABLE IF EXISTS bench_line;
                 CREATE UNLOGGED TABLE bench_line AS
                 SELECT person_id AS id FROM family.descendants({root}) UNION SELECT {root};""")
