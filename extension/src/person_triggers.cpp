@@ -138,38 +138,34 @@ bool same_couple(TupleTableSlot* slot, const int64* keys) {
     return !an && !bn && std::min(a, b) == keys[0] && std::max(a, b) == keys[1];
 }
 
-// What this transaction holds locked, and read when it locked it: parents'
-// derived values (FOR SHARE) and couples (FOR KEY SHARE). While the locks are
-// held nobody else can change those rows, so siblings added one after the
-// other (a COPY, a family's children) look their parents up once. Forgotten
-// when this backend updates or deletes a person (values may change) or a
-// relationship, when a subtransaction aborts (its locks went with it), when
-// a table is truncated (a new relfilenode), and with the transaction.
+// Where the rows this transaction locked are: a parent (FOR SHARE) by id, a
+// couple's relationship (FOR KEY SHARE) by (least, greatest). While a lock is
+// held nobody else can change that row version, so siblings added one after
+// the other (a COPY, a family's children) fetch their parents by position
+// instead of searching the index. A position is trusted only while the row
+// there is still visible (this transaction's own update or delete of it, by
+// any path, hides it) and is the one asked for; values are read again each
+// time. A subtransaction's abort releases its locks: then all is forgotten,
+// as with the transaction.
 struct Locked {
     LocalTransactionId xact = InvalidLocalTransactionId;
-    Oid persons_node = InvalidOid, relationships_node = InvalidOid;
-    std::unordered_map<int64, Derived> parents;
     struct PairHash {
         std::size_t operator()(const std::pair<int64, int64>& p) const {
             return std::hash<uint64>()(static_cast<uint64>(p.first) * 1000003u ^
                                        static_cast<uint64>(p.second));
         }
     };
-    std::unordered_set<std::pair<int64, int64>, PairHash> couples;
+    std::unordered_map<int64, ItemPointerData> parents;
+    std::unordered_map<std::pair<int64, int64>, ItemPointerData, PairHash> couples;
 
-    // Called for every row an UPDATE writes: cheap when there is nothing to
-    // forget (clear() walks every bucket, however few entries are left).
     void clear() {
-        if (!parents.empty()) parents = {};
-        if (!couples.empty()) couples = {};
+        decltype(parents)().swap(parents);  // clear() would keep every bucket
+        decltype(couples)().swap(couples);
     }
-    // Keeps what holds for this transaction and this person table.
-    void hold(Oid persons) {
-        if (xact != MyProc->lxid || persons_node != persons || parents.size() > 100000 ||
-            couples.size() > 100000) {
+    void hold() {
+        if (xact != MyProc->lxid || parents.size() > 100000 || couples.size() > 100000) {
             clear();
             xact = MyProc->lxid;
-            persons_node = persons;
         }
     }
 };
@@ -186,70 +182,72 @@ class RowChecks {
   public:
     RowChecks(Relation persons, const PersonColumns& c) : persons_(persons), c_(c) {
         guard([&] { pk_ = RelationGetPrimaryKeyIndex(persons_); });
-        locked.hold(persons_->rd_node.relNode);
+        locked.hold();
     }
 
     // The derived values of a row about to be written, from its parents.
     Derived derive_row(const RowLinks& r) {
         std::vector<int64> ids;
         for (const auto& p : {r.father, r.mother})
-            if (p && !locked.parents.count(*p)) ids.push_back(*p);
+            if (p) ids.push_back(*p);
+        if (ids.empty()) return Derived{};
         std::sort(ids.begin(), ids.end());
-        for (int64 id : ids)
-            if (!locked.parents.count(id) && reader().lock(persons_, pk_, {id}, LockTupleShare))
-                locked.parents[id] = {
-                    static_cast<int>(*reader_->int_at(c_.generation)),
-                    {reader_->float8s_at(c_.sums), reader_->float8s_at(c_.counts)}};
+        std::unordered_map<int64, Derived> parents;
+        for (int64 id : ids) {
+            if (parents.count(id)) continue;
+            auto known = locked.parents.find(id);
+            bool found = known != locked.parents.end() && reader_.fetch(persons_, known->second) &&
+                         reader_.int_at(c_.id) == id;
+            if (!found) found = reader_.lock(persons_, pk_, {id}, LockTupleShare);
+            if (!found) continue;
+            locked.parents[id] = reader_.position();
+            parents[id] = {static_cast<int>(*reader_.int_at(c_.generation)),
+                           {reader_.float8s_at(c_.sums), reader_.float8s_at(c_.counts)}};
+        }
         for (const auto& [role, p] : {std::pair{"father", r.father}, std::pair{"mother", r.mother}})
-            if (p && !locked.parents.count(*p))
+            if (p && !parents.count(*p))
                 fail("23503",
                      person(r.id) + ": " + role + " " + std::to_string(*p) + " does not exist");
-        return derive(view(locked.parents, r.father, r.father_rank),
-                      view(locked.parents, r.mother, r.mother_rank));
+        return derive(view(parents, r.father, r.father_rank),
+                      view(parents, r.mother, r.mother_rank));
     }
 
     void check_couple(const RowLinks& r) {
         Relation relationships = nullptr;
         Oid couple = InvalidOid;
+        // RowShareLock until the transaction ends, as SELECT ... FOR KEY
+        // SHARE would take: the table and its index stay while the child
+        // depends on the row.
         guard([&] {
             Oid ns = RelationGetNamespace(persons_);
-            relationships = table_open(get_relname_relid("relationship", ns), AccessShareLock);
+            relationships = table_open(get_relname_relid("relationship", ns), RowShareLock);
             couple = get_relname_relid("relationship_couple", ns);
         });
-        if (locked.relationships_node != relationships->rd_node.relNode) {
-            locked.couples.clear();
-            locked.relationships_node = relationships->rd_node.relNode;
-        }
         std::pair<int64, int64> pair{std::min(*r.father, *r.mother),
                                      std::max(*r.father, *r.mother)};
-        bool found = locked.couples.count(pair) ||
-                     reader().lock(relationships, couple, {pair.first, pair.second},
-                                   LockTupleKeyShare, same_couple);
-        guard([&] { table_close(relationships, AccessShareLock); });
+        auto known = locked.couples.find(pair);
+        bool found = known != locked.couples.end() && reader_.fetch(relationships, known->second) &&
+                     reader_.check(same_couple, {pair.first, pair.second});
+        if (!found)
+            found = reader_.lock(relationships, couple, {pair.first, pair.second},
+                                 LockTupleKeyShare, same_couple);
+        if (found) locked.couples[pair] = reader_.position();
+        guard([&] { table_close(relationships, NoLock); });
         if (!found)
             fail("FA002",
                  person(r.id) + ": father " + std::to_string(*r.father) + " and mother " +
                      std::to_string(*r.mother) + " are not a couple",
                  "Only people in a relationship can have children: start a relationship between "
                  "them first.");
-        locked.couples.insert(pair);
     }
 
-    void finish() {
-        if (reader_) reader_->finish();
-    }
+    void finish() { reader_.finish(); }
 
   private:
-    // Started on the first lookup: a row whose parents are all known needs no snapshot.
-    RowReader& reader() {
-        if (!reader_) reader_.emplace();
-        return *reader_;
-    }
-
     Relation persons_;
     const PersonColumns& c_;
     Oid pk_ = InvalidOid;
-    std::optional<RowReader> reader_;
+    RowReader reader_;
 };
 
 void reject_derived_write(int64 id, const char* column) {
@@ -262,7 +260,6 @@ void reject_derived_write(int64 id, const char* column) {
 HeapTuple before_write(TriggerData* td) {
     bool insert = TRIGGER_FIRED_BY_INSERT(td->tg_event);
     HeapTuple row = insert ? td->tg_trigtuple : td->tg_newtuple;
-    if (!insert) locked.clear();  // a person's values may change
     if (internal_write_in_progress()) return row;
     TupleDesc d = td->tg_relation->rd_att;
     PersonColumns c(d);
@@ -563,10 +560,6 @@ TriggerData* trigger_data(FunctionCallInfo fcinfo) {
 
 }  // namespace
 
-void forget_locked_rows() {
-    locked.clear();
-}
-
 void person_triggers_init() {
     RegisterSubXactCallback(forget_on_abort, nullptr);
 }
@@ -600,7 +593,6 @@ Datum family_person_propagate(PG_FUNCTION_ARGS) {
 
 Datum family_person_after_delete(PG_FUNCTION_ARGS) {
     return entry([&] {
-        forget_locked_rows();
         TriggerData* td = trigger_data(fcinfo);
         PersonColumns c(td->tg_relation->rd_att);
         TupleDesc d = td->tg_relation->rd_att;

@@ -2,6 +2,7 @@
 
 extern "C" {
 #include "access/stratnum.h"
+#include "storage/bufmgr.h"
 #include "commands/async.h"
 #include "commands/dbcommands.h"
 #include "storage/proc.h"
@@ -116,9 +117,11 @@ bool lock_row(Relation table, TupleTableSlot* slot, Oid index_oid, const int64* 
         // As ExecLockRows: at READ COMMITTED the latest version is locked
         // (and returned in the slot); with a fixed snapshot a change since
         // it is a serialization failure.
-        TM_Result result = table_tuple_lock(
-            table, &tid, snapshot, slot, GetCurrentCommandId(false), mode, LockWaitBlock,
-            fixed ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &failure);
+        TM_Result result = table_tuple_lock(table, &tid, snapshot, slot, GetCurrentCommandId(false),
+                                            mode, LockWaitBlock,
+                                            TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS |
+                                                (fixed ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION),
+                                            &failure);
         switch (result) {
             case TM_Ok:
                 found = !accept || accept(slot, keys);
@@ -136,7 +139,7 @@ bool lock_row(Relation table, TupleTableSlot* slot, Oid index_oid, const int64* 
         }
     }
     index_endscan(scan);
-    index_close(index, AccessShareLock);
+    index_close(index, NoLock);  // held until the transaction ends, as a query's
     return found;
 }
 
@@ -152,21 +155,43 @@ RowReader::RowReader() {
     });
 }
 
+TupleTableSlot* RowReader::slot_for(Relation table) {
+    for (const auto& [t, slot] : slots_)
+        if (t == table) return slot;
+    TupleTableSlot* slot = nullptr;
+    guard([&] { slot = table_slot_create(table, nullptr); });
+    slots_.emplace_back(table, slot);
+    return slot;
+}
+
 bool RowReader::lock(Relation table, Oid index, std::initializer_list<int64> keys,
                      LockTupleMode mode, bool (*accept)(TupleTableSlot*, const int64*)) {
-    last_ = nullptr;
-    for (const auto& [t, slot] : slots_)
-        if (t == table) last_ = slot;
-    if (!last_) {
-        guard([&] { last_ = table_slot_create(table, nullptr); });
-        slots_.emplace_back(table, last_);
-    }
+    TupleTableSlot* slot = last_ = slot_for(table);
     bool found = false;
-    TupleTableSlot* slot = last_;
     const int64* k = keys.begin();
     int n = static_cast<int>(keys.size());
     guard([&] { found = lock_row(table, slot, index, k, n, mode, accept); });
     return found;
+}
+
+bool RowReader::fetch(Relation table, ItemPointerData position) {
+    TupleTableSlot* slot = last_ = slot_for(table);
+    bool found = false;
+    guard([&] {
+        // A table truncated since holds fewer blocks (perhaps none).
+        found = ItemPointerGetBlockNumber(&position) < RelationGetNumberOfBlocks(table) &&
+                table_tuple_fetch_row_version(table, &position, GetActiveSnapshot(), slot);
+    });
+    return found;
+}
+
+bool RowReader::check(bool (*accept)(TupleTableSlot*, const int64*),
+                      std::initializer_list<int64> keys) {
+    bool ok = false;
+    TupleTableSlot* slot = last_;
+    const int64* k = keys.begin();
+    guard([&] { ok = accept(slot, k); });
+    return ok;
 }
 
 std::optional<int64> RowReader::int_at(int attnum) {

@@ -150,11 +150,19 @@ class RowReader {
     // the next lock() or finish().
     bool lock(Relation table, Oid index, std::initializer_list<int64> keys, LockTupleMode mode,
               bool (*accept)(TupleTableSlot*, const int64* keys) = nullptr);
+    // The row version at `position` in `table`, if this snapshot sees it
+    // (no lock taken: for rows this transaction has locked already).
+    bool fetch(Relation table, ItemPointerData position);
+    // `accept` on the row read last.
+    bool check(bool (*accept)(TupleTableSlot*, const int64* keys),
+               std::initializer_list<int64> keys);
+    ItemPointerData position() const { return last_->tts_tid; }  // of the row read last
     std::optional<int64> int_at(int attnum);
     std::vector<double> float8s_at(int attnum);  // an array without nulls
     void finish();
 
   private:
+    TupleTableSlot* slot_for(Relation table);
     std::vector<std::pair<Relation, TupleTableSlot*>> slots_;  // one per table
     TupleTableSlot* last_ = nullptr;
 };
@@ -203,11 +211,9 @@ class DerivedBatch {
     std::vector<double> sums_, counts_;
 };
 
-// The person trigger keeps, per transaction, the parents and couples it
-// locked (see person_triggers.cpp); a write that may change them forgets
-// them all. person_triggers_init() registers what forgets them when a
-// subtransaction aborts (from _PG_init).
-void forget_locked_rows();
+// The person trigger keeps, per transaction, where the parents and couples
+// it locked are (see person_triggers.cpp); person_triggers_init() (from
+// _PG_init) registers what forgets them when a subtransaction aborts.
 void person_triggers_init();
 
 // True while the extension itself writes derived values: the person triggers

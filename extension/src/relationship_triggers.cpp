@@ -143,7 +143,6 @@ PG_FUNCTION_INFO_V1(family_relationship_before_delete);
 Datum family_relationship_before_write(PG_FUNCTION_ARGS) {
     return entry([&] {
         auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
-        if (TRIGGER_FIRED_BY_UPDATE(td->tg_event)) forget_locked_rows();
         before_write(td);
         // partner_id of both persons changes.
         Relationship r =
@@ -157,11 +156,6 @@ Datum family_relationship_before_write(PG_FUNCTION_ARGS) {
 
 Datum family_relationship_before_delete(PG_FUNCTION_ARGS) {
     return entry([&] {
-        // A couple whose relationship goes keeps another one (before_delete
-        // locks it, specs/couple_cache_vs_delete), or has no child: the
-        // person trigger would not need to forget; it does, so that what it
-        // remembers never depends on that.
-        forget_locked_rows();
         auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
         before_delete(td);
         Relationship r = read(td->tg_trigtuple, td->tg_relation->rd_att);
