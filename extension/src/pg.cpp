@@ -178,8 +178,12 @@ bool RowReader::fetch(Relation table, ItemPointerData position) {
     TupleTableSlot* slot = last_ = slot_for(table);
     bool found = false;
     guard([&] {
-        // A table truncated since holds fewer blocks (perhaps none).
-        found = ItemPointerGetBlockNumber(&position) < RelationGetNumberOfBlocks(table) &&
+        // A table truncated since may hold fewer blocks (perhaps none): only
+        // one whose file is new in this transaction (created, or truncated).
+        bool new_file = table->rd_createSubid != InvalidSubTransactionId ||
+                        table->rd_firstRelfilenodeSubid != InvalidSubTransactionId;
+        found = (!new_file ||
+                 ItemPointerGetBlockNumber(&position) < RelationGetNumberOfBlocks(table)) &&
                 table_tuple_fetch_row_version(table, &position, GetActiveSnapshot(), slot);
     });
     return found;
