@@ -133,9 +133,12 @@ bool lock_row(Relation table, TupleTableSlot* slot, Oid index_oid, const int64* 
                                     errmsg("could not serialize access due to concurrent %s",
                                            result == TM_Updated ? "update" : "delete")));
                 break;  // deleted meanwhile: the next one, if any
-            default:    // LCOV_EXCL_LINE: a row this command cannot have touched
-                elog(ERROR, "family: unexpected result %d locking a row",
-                     static_cast<int>(result));  // LCOV_EXCL_LINE
+            // LCOV_EXCL_START: TM_SelfModified, TM_Invisible, TM_BeingModified,
+            // TM_WouldBlock: not for a row this command found visible after
+            // CommandCounterIncrement(), locked with LockWaitBlock.
+            default:
+                elog(ERROR, "family: unexpected result %d locking a row", static_cast<int>(result));
+                // LCOV_EXCL_STOP
         }
     }
     index_endscan(scan);
@@ -203,14 +206,10 @@ std::optional<int64> RowReader::int_at(int attnum) {
     Datum d = 0;
     guard([&] { d = slot_getattr(last_, attnum, &isnull); });
     if (isnull) return std::nullopt;
-    switch (TupleDescAttr(last_->tts_tupleDescriptor, attnum - 1)->atttypid) {
-        case INT2OID:
-            return DatumGetInt16(d);
-        case INT4OID:
-            return DatumGetInt32(d);
-        default:
-            return DatumGetInt64(d);
-    }
+    // int4 (generation) or int8 (ids).
+    if (TupleDescAttr(last_->tts_tupleDescriptor, attnum - 1)->atttypid == INT4OID)
+        return DatumGetInt32(d);
+    return DatumGetInt64(d);
 }
 
 std::vector<double> RowReader::float8s_at(int attnum) {
