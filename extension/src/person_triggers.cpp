@@ -196,13 +196,14 @@ class RowChecks {
         for (int64 id : ids) {
             if (parents.count(id)) continue;
             auto known = locked.parents.find(id);
-            bool found = known != locked.parents.end() && reader_.fetch(persons_, known->second) &&
-                         reader_.int_at(c_.id) == id;
-            if (!found) found = reader_.lock(persons_, pk_, {id}, LockTupleShare);
+            RowReader& reader = this->reader();
+            bool found = known != locked.parents.end() && reader.fetch(persons_, known->second) &&
+                         reader.int_at(c_.id) == id;
+            if (!found) found = reader.lock(persons_, pk_, {id}, LockTupleShare);
             if (!found) continue;
-            locked.parents[id] = reader_.position();
-            parents[id] = {static_cast<int>(*reader_.int_at(c_.generation)),
-                           {reader_.float8s_at(c_.sums), reader_.float8s_at(c_.counts)}};
+            locked.parents[id] = reader.position();
+            parents[id] = {static_cast<int>(*reader.int_at(c_.generation)),
+                           {reader.float8s_at(c_.sums), reader.float8s_at(c_.counts)}};
         }
         for (const auto& [role, p] : {std::pair{"father", r.father}, std::pair{"mother", r.mother}})
             if (p && !parents.count(*p))
@@ -226,12 +227,13 @@ class RowChecks {
         std::pair<int64, int64> pair{std::min(*r.father, *r.mother),
                                      std::max(*r.father, *r.mother)};
         auto known = locked.couples.find(pair);
-        bool found = known != locked.couples.end() && reader_.fetch(relationships, known->second) &&
-                     reader_.check(same_couple, {pair.first, pair.second});
+        RowReader& reader = this->reader();
+        bool found = known != locked.couples.end() && reader.fetch(relationships, known->second) &&
+                     reader.check(same_couple, {pair.first, pair.second});
         if (!found)
-            found = reader_.lock(relationships, couple, {pair.first, pair.second},
-                                 LockTupleKeyShare, same_couple);
-        if (found) locked.couples[pair] = reader_.position();
+            found = reader.lock(relationships, couple, {pair.first, pair.second}, LockTupleKeyShare,
+                                same_couple);
+        if (found) locked.couples[pair] = reader.position();
         guard([&] { table_close(relationships, NoLock); });
         if (!found)
             fail("FA002",
@@ -241,13 +243,21 @@ class RowChecks {
                  "them first.");
     }
 
-    void finish() { reader_.finish(); }
+    void finish() {
+        if (reader_) reader_->finish();
+    }
 
   private:
+    // Made on the first read: a person without parents takes no snapshot.
+    RowReader& reader() {
+        if (!reader_) reader_.emplace();
+        return *reader_;
+    }
+
     Relation persons_;
     const PersonColumns& c_;
     Oid pk_ = InvalidOid;
-    RowReader reader_;
+    std::optional<RowReader> reader_;
 };
 
 void reject_derived_write(int64 id, const char* column) {

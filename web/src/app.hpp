@@ -52,8 +52,8 @@ Config config_from(const std::function<const char*(const char*)>& get);
 // Pistache's; the unit tests: their own).
 class Request {
   public:
-    virtual std::string method() const = 0;    // "GET"
-    virtual std::string resource() const = 0;  // the path, without the query
+    virtual std::string method() const = 0;           // "GET"
+    virtual const std::string& resource() const = 0;  // the path, without the query
     virtual const std::string& body() const = 0;
     virtual std::string peer() const = 0;  // the peer's address
     virtual std::optional<std::string> header(const char* name) const = 0;

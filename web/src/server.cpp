@@ -17,7 +17,7 @@ class PistacheRequest final : public Request {
   public:
     explicit PistacheRequest(const Http::Request& r) : r_(r) {}
     std::string method() const override { return Http::methodString(r_.method()); }
-    std::string resource() const override { return r_.resource(); }
+    const std::string& resource() const override { return r_.resource(); }
     const std::string& body() const override { return r_.body(); }
     std::string peer() const override { return r_.address().host(); }
     std::optional<std::string> header(const char* name) const override {

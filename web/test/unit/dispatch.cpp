@@ -18,7 +18,7 @@ struct FakeRequest final : Request {
     std::map<std::string, std::string> headers, params;
 
     std::string method() const override { return verb; }
-    std::string resource() const override { return path; }
+    const std::string& resource() const override { return path; }
     const std::string& body() const override { return content; }
     std::string peer() const override { return address; }
     std::optional<std::string> header(const char* name) const override {
