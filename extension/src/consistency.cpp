@@ -437,12 +437,6 @@ double since(TimestampTz start, TimestampTz t) {
     return t ? static_cast<double>(t - start) / 1e6 : 0;
 }
 
-std::string timestamp_text(TimestampTz t) {
-    std::string out;
-    guard([&] { out = timestamptz_to_str(t); });
-    return out;
-}
-
 // Runs whose coordinator is gone (the server restarted or crashed meanwhile)
 // are marked failed; their mail follows. A coordinator holds an advisory lock
 // on its run for its whole life: a run whose lock is free has none.

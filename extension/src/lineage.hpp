@@ -10,11 +10,19 @@
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace family {
 
 using PersonId = std::int64_t;
+
+// A couple whichever way round it is written: (least, greatest), as the
+// index relationship_couple keys it.
+using Couple = std::pair<PersonId, PersonId>;
+inline Couple couple_of(PersonId a, PersonId b) {
+    return a < b ? Couple{a, b} : Couple{b, a};
+}
 
 // Depths of 64 and beyond weigh less than 2^-64 against the parents' weight of
 // 1: they change nothing in double precision, so vectors stop there.

@@ -28,17 +28,17 @@ namespace {
 struct PersonColumns {
     int id, father_id, mother_id, father_rank, mother_rank, generation, rank, sums, counts,
         updated_at;
-    explicit PersonColumns(TupleDesc d)
-        : id(SPI_fnumber(d, "id")),
-          father_id(SPI_fnumber(d, "father_id")),
-          mother_id(SPI_fnumber(d, "mother_id")),
-          father_rank(SPI_fnumber(d, "father_rank")),
-          mother_rank(SPI_fnumber(d, "mother_rank")),
-          generation(SPI_fnumber(d, "generation")),
-          rank(SPI_fnumber(d, "ancestor_relationship_rank")),
-          sums(SPI_fnumber(d, "link_rank_sums")),
-          counts(SPI_fnumber(d, "link_counts")),
-          updated_at(SPI_fnumber(d, "updated_at")) {}
+    explicit PersonColumns(Relation d)
+        : id(column(d, "id")),
+          father_id(column(d, "father_id")),
+          mother_id(column(d, "mother_id")),
+          father_rank(column(d, "father_rank")),
+          mother_rank(column(d, "mother_rank")),
+          generation(column(d, "generation")),
+          rank(column(d, "ancestor_relationship_rank")),
+          sums(column(d, "link_rank_sums")),
+          counts(column(d, "link_counts")),
+          updated_at(column(d, "updated_at")) {}
 };
 
 std::optional<int64> attr_int(HeapTuple t, TupleDesc d, int col) {
@@ -128,14 +128,18 @@ std::optional<ParentView> view(const std::unordered_map<int64, Derived>& parents
     return ParentView{static_cast<int>(*rank), p.generation, &p.ranks};
 }
 
-// Whether a relationship row joins the two persons of `keys` (least,
-// greatest): checked again on the version locked.
-bool same_couple(TupleTableSlot* slot, const int64* keys) {
-    TupleDesc d = slot->tts_tupleDescriptor;
+// Whether a relationship row joins a couple: checked again on the version
+// locked.
+struct SameCouple {
+    int person_a, person_b;  // attribute numbers
+    Couple couple;
+};
+bool same_couple(TupleTableSlot* slot, void* arg) {
+    const SameCouple& s = *static_cast<const SameCouple*>(arg);
     bool an = false, bn = false;
-    int64 a = DatumGetInt64(slot_getattr(slot, SPI_fnumber(d, "person_a"), &an));
-    int64 b = DatumGetInt64(slot_getattr(slot, SPI_fnumber(d, "person_b"), &bn));
-    return !an && !bn && std::min(a, b) == keys[0] && std::max(a, b) == keys[1];
+    int64 a = DatumGetInt64(slot_getattr(slot, s.person_a, &an));
+    int64 b = DatumGetInt64(slot_getattr(slot, s.person_b, &bn));
+    return !an && !bn && couple_of(a, b) == s.couple;
 }
 
 // Where the rows this transaction locked are: a parent (FOR SHARE) by id, a
@@ -224,15 +228,16 @@ class RowChecks {
             relationships = table_open(get_relname_relid("relationship", ns), RowShareLock);
             couple = get_relname_relid("relationship_couple", ns);
         });
-        std::pair<int64, int64> pair{std::min(*r.father, *r.mother),
-                                     std::max(*r.father, *r.mother)};
+        SameCouple same{column(relationships, "person_a"), column(relationships, "person_b"),
+                        couple_of(*r.father, *r.mother)};
+        const Couple& pair = same.couple;
         auto known = locked.couples.find(pair);
         RowReader& reader = this->reader();
         bool found = known != locked.couples.end() && reader.fetch(relationships, known->second) &&
-                     reader.check(same_couple, {pair.first, pair.second});
+                     reader.check({same_couple, &same});
         if (!found)
             found = reader.lock(relationships, couple, {pair.first, pair.second}, LockTupleKeyShare,
-                                same_couple);
+                                {same_couple, &same});
         if (found) locked.couples[pair] = reader.position();
         guard([&] { table_close(relationships, NoLock); });
         if (!found)
@@ -272,7 +277,7 @@ HeapTuple before_write(TriggerData* td) {
     HeapTuple row = insert ? td->tg_trigtuple : td->tg_newtuple;
     if (internal_write_in_progress()) return row;
     TupleDesc d = td->tg_relation->rd_att;
-    PersonColumns c(d);
+    PersonColumns c(td->tg_relation);
     if (attr_null(row, d, c.id)) return row;  // the primary key's NOT NULL speaks
     RowLinks links = read_links(row, d, c);
     if (!insert && !attr_same(td->tg_trigtuple, row, d, c.id))
@@ -533,7 +538,7 @@ std::vector<int64> transition_ids(Tuplestorestate* table, TupleDesc desc, int id
 // Rows of an UPDATE whose links or derived values changed.
 std::vector<int64> changed_rows(TriggerData* td) {
     TupleDesc d = td->tg_relation->rd_att;
-    PersonColumns c(d);
+    PersonColumns c(td->tg_relation);
     std::vector<int64> changed;
     guard([&] {
         TupleTableSlot* o = MakeSingleTupleTableSlot(d, &TTSOpsMinimalTuple);
@@ -604,7 +609,7 @@ Datum family_person_propagate(PG_FUNCTION_ARGS) {
 Datum family_person_after_delete(PG_FUNCTION_ARGS) {
     return entry([&] {
         TriggerData* td = trigger_data(fcinfo);
-        PersonColumns c(td->tg_relation->rd_att);
+        PersonColumns c(td->tg_relation);
         TupleDesc d = td->tg_relation->rd_att;
         std::vector<int64> deleted = transition_ids(td->tg_oldtable, d, c.id);
         notify_changed(deleted);

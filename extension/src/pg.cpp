@@ -97,19 +97,26 @@ void Spi::finish() {
 
 namespace {
 
-// RowReader::lock's work, all of it PostgreSQL calls: run inside guard(),
-// it owns nothing that needs a destructor.
-bool lock_row(Relation table, TupleTableSlot* slot, Oid index_oid, const int64* keys, int nkeys,
-              LockTupleMode mode, bool (*accept)(TupleTableSlot*, const int64*)) {
-    Relation index = index_open(index_oid, AccessShareLock);
+// An index scan for rows whose leading int8 key columns equal `keys`.
+IndexScanDesc begin_scan(Relation table, Relation index, Snapshot snapshot, const int64* keys,
+                         int nkeys) {
     ScanKeyData scankeys[INDEX_MAX_KEYS];
     for (int i = 0; i < nkeys; ++i)
         ScanKeyInit(&scankeys[i], static_cast<AttrNumber>(i + 1), BTEqualStrategyNumber, F_INT8EQ,
                     Int64GetDatum(keys[i]));
-    Snapshot snapshot = GetActiveSnapshot();
-    bool fixed = IsolationUsesXactSnapshot();
     IndexScanDesc scan = index_beginscan(table, index, snapshot, nkeys, 0);
     index_rescan(scan, scankeys, nkeys, nullptr, 0);
+    return scan;
+}
+
+// RowReader::lock's work, all of it PostgreSQL calls: run inside guard(),
+// it owns nothing that needs a destructor.
+bool lock_row(Relation table, TupleTableSlot* slot, Oid index_oid, const int64* keys, int nkeys,
+              LockTupleMode mode, const RowReader::Test& accept) {
+    Relation index = index_open(index_oid, AccessShareLock);
+    Snapshot snapshot = GetActiveSnapshot();
+    bool fixed = IsolationUsesXactSnapshot();
+    IndexScanDesc scan = begin_scan(table, index, snapshot, keys, nkeys);
     bool found = false;
     while (!found && index_getnext_slot(scan, ForwardScanDirection, slot)) {
         TM_FailureData failure;
@@ -124,7 +131,7 @@ bool lock_row(Relation table, TupleTableSlot* slot, Oid index_oid, const int64* 
                                             &failure);
         switch (result) {
             case TM_Ok:
-                found = !accept || accept(slot, keys);
+                found = !accept.test || accept.test(slot, accept.arg);
                 break;
             case TM_Updated:
             case TM_Deleted:
@@ -144,6 +151,19 @@ bool lock_row(Relation table, TupleTableSlot* slot, Oid index_oid, const int64* 
     index_endscan(scan);
     index_close(index, NoLock);  // held until the transaction ends, as a query's
     return found;
+}
+
+// RowReader::scan_latest's work, inside guard().
+void scan_rows(Relation table, TupleTableSlot* slot, Oid index_oid, const int64* keys, int nkeys,
+               const RowReader::Test& visit) {
+    Relation index = index_open(index_oid, AccessShareLock);
+    Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+    IndexScanDesc scan = begin_scan(table, index, snapshot, keys, nkeys);
+    while (index_getnext_slot(scan, ForwardScanDirection, slot) && visit.test(slot, visit.arg)) {
+    }
+    index_endscan(scan);
+    UnregisterSnapshot(snapshot);
+    index_close(index, NoLock);
 }
 
 }  // namespace
@@ -168,7 +188,7 @@ TupleTableSlot* RowReader::slot_for(Relation table) {
 }
 
 bool RowReader::lock(Relation table, Oid index, std::initializer_list<int64> keys,
-                     LockTupleMode mode, bool (*accept)(TupleTableSlot*, const int64*)) {
+                     LockTupleMode mode, Test accept) {
     TupleTableSlot* slot = last_ = slot_for(table);
     bool found = false;
     const int64* k = keys.begin();
@@ -192,12 +212,18 @@ bool RowReader::fetch(Relation table, ItemPointerData position) {
     return found;
 }
 
-bool RowReader::check(bool (*accept)(TupleTableSlot*, const int64*),
-                      std::initializer_list<int64> keys) {
+void RowReader::scan_latest(Relation table, Oid index, std::initializer_list<int64> keys,
+                            Test visit) {
+    TupleTableSlot* slot = last_ = slot_for(table);
+    const int64* k = keys.begin();
+    int n = static_cast<int>(keys.size());
+    guard([&] { scan_rows(table, slot, index, k, n, visit); });
+}
+
+bool RowReader::check(Test accept) {
     bool ok = false;
     TupleTableSlot* slot = last_;
-    const int64* k = keys.begin();
-    guard([&] { ok = accept(slot, k); });
+    guard([&] { ok = accept.test(slot, accept.arg); });
     return ok;
 }
 
@@ -261,6 +287,17 @@ uint64 Statement::run(const std::vector<Datum>& args, Reads reads) {
         processed = SPI_processed;
     });
     return processed;
+}
+
+int column(Relation table, const char* name) {
+    int n = SPI_fnumber(RelationGetDescr(table), name);
+    if (n <= 0)
+        fail("42703",
+             std::string("family: table ") + RelationGetRelationName(table) + " has no column " +
+                 name,
+             "It was renamed or dropped: the extension's triggers need it. Restore it, or "
+             "reinstall the extension.");
+    return n;
 }
 
 std::optional<int64> col_int64(uint64 row, int col) {
@@ -391,6 +428,13 @@ Datum text_datum(const std::string& value) {
             PointerGetDatum(cstring_to_text_with_len(value.data(), static_cast<int>(value.size())));
     });
     return result;
+}
+
+std::string timestamp_text(TimestampTz t) {
+    std::string out;
+    // A static buffer: copied at once.
+    guard([&] { out = timestamptz_to_str(t); });
+    return out;
 }
 
 std::string database_name() {

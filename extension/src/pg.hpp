@@ -144,18 +144,28 @@ class Spi {
 class RowReader {
   public:
     RowReader();
+    // A test of a row: test(slot, arg) runs inside the boundary, so it may
+    // only read the slot (into *arg) and raise nothing.
+    struct Test {
+        bool (*test)(TupleTableSlot* slot, void* arg);
+        void* arg;
+    };
     // The first row of `table` in `index` whose leading int8 key columns
-    // equal `keys` and for which `accept` (on the locked version) is true,
-    // locked in `mode`; false if there is none. The row stays readable until
-    // the next lock() or finish().
+    // equal `keys` and that passes `accept` (on the locked version), locked
+    // in `mode`; false if there is none. The row stays readable until the
+    // next read or finish().
     bool lock(Relation table, Oid index, std::initializer_list<int64> keys, LockTupleMode mode,
-              bool (*accept)(TupleTableSlot*, const int64* keys) = nullptr);
+              Test accept = {});
     // The row version at `position` in `table`, if this snapshot sees it
     // (no lock taken: for rows this transaction has locked already).
     bool fetch(Relation table, ItemPointerData position);
+    // Every row of `table` in `index` whose leading int8 key columns equal
+    // `keys`, as a snapshot taken now sees them (what others committed, and
+    // all this transaction wrote), unlocked: `visit` on each, in index
+    // order, until it returns false.
+    void scan_latest(Relation table, Oid index, std::initializer_list<int64> keys, Test visit);
     // `accept` on the row read last.
-    bool check(bool (*accept)(TupleTableSlot*, const int64* keys),
-               std::initializer_list<int64> keys);
+    bool check(Test accept);
     ItemPointerData position() const { return last_->tts_tid; }  // of the row read last
     std::optional<int64> int_at(int attnum);
     std::vector<double> float8s_at(int attnum);  // an array without nulls
@@ -166,6 +176,10 @@ class RowReader {
     std::vector<std::pair<Relation, TupleTableSlot*>> slots_;  // one per table
     TupleTableSlot* last_ = nullptr;
 };
+
+// The attribute number of a column of a table of ours; an error naming it
+// if the table has no such column (it was renamed or dropped).
+int column(Relation table, const char* name);
 
 // Results of the last Statement::run. Reading a column cannot raise.
 std::optional<int64> col_int64(uint64 row, int col);
@@ -181,6 +195,9 @@ Datum nullable_int64_array(const std::vector<std::optional<int64>>& values);
 Datum nullable_float8_array(const std::vector<std::optional<double>>& values);
 Datum text_array(const std::vector<std::string>& values);
 Datum text_datum(const std::string& value);
+
+// A timestamp as the server shows it (DateStyle, TimeZone).
+std::string timestamp_text(TimestampTz t);
 
 // The current database's name.
 std::string database_name();

@@ -2,10 +2,11 @@
 // person (FA003), and no deletion of the relationship that makes a couple's
 // children valid (FA002).
 //
-// Both rules read rows another transaction may be writing, so they take row
-// locks first (the two persons, or the deleted relationship) and then read on
-// a fresh snapshot: what committed while we waited counts, at every isolation
-// level.
+// Both rules read rows another transaction may be writing, so they lock the
+// couple's two persons first and then read on a snapshot taken after the
+// locks: what committed while we waited counts, at every isolation level.
+#include <algorithm>
+
 #include "pg.hpp"
 
 namespace family::pg {
@@ -13,12 +14,12 @@ namespace {
 
 struct RelationshipColumns {
     int id, person_a, person_b, started_at, ended_at;
-    explicit RelationshipColumns(TupleDesc d)
-        : id(SPI_fnumber(d, "id")),
-          person_a(SPI_fnumber(d, "person_a")),
-          person_b(SPI_fnumber(d, "person_b")),
-          started_at(SPI_fnumber(d, "started_at")),
-          ended_at(SPI_fnumber(d, "ended_at")) {}
+    explicit RelationshipColumns(Relation d)
+        : id(column(d, "id")),
+          person_a(column(d, "person_a")),
+          person_b(column(d, "person_b")),
+          started_at(column(d, "started_at")),
+          ended_at(column(d, "ended_at")) {}
 };
 
 struct Relationship {
@@ -28,8 +29,9 @@ struct Relationship {
     TimestampTz started_at, ended_at;
 };
 
-Relationship read(HeapTuple t, TupleDesc d) {
-    RelationshipColumns c(d);
+Relationship read(HeapTuple t, Relation table) {
+    RelationshipColumns c(table);
+    TupleDesc d = RelationGetDescr(table);
     bool id_null = false, a_null = false, b_null = false, start_null = false, end_null = false;
     Relationship r{};
     r.id = DatumGetInt64(heap_getattr(t, c.id, d, &id_null));
@@ -46,45 +48,138 @@ std::string name(const Relationship& r) {
     return "relationship " + std::to_string(r.id);
 }
 
-void check_one_current(const Relationship& r) {
-    static Statement lock(
-        "SELECT id FROM family.person WHERE id IN ($1, $2) ORDER BY id FOR NO KEY UPDATE",
-        {INT8OID, INT8OID});
-    static Statement current(
-        "SELECT id, person_a, person_b FROM family.relationship"
-        " WHERE ended_at IS NULL AND id <> $3"
-        "   AND (person_a IN ($1, $2) OR person_b IN ($1, $2)) LIMIT 1",
-        {INT8OID, INT8OID, INT8OID});
-    uint64 n = lock.run({Int64GetDatum(r.a), Int64GetDatum(r.b)});
-    if (n < 2) {
-        int64 missing = n == 1 && *col_int64(0, 1) == r.a ? r.b : r.a;
-        fail("23503", name(r) + ": person " + std::to_string(missing) + " does not exist");
+// What the rules read, without a query (a plan cached while the tables were
+// small would scan them whole for every row of a load): the couple's persons
+// through the primary key, locked FOR NO KEY UPDATE in id order (two writers
+// of one couple, or of one person's relationships, serialize on them), then
+// relationships and children through their indexes on a snapshot taken after
+// the locks: what committed while we waited counts, at every isolation level.
+class Reads {
+  public:
+    explicit Reads(Relation relationships) : relationships_(relationships) {
+        guard([&] {
+            Oid ns = RelationGetNamespace(relationships_);
+            persons_ = table_open(get_relname_relid("person", ns), RowShareLock);
+            person_pkey_ = RelationGetPrimaryKeyIndex(persons_);
+            by_a_ = get_relname_relid("relationship_person_a", ns);
+            by_b_ = get_relname_relid("relationship_person_b", ns);
+            couple_ = get_relname_relid("relationship_couple", ns);
+            by_father_ = get_relname_relid("person_father_id", ns);
+        });
     }
-    if (current.run({Int64GetDatum(r.a), Int64GetDatum(r.b), Int64GetDatum(r.id)},
-                    Statement::Reads::Latest) > 0) {
-        int64 other = *col_int64(0, 1), pa = *col_int64(0, 2), pb = *col_int64(0, 3);
-        int64 busy = (pa == r.a || pb == r.a) ? r.a : r.b;
+
+    // Locks both persons; the first that does not exist, if one does not.
+    std::optional<int64> lock_couple(const Relationship& r) {
+        bool found[2] = {false, false};
+        for (int i : {r.a < r.b ? 0 : 1, r.a < r.b ? 1 : 0})
+            found[i] = reader_.lock(persons_, person_pkey_, {i == 0 ? r.a : r.b},
+                                    LockTupleNoKeyExclusive);
+        if (!found[0]) return r.a;
+        if (!found[1]) return r.b;
+        return std::nullopt;
+    }
+
+    // A current relationship of a or b other than r.
+    std::optional<Relationship> other_current(const Relationship& r) {
+        Found other{RelationshipColumns(relationships_), r.id};
+        for (int64 person : {r.a, r.b})
+            for (Oid index : {by_a_, by_b_})
+                if (!other.found) reader_.scan_latest(relationships_, index, {person}, {visit, &other});
+        if (!other.found) return std::nullopt;
+        return other.row;
+    }
+
+    // Whether the couple of r has a relationship other than r.
+    bool couple_has_another(const Relationship& r) {
+        Found other{RelationshipColumns(relationships_), r.id};
+        other.any = true;
+        Couple couple = couple_of(r.a, r.b);
+        reader_.scan_latest(relationships_, couple_, {couple.first, couple.second},
+                            {visit, &other});
+        return other.found;
+    }
+
+    // The lowest id among the couple's children, if they have any.
+    std::optional<int64> first_child(const Relationship& r) {
+        Child child{column(persons_, "id"), column(persons_, "mother_id"), 0, PG_INT64_MAX};
+        for (auto [father, mother] : {std::pair{r.a, r.b}, std::pair{r.b, r.a}}) {
+            child.mother = mother;
+            reader_.scan_latest(persons_, by_father_, {father}, {visit_child, &child});
+        }
+        if (child.lowest == PG_INT64_MAX) return std::nullopt;
+        return child.lowest;
+    }
+
+    void finish() {
+        reader_.finish();
+        guard([&] { table_close(persons_, NoLock); });  // locked until the transaction ends
+    }
+
+  private:
+    struct Found {
+        RelationshipColumns c;
+        int64 exclude;
+        bool any = false;  // any relationship, ended or not
+        bool found = false;
+        Relationship row{};
+    };
+    static bool visit(TupleTableSlot* slot, void* arg) {
+        Found& f = *static_cast<Found*>(arg);
+        bool isnull = false;
+        int64 id = DatumGetInt64(slot_getattr(slot, f.c.id, &isnull));
+        slot_getattr(slot, f.c.ended_at, &isnull);
+        if (id == f.exclude || (!f.any && !isnull)) return true;
+        f.row.id = id;
+        f.row.a = DatumGetInt64(slot_getattr(slot, f.c.person_a, &isnull));
+        f.row.b = DatumGetInt64(slot_getattr(slot, f.c.person_b, &isnull));
+        f.found = true;
+        return false;
+    }
+
+    struct Child {
+        int id_col, mother_col;
+        int64 mother, lowest;
+    };
+    static bool visit_child(TupleTableSlot* slot, void* arg) {
+        Child& c = *static_cast<Child*>(arg);
+        bool isnull = false;
+        Datum mother = slot_getattr(slot, c.mother_col, &isnull);
+        if (!isnull && DatumGetInt64(mother) == c.mother)
+            c.lowest = std::min(c.lowest, DatumGetInt64(slot_getattr(slot, c.id_col, &isnull)));
+        return true;
+    }
+
+    Relation relationships_;
+    Relation persons_ = nullptr;
+    Oid person_pkey_ = InvalidOid, by_a_ = InvalidOid, by_b_ = InvalidOid, couple_ = InvalidOid,
+        by_father_ = InvalidOid;
+    RowReader reader_;
+};
+
+void check_one_current(Relation relationships, const Relationship& r) {
+    Reads reads(relationships);
+    if (std::optional<int64> missing = reads.lock_couple(r))
+        fail("23503", name(r) + ": person " + std::to_string(*missing) + " does not exist");
+    if (std::optional<Relationship> other = reads.other_current(r)) {
+        int64 busy = (other->a == r.a || other->b == r.a) ? r.a : r.b;
         fail("FA003",
              name(r) + ": person " + std::to_string(busy) + " is already in relationship " +
-                 std::to_string(other) + " (persons " + std::to_string(pa) + " and " +
-                 std::to_string(pb) + ")",
+                 std::to_string(other->id) + " (persons " + std::to_string(other->a) + " and " +
+                 std::to_string(other->b) + ")",
              "A person has at most one current relationship: end it first.");
     }
+    reads.finish();
 }
 
 void before_write(TriggerData* td) {
-    TupleDesc d = td->tg_relation->rd_att;
     bool insert = TRIGGER_FIRED_BY_INSERT(td->tg_event);
-    Relationship r = read(insert ? td->tg_trigtuple : td->tg_newtuple, d);
+    Relationship r = read(insert ? td->tg_trigtuple : td->tg_newtuple, td->tg_relation);
     if (!r.complete) return;
-    if (!r.current && r.ended_at < r.started_at) {
-        // timestamptz_to_str returns a static buffer: copy each result at once.
-        std::string ended = timestamptz_to_str(r.ended_at);
-        std::string started = timestamptz_to_str(r.started_at);
-        fail("23514", name(r) + " cannot end (" + ended + ") before it started (" + started + ")");
-    }
+    if (!r.current && r.ended_at < r.started_at)
+        fail("23514", name(r) + " cannot end (" + timestamp_text(r.ended_at) +
+                          ") before it started (" + timestamp_text(r.started_at) + ")");
     if (!insert) {
-        Relationship old = read(td->tg_trigtuple, d);
+        Relationship old = read(td->tg_trigtuple, td->tg_relation);
         if (old.a != r.a || old.b != r.b)
             fail("22023", name(r) + ": the persons of a relationship cannot change",
                  "End it and start a new one.");
@@ -95,40 +190,24 @@ void before_write(TriggerData* td) {
     if (r.a == r.b)
         fail("23514", name(r) + ": person " + std::to_string(r.a) +
                           " cannot be in a relationship with themselves");
-    Spi spi;
-    check_one_current(r);
-    spi.finish();
+    check_one_current(td->tg_relation, r);
 }
 
 void before_delete(TriggerData* td) {
-    // The couple's persons, locked: deletes of two relationships of one couple
-    // (and children added meanwhile) serialize on them.
-    static Statement lock(
-        "SELECT id FROM family.person WHERE id IN ($1, $2) ORDER BY id FOR NO KEY UPDATE",
-        {INT8OID, INT8OID});
-    static Statement children(
-        "SELECT c.id FROM family.person c"
-        " WHERE ((c.father_id = $1 AND c.mother_id = $2) OR (c.father_id = $2 AND c.mother_id = "
-        "$1))"
-        "   AND NOT EXISTS (SELECT FROM family.relationship r WHERE r.id <> $3"
-        "        AND ((r.person_a = $1 AND r.person_b = $2) OR (r.person_a = $2 AND r.person_b = "
-        "$1)))"
-        // Cascading from a deleted person: its children are being unlinked.
-        "   AND EXISTS (SELECT FROM family.person WHERE id = $1)"
-        "   AND EXISTS (SELECT FROM family.person WHERE id = $2)"
-        " ORDER BY c.id LIMIT 1",
-        {INT8OID, INT8OID, INT8OID});
-    Relationship r = read(td->tg_trigtuple, td->tg_relation->rd_att);
-    Spi spi;
-    lock.run({Int64GetDatum(r.a), Int64GetDatum(r.b)});
-    if (children.run({Int64GetDatum(r.a), Int64GetDatum(r.b), Int64GetDatum(r.id)},
-                     Statement::Reads::Latest) > 0)
+    Relationship r = read(td->tg_trigtuple, td->tg_relation);
+    Reads reads(td->tg_relation);
+    // Both persons locked: deletes of two relationships of one couple (and
+    // children added meanwhile) serialize on them. A person already gone
+    // means a cascade from their delete: their children are being unlinked.
+    std::optional<int64> child;
+    if (!reads.lock_couple(r) && !reads.couple_has_another(r)) child = reads.first_child(r);
+    if (child)
         fail("FA002",
              name(r) + " cannot be deleted: persons " + std::to_string(r.a) + " and " +
-                 std::to_string(r.b) + " have children (e.g. person " +
-                 std::to_string(*col_int64(0, 1)) + ")",
+                 std::to_string(r.b) + " have children (e.g. person " + std::to_string(*child) +
+                 ")",
              "End the relationship instead: ended relationships stay.");
-    spi.finish();
+    reads.finish();
 }
 
 }  // namespace
@@ -147,7 +226,7 @@ Datum family_relationship_before_write(PG_FUNCTION_ARGS) {
         // partner_id of both persons changes.
         Relationship r =
             read(TRIGGER_FIRED_BY_INSERT(td->tg_event) ? td->tg_trigtuple : td->tg_newtuple,
-                 td->tg_relation->rd_att);
+                 td->tg_relation);
         if (r.complete) notify_changed({r.a, r.b});
         return PointerGetDatum(TRIGGER_FIRED_BY_INSERT(td->tg_event) ? td->tg_trigtuple
                                                                      : td->tg_newtuple);
@@ -158,7 +237,7 @@ Datum family_relationship_before_delete(PG_FUNCTION_ARGS) {
     return entry([&] {
         auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
         before_delete(td);
-        Relationship r = read(td->tg_trigtuple, td->tg_relation->rd_att);
+        Relationship r = read(td->tg_trigtuple, td->tg_relation);
         notify_changed({r.a, r.b});
         return PointerGetDatum(td->tg_trigtuple);
     });

@@ -68,3 +68,15 @@ SELECT father_id, mother_id, mother_rank, ancestor_relationship_rank
 SELECT count(*) AS wrong_ranks FROM family.person
  WHERE ancestor_relationship_rank IS DISTINCT FROM family.compute_ancestor_rank(id);
 SELECT family.repair() AS repaired;
+
+-- A column the triggers read, renamed by hand: a clear error naming it, and
+-- nothing written.
+BEGIN;
+ALTER TABLE family.relationship RENAME COLUMN ended_at TO ended_on;
+SELECT pg_temp.fails(format('INSERT INTO family.relationship (person_a, person_b) VALUES (%s, %s)', :a, :d));
+ROLLBACK;
+BEGIN;
+ALTER TABLE family.person RENAME COLUMN link_counts TO counts;
+SELECT pg_temp.fails($$INSERT INTO family.person (first_name) VALUES ('E')$$);
+ROLLBACK;
+SELECT count(*) AS persons_named_e FROM family.person WHERE first_name = 'E';
