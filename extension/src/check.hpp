@@ -71,6 +71,7 @@ std::string format_ranks(const RankVector& r);
 struct ErrorReport {
     std::string where;  // "worker 1 (pid 123)" or "coordinator"
     std::string sqlstate, message, detail, context, exception_type, stack_trace;
+    std::optional<int> worker;  // the worker's number; none: the coordinator
 };
 struct WorkerReport {
     int number = 0;

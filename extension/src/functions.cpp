@@ -6,10 +6,6 @@
 #include "gedcom_date.hpp"
 #include "pg.hpp"
 
-extern "C" {
-PG_MODULE_MAGIC;
-}
-
 namespace family::pg {
 namespace {
 

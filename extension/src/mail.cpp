@@ -44,6 +44,19 @@ std::size_t read_payload(char* buffer, std::size_t size, std::size_t n, void* us
     r->offset += len;
     return len;
 }
+// libcurl's progress callback (at least once a second, connecting included):
+// nonzero ends the transfer.
+struct Watch {
+    const Stop* stop;
+    std::optional<std::chrono::steady_clock::time_point> seen;  // when the flag was first seen
+};
+int watch_stop(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    Watch& w = *static_cast<Watch*>(user);
+    if (!w.stop->flag || !*w.stop->flag) return 0;
+    auto now = std::chrono::steady_clock::now();
+    if (!w.seen) w.seen = now;
+    return now - *w.seen >= w.stop->grace ? 1 : 0;
+}
 }  // namespace
 
 std::string compose(const Settings& s, const std::string& subject, const std::string& body,
@@ -60,7 +73,7 @@ std::string compose(const Settings& s, const std::string& subject, const std::st
 }
 
 std::optional<std::string> send(const Settings& s, const std::string& subject,
-                                const std::string& body) {
+                                const std::string& body, const Stop& stop) {
     std::vector<std::string> to = recipients(s.to);
     if (to.empty()) return "family.mail_to names no recipient";
     static bool initialized = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
@@ -94,10 +107,17 @@ std::optional<std::string> send(const Settings& s, const std::string& subject,
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    Watch watch{&stop, std::nullopt};
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, watch_stop);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &watch);
     CURLcode rc = curl_easy_perform(curl);
     curl_slist_free_all(rcpt);
     curl_easy_cleanup(curl);
     if (rc == CURLE_OK) return std::nullopt;
+    if (rc == CURLE_ABORTED_BY_CALLBACK)
+        return "given up " + std::to_string(stop.grace.count()) +
+               " ms after the process was asked to stop (" + s.url + ")";
     return std::string(curl_easy_strerror(rc)) + (*error ? std::string(": ") + error : "") + " (" +
            s.url + ")";
 }

@@ -21,6 +21,10 @@
 
 #include "pg.hpp"
 
+extern "C" {
+#include "utils/inval.h"
+}
+
 namespace family::pg {
 namespace {
 
@@ -40,6 +44,24 @@ struct PersonColumns {
           counts(column(d, "link_counts")),
           updated_at(column(d, "updated_at")) {}
 };
+
+// The columns of family.person, looked up once (every row of every write
+// needs them) and again after any change to the table's definition.
+std::optional<PersonColumns> columns;
+Oid columns_table = InvalidOid;
+
+void forget_columns(Datum, Oid table) {
+    if (table == InvalidOid || table == columns_table) columns.reset();
+}
+
+const PersonColumns& columns_of(Relation table) {
+    if (!columns || columns_table != RelationGetRelid(table)) {
+        columns.reset();
+        columns.emplace(table);
+        columns_table = RelationGetRelid(table);
+    }
+    return *columns;
+}
 
 std::optional<int64> attr_int(HeapTuple t, TupleDesc d, int col) {
     bool isnull = false;
@@ -62,6 +84,13 @@ bool attr_same(HeapTuple a, HeapTuple b, TupleDesc d, int col) {
     bool same = false;
     guard([&] { same = datum_image_eq(av, bv, att->attbyval, att->attlen); });
     return same;
+}
+
+// Whether two versions of a row have the same parent links and ranks.
+bool same_links(HeapTuple a, HeapTuple b, TupleDesc d, const PersonColumns& c) {
+    for (int col : {c.father_id, c.mother_id, c.father_rank, c.mother_rank})
+        if (!attr_same(a, b, d, col)) return false;
+    return true;
 }
 
 std::string person(int64 id) {
@@ -275,11 +304,12 @@ void reject_derived_write(int64 id, const char* column) {
 HeapTuple before_write(TriggerData* td) {
     bool insert = TRIGGER_FIRED_BY_INSERT(td->tg_event);
     HeapTuple row = insert ? td->tg_trigtuple : td->tg_newtuple;
-    if (internal_write_in_progress()) return row;
     TupleDesc d = td->tg_relation->rd_att;
-    PersonColumns c(td->tg_relation);
+    const PersonColumns& c = columns_of(td->tg_relation);
     if (attr_null(row, d, c.id)) return row;  // the primary key's NOT NULL speaks
     RowLinks links = read_links(row, d, c);
+    if (!insert && internal_write_of(links.id) && same_links(td->tg_trigtuple, row, d, c))
+        return row;
     if (!insert && !attr_same(td->tg_trigtuple, row, d, c.id))
         fail("22023",
              person(*attr_int(td->tg_trigtuple, d, c.id)) + ": a person's id cannot change",
@@ -294,10 +324,7 @@ HeapTuple before_write(TriggerData* td) {
             reject_derived_write(links.id, name);
 
     std::optional<Derived> derived;
-    if (insert || !attr_same(td->tg_trigtuple, row, d, c.father_id) ||
-        !attr_same(td->tg_trigtuple, row, d, c.mother_id) ||
-        !attr_same(td->tg_trigtuple, row, d, c.father_rank) ||
-        !attr_same(td->tg_trigtuple, row, d, c.mother_rank)) {
+    if (insert || !same_links(td->tg_trigtuple, row, d, c)) {
         validate(links);
         RowChecks checks(td->tg_relation, c);
         derived = checks.derive_row(links);
@@ -538,7 +565,7 @@ std::vector<int64> transition_ids(Tuplestorestate* table, TupleDesc desc, int id
 // Rows of an UPDATE whose links or derived values changed.
 std::vector<int64> changed_rows(TriggerData* td) {
     TupleDesc d = td->tg_relation->rd_att;
-    PersonColumns c(td->tg_relation);
+    const PersonColumns& c = columns_of(td->tg_relation);
     std::vector<int64> changed;
     guard([&] {
         TupleTableSlot* o = MakeSingleTupleTableSlot(d, &TTSOpsMinimalTuple);
@@ -550,17 +577,20 @@ std::vector<int64> changed_rows(TriggerData* td) {
                tuplestore_gettupleslot(td->tg_newtable, true, false, n)) {
             HeapTuple ot = ExecFetchSlotHeapTuple(o, false, nullptr);
             HeapTuple nt = ExecFetchSlotHeapTuple(n, false, nullptr);
-            for (int col : {c.father_id, c.mother_id, c.father_rank, c.mother_rank, c.generation,
-                            c.sums, c.counts}) {
+            auto differs = [&](int col) {
                 bool on = false, nn = false;
                 Datum ov = heap_getattr(ot, col, d, &on), nv = heap_getattr(nt, col, d, &nn);
                 Form_pg_attribute att = TupleDescAttr(d, col - 1);
-                if (on != nn || (!on && !datum_image_eq(ov, nv, att->attbyval, att->attlen))) {
-                    bool isnull = false;
-                    changed.push_back(DatumGetInt64(heap_getattr(nt, c.id, d, &isnull)));
-                    break;
-                }
-            }
+                return on != nn || (!on && !datum_image_eq(ov, nv, att->attbyval, att->attlen));
+            };
+            bool isnull = false;
+            int64 id = DatumGetInt64(heap_getattr(nt, c.id, d, &isnull));
+            bool links = differs(c.father_id) || differs(c.mother_id) ||
+                         differs(c.father_rank) || differs(c.mother_rank);
+            // Derived values the extension wrote are already right below.
+            bool derived = !internal_write_of(id) &&
+                           (differs(c.generation) || differs(c.sums) || differs(c.counts));
+            if (links || derived) changed.push_back(id);
         }
         ExecDropSingleTupleTableSlot(o);
         ExecDropSingleTupleTableSlot(n);
@@ -577,6 +607,7 @@ TriggerData* trigger_data(FunctionCallInfo fcinfo) {
 
 void person_triggers_init() {
     RegisterSubXactCallback(forget_on_abort, nullptr);
+    CacheRegisterRelcacheCallback(forget_columns, 0);
 }
 
 }  // namespace family::pg
@@ -595,7 +626,6 @@ Datum family_person_before_write(PG_FUNCTION_ARGS) {
 Datum family_person_propagate(PG_FUNCTION_ARGS) {
     return entry([&] {
         TriggerData* td = trigger_data(fcinfo);
-        if (internal_write_in_progress()) return PointerGetDatum(nullptr);
         std::vector<int64> roots = changed_rows(td);
         if (!roots.empty()) {
             Spi spi;
@@ -609,7 +639,7 @@ Datum family_person_propagate(PG_FUNCTION_ARGS) {
 Datum family_person_after_delete(PG_FUNCTION_ARGS) {
     return entry([&] {
         TriggerData* td = trigger_data(fcinfo);
-        PersonColumns c(td->tg_relation);
+        const PersonColumns& c = columns_of(td->tg_relation);
         TupleDesc d = td->tg_relation->rd_att;
         std::vector<int64> deleted = transition_ids(td->tg_oldtable, d, c.id);
         notify_changed(deleted);

@@ -11,18 +11,27 @@ extern "C" {
 #include "utils/memutils.h"
 }
 
+#include <algorithm>
 #include <typeinfo>
 
 namespace family::pg {
 
 namespace {
-bool internal_write = false;
+// The rows a DerivedBatch is writing (sorted), while it writes them.
+const std::vector<int64>* internal_rows = nullptr;
 
-// Sets the internal-write flag for a scope; plain C++ state, so the
-// destructor also runs when a PgError unwinds through.
-struct InternalWrite {
-    InternalWrite() { internal_write = true; }
-    ~InternalWrite() { internal_write = false; }
+// Marks a batch's rows for a scope (nested batches restore the outer one);
+// plain C++ state, so the destructor also runs when a PgError unwinds
+// through.
+class InternalWrite {
+  public:
+    explicit InternalWrite(const std::vector<int64>& sorted) : outer_(internal_rows) {
+        internal_rows = &sorted;
+    }
+    ~InternalWrite() { internal_rows = outer_; }
+
+  private:
+    const std::vector<int64>* outer_;
 };
 
 int sqlstate_code(const char* s) {
@@ -41,8 +50,8 @@ ErrorData* make_error(int sqlerrcode, const char* message, const char* detail) {
 }
 }  // namespace
 
-bool internal_write_in_progress() {
-    return internal_write;
+bool internal_write_of(int64 id) {
+    return internal_rows && std::binary_search(internal_rows->begin(), internal_rows->end(), id);
 }
 
 void throw_pg_error(MemoryContext context) {
@@ -520,7 +529,9 @@ std::vector<int64> DerivedBatch::write() {
                                 nullable_int64_array(mothers_),
                                 nullable_int64_array(father_ranks_),
                                 nullable_int64_array(mother_ranks_)};
-        InternalWrite scope;
+        std::vector<int64> rows = ids_;
+        std::sort(rows.begin(), rows.end());
+        InternalWrite scope(rows);
         uint64 n = update.run(args);
         for (uint64 i = 0; i < n; ++i) written.push_back(*col_int64(i, 1));
     } catch (...) {

@@ -228,14 +228,19 @@ class DerivedBatch {
     std::vector<double> sums_, counts_;
 };
 
+// Each module's part of _PG_init (module.cpp).
 // The person trigger keeps, per transaction, where the parents and couples
-// it locked are (see person_triggers.cpp); person_triggers_init() (from
-// _PG_init) registers what forgets them when a subtransaction aborts.
+// it locked are: registers what forgets them when a subtransaction aborts.
 void person_triggers_init();
+// The consistency check's settings (family.check_workers, family.smtp_url...).
+void check_init();
 
-// True while the extension itself writes derived values: the person triggers
-// let such writes through without recomputing or propagating them.
-bool internal_write_in_progress();
+// Whether the extension itself is writing derived values to this person's
+// row (a DerivedBatch): the person triggers let that write through without
+// recomputing or propagating it, if it leaves the row's links as they were.
+// Any other write meanwhile (a user's trigger fired by the batch, say) is
+// checked as usual.
+bool internal_write_of(int64 id);
 
 // Raises a domain error (SQLSTATE from a five-character code).
 [[noreturn]] void fail(const char* sqlstate, const std::string& message,

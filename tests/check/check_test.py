@@ -127,8 +127,10 @@ def workers_waiting(conn):
 class Background:
     """A statement run in a thread on its own connection; join() gives the outcome."""
 
-    def __init__(self, sql):
+    def __init__(self, sql, setup=()):
         self.conn = connect()
+        for statement in setup:  # e.g. SET: run_consistency_check() refuses a block
+            q(self.conn, statement)
         self.pid = self.conn.get_backend_pid()
         self.result = self.error = None
         self.thread = threading.Thread(target=self._run, args=(sql,))
@@ -414,6 +416,35 @@ def test_cancelled_caller(conn, sink):
              timeout=5, what="the check's processes to exit")
 
 
+def test_cancelled_while_mail_server_silent(conn, sink):
+    """A coordinator asked to stop (its caller cancelled, or a fast shutdown)
+    gives a mail server that never answers 5 s, not libcurl's 60: a server's
+    shutdown is not held up. The mail stays due for the next run."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # connections complete in the backlog; nothing is ever said
+    try:
+        url = f"smtp://127.0.0.1:{silent.getsockname()[1]}"
+        with Locked():
+            call = Background("SELECT family.run_consistency_check(2)",
+                              setup=[f"SET family.smtp_url = '{url}'"])
+            wait_for(lambda: len(workers_waiting(conn)) == 2, what="two blocked workers")
+            q(conn, "SELECT pg_cancel_backend(%s)", (call.pid,))
+            call.join()
+        t = time.perf_counter()
+        run = last_run(conn)
+        wait_for(lambda: not q(conn, "SELECT pid FROM pg_stat_activity"
+                                     " WHERE backend_type LIKE 'family check%'"),
+                 timeout=30, what="the check's processes to exit")
+        waited = time.perf_counter() - t
+        assert waited < 10, f"the coordinator took {waited:.1f} s to exit"
+        row = run_row(conn, run)
+        assert row["status"] == "failed" and row["mail_status"] == "failed", row
+        assert "given up" in row["mail_error"] and url in row["mail_error"], row
+    finally:
+        silent.close()
+
+
 def test_no_free_slots(conn, sink):
     with Locked():
         # A run that takes every free slot, its workers blocked.
@@ -596,7 +627,8 @@ def test_writers_not_blocked(conn, sink):
 TESTS = [test_clean_run_and_mail, test_workers_overlap, test_default_workers_one_per_cpu,
          test_corruption_found_and_repaired, test_relationships_checked, test_rank_pairing, test_cycle_reported,
          test_error_in_worker, test_exception_in_worker, test_smtp_down_then_retried,
-         test_mail_settings, test_cancelled_worker, test_cancelled_caller, test_no_free_slots,
+         test_mail_settings, test_cancelled_worker, test_cancelled_caller,
+         test_cancelled_while_mail_server_silent, test_no_free_slots,
          test_coordinator_fails_recording, test_mail_bookkeeping_fails, test_cancel_while_starting,
          test_writers_not_blocked, test_pg_cron_runs_it, test_crash_recorded_by_next_run]
 

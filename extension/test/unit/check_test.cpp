@@ -2,6 +2,12 @@
 // report, the mail as composed and sent, and stack traces.
 #include <boost/test/unit_test.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <set>
 #include <stdexcept>
 
@@ -195,6 +201,30 @@ BOOST_AUTO_TEST_CASE(mail_failures_are_returned) {
     BOOST_TEST(error->find("smtp://127.0.0.1:1") != std::string::npos, *error);
     s.to = " , ";
     BOOST_TEST(*mail::send(s, "s", "b") == "family.mail_to names no recipient");
+}
+
+BOOST_AUTO_TEST_CASE(mail_gives_up_once_asked_to_stop) {
+    // A server that accepts (the kernel completes the connection in the
+    // backlog) and never says a word: libcurl would wait 60 s.
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    BOOST_REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    BOOST_REQUIRE(listen(fd, 4) == 0);
+    BOOST_REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    mail::Settings s{"smtp://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)), "f@x", "a@x"};
+    volatile std::sig_atomic_t stop = 1;
+    auto start = std::chrono::steady_clock::now();
+    std::optional<std::string> error =
+        mail::send(s, "s", "b", {&stop, std::chrono::milliseconds(200)});
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    close(fd);
+    BOOST_REQUIRE(error);
+    BOOST_TEST(error->rfind("given up 200 ms after the process was asked to stop", 0) == 0, *error);
+    // libcurl looks at least once a second.
+    BOOST_TEST(seconds < 3.0);
 }
 
 // Not static: the stack names it.
