@@ -1,5 +1,6 @@
 #include "check.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace family::check {
@@ -68,6 +69,14 @@ void field(std::string& out, const char* name, const std::string& value) {
     out += "\n";
 }
 }  // namespace
+
+std::int64_t slice_size(std::int64_t span, int workers) {
+    return std::clamp<std::int64_t>(span / (std::max(workers, 1) * 16), 1000, 10000);
+}
+
+std::string run_status(const RunReport& r) {
+    return !r.errors.empty() ? "failed" : r.findings_total ? "findings" : "clean";
+}
 
 std::string format_ranks(const RankVector& r) {
     return list(r.sums) + "/" + list(r.counts);

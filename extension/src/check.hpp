@@ -94,6 +94,14 @@ struct RunReport {
 
 constexpr std::size_t kMailedFindings = 100;
 
+// Persons per slice for `workers` over ids spanning `span`: about 16 slices
+// per worker, so that a faster worker takes more; not so small that
+// per-slice costs show, nor so large that a slice's rows weigh on memory.
+std::int64_t slice_size(std::int64_t span, int workers);
+
+// failed (any error), findings, or clean.
+std::string run_status(const RunReport& r);
+
 std::string report_subject(const RunReport& r);
 std::string report_body(const RunReport& r);
 

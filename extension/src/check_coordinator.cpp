@@ -150,11 +150,7 @@ class Coordinator {
             sh_->last_id = *col_int64(0, 2);
         });
         sh_->recorded = true;
-        // About 16 slices per worker, so that a faster worker takes more;
-        // not so small that per-slice costs show, nor so large that a slice's
-        // rows weigh on memory.
-        int64 span = sh_->last_id - sh_->first_id + 1;
-        sh_->slice = std::clamp<int64>(span / (sh_->requested * 16), 1000, 10000);
+        sh_->slice = check::slice_size(sh_->last_id - sh_->first_id + 1, sh_->requested);
         pg_atomic_init_u64(&sh_->next_slice, 0);
     }
 
@@ -305,7 +301,7 @@ class Coordinator {
                     {*col_int64(i, 1), col_text(i, 2), col_text(i, 3), col_text(i, 4)});
                 r.findings_total = *col_int64(i, 5);
             }
-            r.status = !r.errors.empty() ? "failed" : r.findings_total ? "findings" : "clean";
+            r.status = check::run_status(r);
             std::string error =
                 r.errors.empty() ? "" : r.errors[0].where + ": " + r.errors[0].message;
             r.started_at = timestamp_text(start_);

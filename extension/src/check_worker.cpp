@@ -15,6 +15,7 @@ extern "C" {
 #include <unordered_map>
 
 #include "check.hpp"
+#include "rules.hpp"
 
 namespace family::pg::consistency {
 
@@ -125,8 +126,7 @@ void check_slice(Shared* sh, WorkerSlot& me, int number, int64 lo, int64 hi) {
             for (const auto& parent : {p.father, p.mother})
                 if (parent) parent_ids.push_back(*parent);
             if (p.father && p.mother)
-                couple_ids.emplace_back(std::min(*p.father, *p.mother),
-                                        std::max(*p.father, *p.mother));
+                couple_ids.push_back(rules::couple_of(*p.father, *p.mother));
         }
         std::sort(parent_ids.begin(), parent_ids.end());
         parent_ids.erase(std::unique(parent_ids.begin(), parent_ids.end()), parent_ids.end());
@@ -156,8 +156,8 @@ void check_slice(Shared* sh, WorkerSlot& me, int number, int64 lo, int64 hi) {
         for (check::StoredPerson& p : slice) {
             p.father_row = row(p.father);
             p.mother_row = row(p.mother);
-            p.couple = !(p.father && p.mother) || known.count({std::min(*p.father, *p.mother),
-                                                               std::max(*p.father, *p.mother)});
+            p.couple =
+                !(p.father && p.mother) || known.count(rules::couple_of(*p.father, *p.mother));
             check::check_person(p, findings);
         }
         if ((sh->inject == kInjectError || sh->inject == kInjectException) && number == 0 &&

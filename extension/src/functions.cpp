@@ -1,8 +1,6 @@
 // SQL-callable functions written in C++: ancestors/descendants (breadth
 // first, one query per depth), compute_ancestor_rank and repair (both from
 // the parent links alone, never from stored derived values).
-#include <unordered_set>
-
 #include "gedcom_date.hpp"
 #include "pg.hpp"
 
@@ -17,10 +15,7 @@ std::vector<Links> fetch_links(const std::vector<PersonId>& ids) {
     std::vector<Links> out;
     uint64 n = q.run({int64_array(ids)}, Statement::Reads::Stable);
     out.reserve(n);
-    for (uint64 i = 0; i < n; ++i)
-        out.push_back({*col_int64(i, 1), col_int64(i, 2), col_int64(i, 3),
-                       static_cast<int>(col_int64(i, 4).value_or(0)),
-                       static_cast<int>(col_int64(i, 5).value_or(0))});
+    for (uint64 i = 0; i < n; ++i) out.push_back(col_links(i));
     return out;
 }
 
@@ -42,20 +37,14 @@ std::vector<std::pair<int64, int>> relatives(int64 start, std::optional<int> max
     if (max_depth && *max_depth < 0)
         fail("22023", "max_depth must be 0 or more, not " + std::to_string(*max_depth));
     require_person(start);
-    std::vector<std::pair<int64, int>> out;
-    std::unordered_set<int64> seen{start};
-    std::vector<int64> frontier{start};
-    for (int depth = 1; !frontier.empty() && (!max_depth || depth <= *max_depth); ++depth) {
+    return family::relatives(start, max_depth, [&](const std::vector<PersonId>& frontier) {
         uint64 n = (up ? parents : children).run({int64_array(frontier)}, Statement::Reads::Stable);
-        frontier.clear();
+        std::vector<PersonId> next;
         for (uint64 i = 0; i < n; ++i)
             for (int col = 1; col <= (up ? 2 : 1); ++col)
-                if (std::optional<int64> id = col_int64(i, col); id && seen.insert(*id).second) {
-                    frontier.push_back(*id);
-                    out.emplace_back(*id, depth);
-                }
-    }
-    return out;
+                if (std::optional<int64> id = col_int64(i, col)) next.push_back(*id);
+        return next;
+    });
 }
 
 Datum relatives_srf(FunctionCallInfo fcinfo, bool up) {
@@ -98,10 +87,7 @@ int64 repair() {
     for (;;) {
         guard([&] { SPI_cursor_fetch(portal, true, kChunk); });
         uint64 n = SPI_processed;
-        for (uint64 i = 0; i < n; ++i)
-            all.push_back({*col_int64(i, 1), col_int64(i, 2), col_int64(i, 3),
-                           static_cast<int>(col_int64(i, 4).value_or(0)),
-                           static_cast<int>(col_int64(i, 5).value_or(0))});
+        for (uint64 i = 0; i < n; ++i) all.push_back(col_links(i));
         guard([] { SPI_freetuptable(SPI_tuptable); });
         if (n == 0) break;
     }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <unordered_set>
 
 namespace family {
 
@@ -134,6 +135,23 @@ GraphResult derive_all(const std::vector<Links>& persons, const DerivedSink& sin
         if (pending_parents[i] != 0) result.in_cycle.push_back(persons[i].id);
     std::sort(result.in_cycle.begin(), result.in_cycle.end());
     return result;
+}
+
+std::vector<std::pair<PersonId, int>> relatives(PersonId start, std::optional<int> max_depth,
+                                                const Step& step) {
+    std::vector<std::pair<PersonId, int>> out;
+    std::unordered_set<PersonId> seen{start};
+    std::vector<PersonId> frontier{start};
+    for (int depth = 1; !frontier.empty() && (!max_depth || depth <= *max_depth); ++depth) {
+        std::vector<PersonId> next;
+        for (PersonId id : step(frontier))
+            if (seen.insert(id).second) {
+                next.push_back(id);
+                out.emplace_back(id, depth);
+            }
+        frontier.swap(next);
+    }
+    return out;
 }
 
 std::string id_list(const std::vector<PersonId>& ids, std::size_t max_shown) {

@@ -17,13 +17,6 @@ namespace family {
 
 using PersonId = std::int64_t;
 
-// A couple whichever way round it is written: (least, greatest), as the
-// index relationship_couple keys it.
-using Couple = std::pair<PersonId, PersonId>;
-inline Couple couple_of(PersonId a, PersonId b) {
-    return a < b ? Couple{a, b} : Couple{b, a};
-}
-
 // Depths of 64 and beyond weigh less than 2^-64 against the parents' weight of
 // 1: they change nothing in double precision, so vectors stop there.
 constexpr std::size_t kMaxDepth = 64;
@@ -107,6 +100,14 @@ using DerivedSink = std::function<void(const Links&, const Derived&)>;
 using OutsideLookup = std::function<const Derived*(PersonId)>;
 GraphResult derive_all(const std::vector<Links>& persons, const DerivedSink& sink,
                        const OutsideLookup& outside = nullptr);
+
+// Each relative of `start` once, at its smallest depth (1: its parents, or
+// its children), breadth first, up to `max_depth` if given. `step` gives the
+// persons one step on from a frontier (repeats allowed); it is called once
+// per depth.
+using Step = std::function<std::vector<PersonId>(const std::vector<PersonId>&)>;
+std::vector<std::pair<PersonId, int>> relatives(PersonId start, std::optional<int> max_depth,
+                                                const Step& step);
 
 std::string id_list(const std::vector<PersonId>& ids, std::size_t max_shown = 20);
 

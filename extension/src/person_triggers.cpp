@@ -20,6 +20,7 @@
 #include <unordered_set>
 
 #include "pg.hpp"
+#include "rules.hpp"
 
 extern "C" {
 #include "utils/inval.h"
@@ -27,6 +28,10 @@ extern "C" {
 
 namespace family::pg {
 namespace {
+
+using rules::Couple;
+using rules::couple_of;
+using rules::RowLinks;
 
 // Attribute numbers of family.person, looked up by name.
 struct PersonColumns {
@@ -97,40 +102,9 @@ std::string person(int64 id) {
     return "person " + std::to_string(id);
 }
 
-// A person's parent links as written in a row.
-struct RowLinks {
-    int64 id;
-    std::optional<int64> father, mother, father_rank, mother_rank;
-};
-
 RowLinks read_links(HeapTuple t, TupleDesc d, const PersonColumns& c) {
     return {*attr_int(t, d, c.id), attr_int(t, d, c.father_id), attr_int(t, d, c.mother_id),
             attr_int(t, d, c.father_rank), attr_int(t, d, c.mother_rank)};
-}
-
-void check_rank(const RowLinks& r, const char* role, const std::optional<int64>& parent,
-                const std::optional<int64>& rank) {
-    std::string column = std::string(role) + "_rank";
-    if (parent && !rank)
-        fail("23514", person(r.id) + ": " + role + " " + std::to_string(*parent) + " needs a " +
-                          column + " (1..5)");
-    if (!parent && rank)
-        fail("23514", person(r.id) + ": " + column + " " + std::to_string(*rank) +
-                          " given without a " + role + "_id");
-    if (rank && (*rank < 1 || *rank > 5))
-        fail("23514",
-             person(r.id) + ": " + column + " " + std::to_string(*rank) + " is out of range 1..5");
-}
-
-void validate(const RowLinks& r) {
-    for (const auto& [role, parent] :
-         {std::pair{"father", r.father}, std::pair{"mother", r.mother}})
-        if (parent && *parent == r.id) fail("23514", person(r.id) + " cannot be their own " + role);
-    if (r.father && r.mother && *r.father == *r.mother)
-        fail("23514",
-             person(r.id) + ": father and mother are the same person " + std::to_string(*r.father));
-    check_rank(r, "father", r.father, r.father_rank);
-    check_rank(r, "mother", r.mother, r.mother_rank);
 }
 
 // Reads the given persons' derived values, locking them FOR SHARE.
@@ -325,7 +299,7 @@ HeapTuple before_write(TriggerData* td) {
 
     std::optional<Derived> derived;
     if (insert || !same_links(td->tg_trigtuple, row, d, c)) {
-        validate(links);
+        rules::check_links(links);
         RowChecks checks(td->tg_relation, c);
         derived = checks.derive_row(links);
         bool parents_changed = insert || !attr_same(td->tg_trigtuple, row, d, c.father_id) ||
@@ -384,12 +358,6 @@ struct LinkSet {
     }
 };
 
-Links links_at(uint64 row) {
-    return {*col_int64(row, 1), col_int64(row, 2), col_int64(row, 3),
-            static_cast<int>(col_int64(row, 4).value_or(0)),
-            static_cast<int>(col_int64(row, 5).value_or(0))};
-}
-
 // The given persons and all their descendants, with their links.
 LinkSet with_descendants(const std::vector<int64>& roots, bool latest) {
     using S = Statement::Reads;
@@ -410,27 +378,8 @@ LinkSet with_descendants(const std::vector<int64>& roots, bool latest) {
     LinkSet out;
     uint64 n = q.run({int64_array(roots)}, latest ? S::Latest : S::Fresh);
     out.rows.reserve(n);
-    for (uint64 i = 0; i < n; ++i) out.rows.push_back(links_at(i));
+    for (uint64 i = 0; i < n; ++i) out.rows.push_back(col_links(i));
     return out;
-}
-
-[[noreturn]] void cycle_error(const LinkSet& set, const std::vector<int64>& roots,
-                              const std::vector<PersonId>& in_cycle) {
-    std::unordered_set<int64> stuck(in_cycle.begin(), in_cycle.end());
-    for (const Links& l : set.rows) {
-        if (!stuck.count(l.id) || !std::count(roots.begin(), roots.end(), l.id)) continue;
-        for (const auto& p : {l.father, l.mother})
-            if (p && stuck.count(*p))
-                fail("FA001",
-                     person(l.id) + " would become their own ancestor: parent " +
-                         std::to_string(*p) + " descends from " + person(l.id),
-                     "A person cannot be a parent of one of their ancestors.");
-    }
-    // A cycle that runs through no changed row was there before: made behind
-    // the triggers' back (session_replication_role = replica).
-    fail("FA001",
-         "persons " + id_list(in_cycle) + " are their own ancestors or descend from such a cycle",
-         "Break the cycle by changing a parent link of one of them, then run family.repair().");
 }
 
 // The transactions running, or yet to start, at some moment.
@@ -499,26 +448,16 @@ void propagate(const std::vector<int64>& roots) {
             return it == parents.end() ? nullptr : &it->second;
         };
         GraphResult result = derive_all(set.rows, add, stored);
-        if (!result.in_cycle.empty()) cycle_error(set, roots, result.in_cycle);
+        if (!result.in_cycle.empty()) rules::cycle_error(set.rows, roots, result.in_cycle);
         std::vector<int64> written = batch.write();
         notify_changed(written);
         // Read the set again, now that every changed row is locked: on the
         // latest state (at READ COMMITTED every statement sees it; at a fixed
-        // snapshot it must be asked for). At READ COMMITTED, if no other
-        // transaction ended since the first read, that read was the latest.
-        if (!snapshot_fixed && !others_ended_since(before)) return;
-        if (with_descendants(targets, snapshot_fixed) == set) return;
-        if (snapshot_fixed)
-            fail("40001",
-                 "could not serialize access: the descendants of " +
-                     (roots.size() == 1 ? person(roots[0]) : "persons " + id_list(roots)) +
-                     " changed concurrently",
-                 "Retry the transaction.");
-        if (attempt == 10)
-            fail("40001",  // LCOV_EXCL_LINE: needs ten lost races in a row
-                 "could not serialize access: the descendants of " +    // LCOV_EXCL_LINE
-                     person(roots[0]) + " keep changing concurrently",  // LCOV_EXCL_LINE
-                 "Retry the transaction.");                             // LCOV_EXCL_LINE
+        // snapshot it must be asked for).
+        if (!rules::must_read_again(snapshot_fixed, snapshot_fixed || others_ended_since(before)))
+            return;
+        bool same = with_descendants(targets, snapshot_fixed) == set;
+        if (!rules::start_over(same, snapshot_fixed, attempt, roots)) return;
         targets.insert(targets.end(), written.begin(), written.end());
         std::sort(targets.begin(), targets.end());
         targets.erase(std::unique(targets.begin(), targets.end()), targets.end());

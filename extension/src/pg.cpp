@@ -355,6 +355,12 @@ RankVector col_ranks(uint64 row, int sums_col, int counts_col) {
     return out;
 }
 
+Links col_links(uint64 row) {
+    return {*col_int64(row, 1), col_int64(row, 2), col_int64(row, 3),
+            static_cast<int>(col_int64(row, 4).value_or(0)),
+            static_cast<int>(col_int64(row, 5).value_or(0))};
+}
+
 namespace {
 template <typename T, typename ToDatum>
 Datum make_array(const std::vector<T>& values, Oid type, int len, bool byval, char align,

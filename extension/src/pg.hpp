@@ -186,6 +186,9 @@ std::optional<int64> col_int64(uint64 row, int col);
 std::optional<double> col_float8(uint64 row, int col);
 std::string col_text(uint64 row, int col);  // "" for null
 RankVector col_ranks(uint64 row, int sums_col, int counts_col);
+// A person's links from columns 1 to 5: id, father_id, mother_id,
+// father_rank, mother_rank.
+Links col_links(uint64 row);
 
 // Datum conversions that allocate in the current memory context.
 Datum int64_array(const std::vector<int64>& values);

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "pg.hpp"
+#include "rules.hpp"
 
 namespace family::pg {
 namespace {
@@ -93,7 +94,7 @@ class Reads {
     bool couple_has_another(const Relationship& r) {
         Found other{RelationshipColumns(relationships_), r.id};
         other.any = true;
-        Couple couple = couple_of(r.a, r.b);
+        rules::Couple couple = rules::couple_of(r.a, r.b);
         reader_.scan_latest(relationships_, couple_, {couple.first, couple.second},
                             {visit, &other});
         return other.found;
@@ -171,26 +172,22 @@ void check_one_current(Relation relationships, const Relationship& r) {
     reads.finish();
 }
 
+rules::RelationshipRow row_of(const Relationship& r) {
+    rules::RelationshipRow row{r.id, r.a, r.b, r.started_at, std::nullopt};
+    if (!r.current) row.ended_at = r.ended_at;
+    return row;
+}
+
 void before_write(TriggerData* td) {
     bool insert = TRIGGER_FIRED_BY_INSERT(td->tg_event);
     Relationship r = read(insert ? td->tg_trigtuple : td->tg_newtuple, td->tg_relation);
     if (!r.complete) return;
-    if (!r.current && r.ended_at < r.started_at)
-        fail("23514", name(r) + " cannot end (" + timestamp_text(r.ended_at) +
-                          ") before it started (" + timestamp_text(r.started_at) + ")");
-    if (!insert) {
-        Relationship old = read(td->tg_trigtuple, td->tg_relation);
-        if (old.a != r.a || old.b != r.b)
-            fail("22023", name(r) + ": the persons of a relationship cannot change",
-                 "End it and start a new one.");
-        if (!r.current || old.current) return;
-    } else if (!r.current) {
-        return;
-    }
-    if (r.a == r.b)
-        fail("23514", name(r) + ": person " + std::to_string(r.a) +
-                          " cannot be in a relationship with themselves");
-    check_one_current(td->tg_relation, r);
+    std::optional<Relationship> old;
+    if (!insert) old = read(td->tg_trigtuple, td->tg_relation);
+    rules::check_relationship(row_of(r), old ? std::optional(row_of(*old)) : std::nullopt,
+                              timestamp_text);
+    // Only a relationship that becomes current can make a second one.
+    if (r.current && !(old && old->current)) check_one_current(td->tg_relation, r);
 }
 
 void before_delete(TriggerData* td) {
