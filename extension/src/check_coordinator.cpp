@@ -71,7 +71,7 @@ void sweep_lost_runs() {
 }
 
 // One pass of the coordinator's wait (all PostgreSQL calls: run inside
-// guard()): terminates the workers first if asked, then whether any still
+// call()): terminates the workers first if asked, then whether any still
 // runs; if so, sleeps until a worker's state changes or a signal comes (1 s
 // at most).
 bool poll_workers(BackgroundWorkerHandle* const* handles, std::size_t n, bool terminate) {
@@ -119,11 +119,13 @@ class Coordinator {
     }
 
     static void inject(const char* where) {
-        guard([&] {
-            ereport(ERROR,
-                    (errcode(ERRCODE_INTERNAL_ERROR),
-                     errmsg("family.check_inject: error injected in the coordinator's %s", where)));
-        });
+        call(
+            [](const char* where) {
+                ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+                                errmsg("family.check_inject: error injected in the coordinator's %s",
+                                       where)));
+            },
+            where);
     }
 
   private:
@@ -183,10 +185,8 @@ class Coordinator {
         bool terminated = false;
         for (;;) {
             bool terminate = got_sigterm && !terminated;
-            bool running = false;
-            BackgroundWorkerHandle* const* handles = handles_.data();
-            std::size_t n = handles_.size();
-            guard([&] { running = poll_workers(handles, n, terminate); });
+            bool running = call(poll_workers, static_cast<BackgroundWorkerHandle* const*>(handles_.data()),
+                                handles_.size(), terminate);
             terminated |= terminate;
             if (!running) break;
         }

@@ -48,13 +48,9 @@ int64 run_consistency_check(std::optional<int> workers) {
                " (one is the coordinator's)";
         requested = cap;
     }
-    dsm_segment* segment = nullptr;
-    Shared* sh = nullptr;
-    guard([&] {
-        segment = dsm_create(shared_size(requested), 0);
-        sh = static_cast<Shared*>(dsm_segment_address(segment));
-        std::memset(sh, 0, shared_size(requested));
-    });
+    dsm_segment* segment = call(dsm_create, shared_size(requested), 0);
+    Shared* sh = static_cast<Shared*>(dsm_segment_address(segment));
+    std::memset(sh, 0, shared_size(requested));
     sh->database = MyDatabaseId;
     sh->login_user = GetAuthenticatedUserId();
     GetUserIdAndSecContext(&sh->user, &sh->security_context);
@@ -71,13 +67,15 @@ int64 run_consistency_check(std::optional<int> workers) {
              "max_worker_processes = " + std::to_string(max_worker_processes) +
                  "; raise it, or wait for running workers to end.");
     try {
-        guard([&] { (void)WaitForBackgroundWorkerShutdown(coordinator); });
+        call(WaitForBackgroundWorkerShutdown, coordinator);
     } catch (...) {
         // Cancelled meanwhile: the run stops too (and is recorded failed).
-        guard([&] { TerminateBackgroundWorker(coordinator); });
+        call(TerminateBackgroundWorker, coordinator);
         throw;
     }
-    if (sh->note[0]) guard([&] { ereport(WARNING, (errmsg("family: %s", sh->note))); });
+    if (sh->note[0])
+        call([](const char* note) { ereport(WARNING, (errmsg("family: %s", note))); },
+             static_cast<const char*>(sh->note));
     if (!sh->recorded)
         fail(sh->error.sqlstate[0] ? sh->error.sqlstate : "XX000",
              std::string("consistency check could not start: ") +
@@ -86,20 +84,21 @@ int64 run_consistency_check(std::optional<int> workers) {
     std::string status = sh->status;
     int64 run = sh->run_id;
     if (status == "findings")
-        guard([&] {
-            ereport(WARNING,
-                    (errmsg_plural("family: consistency check run %ld found %ld inconsistency",
-                                   "family: consistency check run %ld found %ld inconsistencies",
-                                   static_cast<unsigned long>(sh->findings), static_cast<long>(run),
-                                   static_cast<long>(sh->findings)),
-                     errhint("See family.check_finding; SELECT family.repair() recomputes "
-                             "derived values.")));
-        });
+        call(
+            [](long run, long findings) {
+                ereport(WARNING,
+                        (errmsg_plural("family: consistency check run %ld found %ld inconsistency",
+                                       "family: consistency check run %ld found %ld inconsistencies",
+                                       static_cast<unsigned long>(findings), run, findings),
+                         errhint("See family.check_finding; SELECT family.repair() recomputes "
+                                 "derived values.")));
+            },
+            static_cast<long>(run), static_cast<long>(sh->findings));
     if (status != "clean" && status != "findings")
         fail("XX000",
              "consistency check run " + std::to_string(run) + " failed: " + sh->error.message,
              "See family.check_run and family.check_error for run " + std::to_string(run) + ".");
-    guard([&] { dsm_detach(segment); });
+    call(dsm_detach, segment);
     return run;
 }
 

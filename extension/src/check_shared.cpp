@@ -57,15 +57,14 @@ void record_exception(ErrorSlot& slot) {
 }
 
 void abort_transaction() {
-    guard([] {
+    call([] {
         AbortCurrentTransaction();
         pgstat_report_activity(STATE_IDLE, nullptr);
     });
 }
 
 Shared* attach(Datum arg) {
-    dsm_segment* segment = nullptr;
-    guard([&] { segment = dsm_attach(DatumGetUInt32(arg)); });
+    dsm_segment* segment = call(dsm_attach, DatumGetUInt32(arg));
     // The caller keeps the segment until the coordinator stops, and the
     // coordinator until its workers stop.
     if (!segment)
@@ -74,13 +73,15 @@ Shared* attach(Datum arg) {
 }
 
 void connect(const Shared* sh) {
-    guard([&] {
-        BackgroundWorkerInitializeConnectionByOid(sh->database, sh->login_user, 0);
-        SetUserIdAndSecContext(sh->user, sh->security_context);
-        // What a run records survives a crash of the server's processes
-        // whatever the server's default: a run is never lost half-way.
-        SetConfigOption("synchronous_commit", "on", PGC_USERSET, PGC_S_OVERRIDE);
-    });
+    call(
+        [](const Shared* sh) {
+            BackgroundWorkerInitializeConnectionByOid(sh->database, sh->login_user, 0);
+            SetUserIdAndSecContext(sh->user, sh->security_context);
+            // What a run records survives a crash of the server's processes
+            // whatever the server's default: a run is never lost half-way.
+            SetConfigOption("synchronous_commit", "on", PGC_USERSET, PGC_S_OVERRIDE);
+        },
+        sh);
 }
 
 BackgroundWorkerHandle* launch(const char* function, const char* type, dsm_handle segment,
@@ -98,8 +99,7 @@ BackgroundWorkerHandle* launch(const char* function, const char* type, dsm_handl
     std::memcpy(w.bgw_extra, &number, sizeof number);
     w.bgw_notify_pid = MyProcPid;
     BackgroundWorkerHandle* handle = nullptr;
-    bool ok = false;
-    guard([&] { ok = RegisterDynamicBackgroundWorker(&w, &handle); });
+    bool ok = call(RegisterDynamicBackgroundWorker, &w, &handle);
     return ok ? handle : nullptr;
 }
 

@@ -96,18 +96,20 @@ enum class Isolation { ReadCommitted, RepeatableRead };
 // A transaction of a background worker; on an error, the caller aborts it.
 template <typename F>
 void transaction(const char* activity, Isolation isolation, F&& body) {
-    guard([&] {
-        SetCurrentStatementStartTimestamp();
-        StartTransactionCommand();
-        // Before the first snapshot: then every statement reads that one.
-        if (isolation == Isolation::RepeatableRead) XactIsoLevel = XACT_REPEATABLE_READ;
-        PushActiveSnapshot(GetTransactionSnapshot());
-        pgstat_report_activity(STATE_RUNNING, activity);
-    });
+    call(
+        [](const char* activity, Isolation isolation) {
+            SetCurrentStatementStartTimestamp();
+            StartTransactionCommand();
+            // Before the first snapshot: then every statement reads that one.
+            if (isolation == Isolation::RepeatableRead) XactIsoLevel = XACT_REPEATABLE_READ;
+            PushActiveSnapshot(GetTransactionSnapshot());
+            pgstat_report_activity(STATE_RUNNING, activity);
+        },
+        activity, isolation);
     Spi spi;
     body();
     spi.finish();
-    guard([&] {
+    call([] {
         PopActiveSnapshot();
         CommitTransactionCommand();
         pgstat_report_activity(STATE_IDLE, nullptr);

@@ -163,7 +163,7 @@ void check_slice(Shared* sh, WorkerSlot& me, int number, int64 lo, int64 hi) {
         if ((sh->inject == kInjectError || sh->inject == kInjectException) && number == 0 &&
             me.slices == 0) {
             if (sh->inject == kInjectError)
-                guard([] {
+                call([] {
                     ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
                                     errmsg("family.check_inject: error injected in worker 0")));
                 });

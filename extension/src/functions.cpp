@@ -1,50 +1,115 @@
 // SQL-callable functions written in C++: ancestors/descendants (breadth
-// first, one query per depth), compute_ancestor_rank and repair (both from
+// first, through the indexes), compute_ancestor_rank and repair (both from
 // the parent links alone, never from stored derived values).
 #include "gedcom_date.hpp"
 #include "pg.hpp"
 
+extern "C" {
+#include "utils/guc.h"
+}
+
 namespace family::pg {
 namespace {
 
-std::vector<Links> fetch_links(const std::vector<PersonId>& ids) {
-    static Statement q(
-        "SELECT id, father_id, mother_id, father_rank, mother_rank FROM family.person"
-        " WHERE id = ANY($1)",
-        {INT8ARRAYOID});
-    std::vector<Links> out;
-    uint64 n = q.run({int64_array(ids)}, Statement::Reads::Stable);
-    out.reserve(n);
-    for (uint64 i = 0; i < n; ++i) out.push_back(col_links(i));
-    return out;
-}
+// family.person through its indexes (Scanner), on the calling query's
+// snapshot: a walk costs the same whatever the planner knows of the table.
+class Persons {
+  public:
+    Persons()
+        : scanner_("person"),
+          id_(column(scanner_.table(), "id")),
+          father_(column(scanner_.table(), "father_id")),
+          mother_(column(scanner_.table(), "mother_id")),
+          father_rank_(column(scanner_.table(), "father_rank")),
+          mother_rank_(column(scanner_.table(), "mother_rank")),
+          pk_(scanner_.primary_key()),
+          by_father_(scanner_.index("person_father_id")),
+          by_mother_(scanner_.index("person_mother_id")) {}
 
-void require_person(int64 id) {
-    static Statement q("SELECT 1 FROM family.person WHERE id = $1", {INT8OID});
-    if (q.run({Int64GetDatum(id)}, Statement::Reads::Stable) == 0)
-        fail("23503", "person " + std::to_string(id) + " does not exist");
-}
+    bool exists(int64 id) {
+        Read r{this, nullptr, nullptr};
+        scanner_.scan(pk_, {id}, {found, &r});
+        return r.found;
+    }
+    // The links of those of `ids` that exist.
+    std::vector<Links> links(const std::vector<PersonId>& ids) {
+        std::vector<Links> out;
+        Read r{this, nullptr, &out};
+        for (PersonId id : ids) scanner_.scan(pk_, {id}, {read_links, &r});
+        return out;
+    }
+    // The parents of `ids` (up), or their children, with repeats.
+    std::vector<PersonId> step(const std::vector<PersonId>& ids, bool up) {
+        std::vector<PersonId> out;
+        Read r{this, &out, nullptr};
+        for (PersonId id : ids)
+            if (up) {
+                scanner_.scan(pk_, {id}, {read_parents, &r});
+            } else {
+                scanner_.scan(by_father_, {id}, {read_id, &r});
+                scanner_.scan(by_mother_, {id}, {read_id, &r});
+            }
+        return out;
+    }
+    void finish() { scanner_.finish(); }
+
+  private:
+    // What a visitor reads into (through call(): no allocation but the
+    // vectors' own).
+    struct Read {
+        const Persons* p;
+        std::vector<PersonId>* ids;
+        std::vector<Links>* links;
+        bool found = false;
+    };
+    static std::optional<int64> at(TupleTableSlot* slot, int col) {
+        bool isnull = false;
+        Datum d = slot_getattr(slot, col, &isnull);
+        if (isnull) return std::nullopt;
+        // father_rank and mother_rank are int2, ids int8.
+        if (TupleDescAttr(slot->tts_tupleDescriptor, col - 1)->atttypid == INT2OID)
+            return DatumGetInt16(d);
+        return DatumGetInt64(d);
+    }
+    static bool found(TupleTableSlot*, void* arg) {
+        static_cast<Read*>(arg)->found = true;
+        return false;
+    }
+    static bool read_links(TupleTableSlot* slot, void* arg) {
+        Read& r = *static_cast<Read*>(arg);
+        r.links->push_back({*at(slot, r.p->id_), at(slot, r.p->father_), at(slot, r.p->mother_),
+                            static_cast<int>(at(slot, r.p->father_rank_).value_or(0)),
+                            static_cast<int>(at(slot, r.p->mother_rank_).value_or(0))});
+        return false;
+    }
+    static bool read_parents(TupleTableSlot* slot, void* arg) {
+        Read& r = *static_cast<Read*>(arg);
+        for (int col : {r.p->father_, r.p->mother_})
+            if (std::optional<int64> id = at(slot, col)) r.ids->push_back(*id);
+        return false;
+    }
+    static bool read_id(TupleTableSlot* slot, void* arg) {
+        Read& r = *static_cast<Read*>(arg);
+        r.ids->push_back(*at(slot, r.p->id_));
+        return true;
+    }
+
+    Scanner scanner_;
+    int id_, father_, mother_, father_rank_, mother_rank_;
+    Oid pk_, by_father_, by_mother_;
+};
 
 // Each relative once, at its smallest depth.
 std::vector<std::pair<int64, int>> relatives(int64 start, std::optional<int> max_depth, bool up) {
-    static Statement parents("SELECT father_id, mother_id FROM family.person WHERE id = ANY($1)",
-                             {INT8ARRAYOID});
-    static Statement children(
-        "SELECT id FROM family.person WHERE father_id IN (SELECT unnest($1::int8[]))"
-        " UNION ALL "
-        "SELECT id FROM family.person WHERE mother_id IN (SELECT unnest($1::int8[]))",
-        {INT8ARRAYOID});
     if (max_depth && *max_depth < 0)
         fail("22023", "max_depth must be 0 or more, not " + std::to_string(*max_depth));
-    require_person(start);
-    return family::relatives(start, max_depth, [&](const std::vector<PersonId>& frontier) {
-        uint64 n = (up ? parents : children).run({int64_array(frontier)}, Statement::Reads::Stable);
-        std::vector<PersonId> next;
-        for (uint64 i = 0; i < n; ++i)
-            for (int col = 1; col <= (up ? 2 : 1); ++col)
-                if (std::optional<int64> id = col_int64(i, col)) next.push_back(*id);
-        return next;
-    });
+    Persons persons;
+    if (!persons.exists(start)) fail("23503", "person " + std::to_string(start) + " does not exist");
+    std::vector<std::pair<int64, int>> out = family::relatives(
+        start, max_depth,
+        [&](const std::vector<PersonId>& frontier) { return persons.step(frontier, up); });
+    persons.finish();
+    return out;
 }
 
 Datum relatives_srf(FunctionCallInfo fcinfo, bool up) {
@@ -53,18 +118,17 @@ Datum relatives_srf(FunctionCallInfo fcinfo, bool up) {
     int64 person = PG_GETARG_INT64(0);
     std::optional<int> max_depth;
     if (!PG_ARGISNULL(1)) max_depth = PG_GETARG_INT32(1);
-    guard([&] { InitMaterializedSRF(fcinfo, 0); });
-    Spi spi;
+    call(InitMaterializedSRF, fcinfo, static_cast<bits32>(0));
     std::vector<std::pair<int64, int>> rows = relatives(person, max_depth, up);
-    spi.finish();
-    auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-    guard([&] {
-        for (std::size_t i = 0; i < rows.size(); ++i) {
-            Datum values[2] = {Int64GetDatum(rows[i].first), Int32GetDatum(rows[i].second)};
-            bool nulls[2] = {false, false};
-            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-        }
-    });
+    call(
+        [](ReturnSetInfo* rsinfo, const std::pair<int64, int>* rows, std::size_t n) {
+            for (std::size_t i = 0; i < n; ++i) {
+                Datum values[2] = {Int64GetDatum(rows[i].first), Int32GetDatum(rows[i].second)};
+                bool nulls[2] = {false, false};
+                tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+            }
+        },
+        reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo), rows.data(), rows.size());
     return 0;
 }
 
@@ -75,23 +139,29 @@ int64 repair() {
     static Statement lock("LOCK TABLE family.person IN SHARE ROW EXCLUSIVE MODE", {});
     lock.run({});
     std::vector<Links> all;
-    Portal portal = nullptr;
-    guard([&] {
+    Portal portal = call([] {
+        // Every row: a sequential scan, planned now (Spi turned them off for
+        // the statements that look rows up).
+        int level = NewGUCNestLevel();
+        set_config_option("enable_seqscan", "on", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+                          true, 0, false);
         // No operator or unqualified function here: nothing for search_path to hijack.
-        portal = SPI_cursor_open_with_args(
+        Portal portal = SPI_cursor_open_with_args(
             nullptr, "SELECT id, father_id, mother_id, father_rank, mother_rank FROM family.person",
             // Not read-only: at READ COMMITTED a new snapshot, taken after the
             // lock above, so that what committed while we waited is seen.
             0, nullptr, nullptr, nullptr, false, 0);
+        AtEOXact_GUC(true, level);
+        return portal;
     });
     for (;;) {
-        guard([&] { SPI_cursor_fetch(portal, true, kChunk); });
+        call(SPI_cursor_fetch, portal, true, kChunk);
         uint64 n = SPI_processed;
         for (uint64 i = 0; i < n; ++i) all.push_back(col_links(i));
-        guard([] { SPI_freetuptable(SPI_tuptable); });
+        call([] { SPI_freetuptable(SPI_tuptable); });
         if (n == 0) break;
     }
-    guard([&] { SPI_cursor_close(portal); });
+    call(SPI_cursor_close, portal);
 
     int64 changed = 0;
     DerivedBatch batch;
@@ -133,9 +203,10 @@ Datum family_compute_ancestor_rank(PG_FUNCTION_ARGS) {
     int64 person = PG_GETARG_INT64(0);
     std::optional<double> rank;
     Datum result = entry([&] {
-        Spi spi;
-        rank = family::ancestor_rank(family::ranks_from_scratch(person, fetch_links));
-        spi.finish();
+        Persons persons;
+        rank = family::ancestor_rank(family::ranks_from_scratch(
+            person, [&](const std::vector<family::PersonId>& ids) { return persons.links(ids); }));
+        persons.finish();
         return Float8GetDatum(rank.value_or(0));
     });
     if (!rank) PG_RETURN_NULL();
@@ -169,10 +240,8 @@ Datum family_gedcom_date_error(PG_FUNCTION_ARGS) {
             family::gedcom::date_error({VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)});
         Datum out = 0;
         if (why)
-            guard([&] {
-                out = PointerGetDatum(
-                    cstring_to_text_with_len(why->data(), static_cast<int>(why->size())));
-            });
+            out = PointerGetDatum(
+                call(cstring_to_text_with_len, why->data(), static_cast<int>(why->size())));
         else
             fcinfo->isnull = true;
         return out;

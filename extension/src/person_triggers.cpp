@@ -86,9 +86,7 @@ bool attr_same(HeapTuple a, HeapTuple b, TupleDesc d, int col) {
     Datum av = heap_getattr(a, col, d, &an), bv = heap_getattr(b, col, d, &bn);
     if (an || bn) return an == bn;
     Form_pg_attribute att = TupleDescAttr(d, col - 1);
-    bool same = false;
-    guard([&] { same = datum_image_eq(av, bv, att->attbyval, att->attlen); });
-    return same;
+    return call(datum_image_eq, av, bv, att->attbyval, static_cast<int>(att->attlen));
 }
 
 // Whether two versions of a row have the same parent links and ranks.
@@ -188,7 +186,7 @@ void forget_on_abort(SubXactEvent event, SubTransactionId, SubTransactionId, voi
 class RowChecks {
   public:
     RowChecks(Relation persons, const PersonColumns& c) : persons_(persons), c_(c) {
-        guard([&] { pk_ = RelationGetPrimaryKeyIndex(persons_); });
+        pk_ = call(RelationGetPrimaryKeyIndex, persons_);
         locked.hold();
     }
 
@@ -221,16 +219,13 @@ class RowChecks {
     }
 
     void check_couple(const RowLinks& r) {
-        Relation relationships = nullptr;
-        Oid couple = InvalidOid;
         // RowShareLock until the transaction ends, as SELECT ... FOR KEY
         // SHARE would take: the table and its index stay while the child
         // depends on the row.
-        guard([&] {
-            Oid ns = RelationGetNamespace(persons_);
-            relationships = table_open(get_relname_relid("relationship", ns), RowShareLock);
-            couple = get_relname_relid("relationship_couple", ns);
-        });
+        Oid ns = RelationGetNamespace(persons_);
+        Relation relationships =
+            call(table_open, call(get_relname_relid, "relationship", ns), RowShareLock);
+        Oid couple = call(get_relname_relid, "relationship_couple", ns);
         SameCouple same{column(relationships, "person_a"), column(relationships, "person_b"),
                         couple_of(*r.father, *r.mother)};
         const Couple& pair = same.couple;
@@ -242,7 +237,7 @@ class RowChecks {
             found = reader.lock(relationships, couple, {pair.first, pair.second}, LockTupleKeyShare,
                                 {same_couple, &same});
         if (found) locked.couples[pair] = reader.position();
-        guard([&] { table_close(relationships, NoLock); });
+        call(table_close, relationships, NoLock);
         if (!found)
             fail("FA002",
                  person(r.id) + ": father " + std::to_string(*r.father) + " and mother " +
@@ -335,12 +330,8 @@ HeapTuple before_write(TriggerData* td) {
     }
     notify_changed(changed);
     if (cols.empty()) return row;
-    HeapTuple out = nullptr;
-    guard([&] {
-        out = heap_modify_tuple_by_cols(row, d, static_cast<int>(cols.size()), cols.data(),
-                                        values.data(), reinterpret_cast<bool*>(nulls.data()));
-    });
-    return out;
+    return call(heap_modify_tuple_by_cols, row, d, static_cast<int>(cols.size()), cols.data(),
+                values.data(), reinterpret_cast<bool*>(nulls.data()));
 }
 
 // A set of persons with their links, as read by one statement.
@@ -390,11 +381,9 @@ struct Horizon {
 
 Horizon horizon_now() {
     Horizon h;
-    guard([&] {
-        Snapshot s = GetLatestSnapshot();
-        h.xmax = s->xmax;
-        h.running.assign(s->xip, s->xip + s->xcnt);
-    });
+    Snapshot s = call(GetLatestSnapshot);
+    h.xmax = s->xmax;
+    h.running.assign(s->xip, s->xip + s->xcnt);
     return h;
 }
 
@@ -402,22 +391,20 @@ Horizon horizon_now() {
 // could differ from the first one). Errs on the side of yes.
 bool others_ended_since(const Horizon& before) {
     bool ended = false;
-    guard([&] {
-        Snapshot now = GetLatestSnapshot();
-        auto done = [&](TransactionId x) {
-            if (!TransactionIdPrecedes(x, now->xmax) || TransactionIdIsCurrentTransactionId(x))
-                return false;
-            for (uint32 i = 0; i < now->xcnt; ++i)
-                if (now->xip[i] == x) return false;
-            return true;
-        };
-        for (std::size_t i = 0; !ended && i < before.running.size(); ++i)
-            ended = done(before.running[i]);
-        for (TransactionId x = before.xmax; !ended && TransactionIdPrecedes(x, now->xmax);) {
-            ended = done(x);
-            TransactionIdAdvance(x);
-        }
-    });
+    Snapshot now = call(GetLatestSnapshot);
+    auto done = [&](TransactionId x) {
+        if (!TransactionIdPrecedes(x, now->xmax) || TransactionIdIsCurrentTransactionId(x))
+            return false;
+        for (uint32 i = 0; i < now->xcnt; ++i)
+            if (now->xip[i] == x) return false;
+        return true;
+    };
+    for (std::size_t i = 0; !ended && i < before.running.size(); ++i)
+        ended = done(before.running[i]);
+    for (TransactionId x = before.xmax; !ended && TransactionIdPrecedes(x, now->xmax);) {
+        ended = done(x);
+        TransactionIdAdvance(x);
+    }
     return ended;
 }
 
@@ -488,52 +475,57 @@ void unlink_children(const std::vector<int64>& deleted) {
 // Ids of the rows of a transition table (column `id`).
 std::vector<int64> transition_ids(Tuplestorestate* table, TupleDesc desc, int id_col) {
     std::vector<int64> ids;
-    guard([&] {
-        TupleTableSlot* slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-        tuplestore_rescan(table);
-        while (tuplestore_gettupleslot(table, true, false, slot)) {
-            bool isnull = false;
-            Datum d = slot_getattr(slot, id_col, &isnull);
-            if (!isnull) ids.push_back(DatumGetInt64(d));
-        }
-        ExecDropSingleTupleTableSlot(slot);
-    });
+    call(
+        [](Tuplestorestate* table, TupleDesc desc, int id_col, std::vector<int64>* ids) {
+            TupleTableSlot* slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+            tuplestore_rescan(table);
+            while (tuplestore_gettupleslot(table, true, false, slot)) {
+                bool isnull = false;
+                Datum d = slot_getattr(slot, id_col, &isnull);
+                if (!isnull) ids->push_back(DatumGetInt64(d));
+            }
+            ExecDropSingleTupleTableSlot(slot);
+        },
+        table, desc, id_col, &ids);
     return ids;
 }
 
 // Rows of an UPDATE whose links or derived values changed.
 std::vector<int64> changed_rows(TriggerData* td) {
-    TupleDesc d = td->tg_relation->rd_att;
-    const PersonColumns& c = columns_of(td->tg_relation);
     std::vector<int64> changed;
-    guard([&] {
-        TupleTableSlot* o = MakeSingleTupleTableSlot(d, &TTSOpsMinimalTuple);
-        TupleTableSlot* n = MakeSingleTupleTableSlot(d, &TTSOpsMinimalTuple);
-        tuplestore_rescan(td->tg_oldtable);
-        tuplestore_rescan(td->tg_newtable);
-        // Both tables hold the rows in the same order, old and new side by side.
-        while (tuplestore_gettupleslot(td->tg_oldtable, true, false, o) &&
-               tuplestore_gettupleslot(td->tg_newtable, true, false, n)) {
-            HeapTuple ot = ExecFetchSlotHeapTuple(o, false, nullptr);
-            HeapTuple nt = ExecFetchSlotHeapTuple(n, false, nullptr);
-            auto differs = [&](int col) {
-                bool on = false, nn = false;
-                Datum ov = heap_getattr(ot, col, d, &on), nv = heap_getattr(nt, col, d, &nn);
-                Form_pg_attribute att = TupleDescAttr(d, col - 1);
-                return on != nn || (!on && !datum_image_eq(ov, nv, att->attbyval, att->attlen));
-            };
-            bool isnull = false;
-            int64 id = DatumGetInt64(heap_getattr(nt, c.id, d, &isnull));
-            bool links = differs(c.father_id) || differs(c.mother_id) ||
-                         differs(c.father_rank) || differs(c.mother_rank);
-            // Derived values the extension wrote are already right below.
-            bool derived = !internal_write_of(id) &&
-                           (differs(c.generation) || differs(c.sums) || differs(c.counts));
-            if (links || derived) changed.push_back(id);
-        }
-        ExecDropSingleTupleTableSlot(o);
-        ExecDropSingleTupleTableSlot(n);
-    });
+    call(
+        [](TriggerData* td, const PersonColumns* c, std::vector<int64>* changed) {
+            TupleDesc d = td->tg_relation->rd_att;
+            TupleTableSlot* o = MakeSingleTupleTableSlot(d, &TTSOpsMinimalTuple);
+            TupleTableSlot* n = MakeSingleTupleTableSlot(d, &TTSOpsMinimalTuple);
+            tuplestore_rescan(td->tg_oldtable);
+            tuplestore_rescan(td->tg_newtable);
+            // Both tables hold the rows in the same order, old and new side
+            // by side.
+            while (tuplestore_gettupleslot(td->tg_oldtable, true, false, o) &&
+                   tuplestore_gettupleslot(td->tg_newtable, true, false, n)) {
+                HeapTuple ot = ExecFetchSlotHeapTuple(o, false, nullptr);
+                HeapTuple nt = ExecFetchSlotHeapTuple(n, false, nullptr);
+                auto differs = [&](int col) {
+                    bool on = false, nn = false;
+                    Datum ov = heap_getattr(ot, col, d, &on), nv = heap_getattr(nt, col, d, &nn);
+                    Form_pg_attribute att = TupleDescAttr(d, col - 1);
+                    return on != nn ||
+                           (!on && !datum_image_eq(ov, nv, att->attbyval, att->attlen));
+                };
+                bool isnull = false;
+                int64 id = DatumGetInt64(heap_getattr(nt, c->id, d, &isnull));
+                bool links = differs(c->father_id) || differs(c->mother_id) ||
+                             differs(c->father_rank) || differs(c->mother_rank);
+                // Derived values the extension wrote are already right below.
+                bool derived = !internal_write_of(id) && (differs(c->generation) ||
+                                                          differs(c->sums) || differs(c->counts));
+                if (links || derived) changed->push_back(id);
+            }
+            ExecDropSingleTupleTableSlot(o);
+            ExecDropSingleTupleTableSlot(n);
+        },
+        td, &columns_of(td->tg_relation), &changed);
     return changed;
 }
 

@@ -2,6 +2,7 @@
 
 extern "C" {
 #include "access/stratnum.h"
+#include "catalog/namespace.h"
 #include "storage/bufmgr.h"
 #include "commands/async.h"
 #include "commands/dbcommands.h"
@@ -54,6 +55,16 @@ bool internal_write_of(int64 id) {
     return internal_rows && std::binary_search(internal_rows->begin(), internal_rows->end(), id);
 }
 
+bool detail::raised_pg_error(void (*thunk)(void*), void* frame) {
+    volatile bool failed = false;
+    PG_TRY();
+    { thunk(frame); }
+    PG_CATCH();
+    { failed = true; }
+    PG_END_TRY();
+    return failed;
+}
+
 void throw_pg_error(MemoryContext context) {
     MemoryContextSwitchTo(context);
     ErrorData* edata = CopyErrorData();
@@ -85,23 +96,32 @@ void fail(const char* sqlstate, const std::string& message, const std::string& d
 }
 
 Spi::Spi() {
-    guard([&] {
+    guc_nest_level_ = call([] {
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "family: SPI_connect failed");
-        guc_nest_level_ = NewGUCNestLevel();
+        int level = NewGUCNestLevel();
         set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
                           GUC_ACTION_SAVE, true, 0, false);
         // Generic plans of our statements can look costly enough to compile
         // (10+ ms each run) though they touch a handful of rows.
         set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
                           false);
+        // Our statements are written for their indexes. A generic plan is
+        // made once, perhaps while a table is empty or not yet analyzed,
+        // when a planner would rather scan it whole: kept, such a plan
+        // reads the whole table for every row or step afterwards.
+        set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+                          true, 0, false);
+        return level;
     });
 }
 
 void Spi::finish() {
-    guard([&] {
-        AtEOXact_GUC(true, guc_nest_level_);
-        SPI_finish();
-    });
+    call(
+        [](int level) {
+            AtEOXact_GUC(true, level);
+            SPI_finish();
+        },
+        guc_nest_level_);
 }
 
 namespace {
@@ -118,7 +138,7 @@ IndexScanDesc begin_scan(Relation table, Relation index, Snapshot snapshot, cons
     return scan;
 }
 
-// RowReader::lock's work, all of it PostgreSQL calls: run inside guard(),
+// RowReader::lock's work, all of it PostgreSQL calls: run through call(),
 // it owns nothing that needs a destructor.
 bool lock_row(Relation table, TupleTableSlot* slot, Oid index_oid, const int64* keys, int nkeys,
               LockTupleMode mode, const RowReader::Test& accept) {
@@ -162,11 +182,12 @@ bool lock_row(Relation table, TupleTableSlot* slot, Oid index_oid, const int64* 
     return found;
 }
 
-// RowReader::scan_latest's work, inside guard().
+// RowReader::scan_latest's and Scanner::scan's work, through call(): on the
+// given snapshot, or a new one if none.
 void scan_rows(Relation table, TupleTableSlot* slot, Oid index_oid, const int64* keys, int nkeys,
-               const RowReader::Test& visit) {
+               const RowReader::Test& visit, Snapshot given) {
     Relation index = index_open(index_oid, AccessShareLock);
-    Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+    Snapshot snapshot = RegisterSnapshot(given ? given : GetLatestSnapshot());
     IndexScanDesc scan = begin_scan(table, index, snapshot, keys, nkeys);
     while (index_getnext_slot(scan, ForwardScanDirection, slot) && visit.test(slot, visit.arg)) {
     }
@@ -178,7 +199,7 @@ void scan_rows(Relation table, TupleTableSlot* slot, Oid index_oid, const int64*
 }  // namespace
 
 RowReader::RowReader() {
-    guard([&] {
+    call([] {
         // As SPI does for a query that may write: what this command wrote so
         // far becomes visible.
         CommandCounterIncrement();
@@ -190,8 +211,7 @@ RowReader::RowReader() {
 TupleTableSlot* RowReader::slot_for(Relation table) {
     for (const auto& [t, slot] : slots_)
         if (t == table) return slot;
-    TupleTableSlot* slot = nullptr;
-    guard([&] { slot = table_slot_create(table, nullptr); });
+    TupleTableSlot* slot = call(table_slot_create, table, static_cast<List**>(nullptr));
     slots_.emplace_back(table, slot);
     return slot;
 }
@@ -199,47 +219,40 @@ TupleTableSlot* RowReader::slot_for(Relation table) {
 bool RowReader::lock(Relation table, Oid index, std::initializer_list<int64> keys,
                      LockTupleMode mode, Test accept) {
     TupleTableSlot* slot = last_ = slot_for(table);
-    bool found = false;
-    const int64* k = keys.begin();
-    int n = static_cast<int>(keys.size());
-    guard([&] { found = lock_row(table, slot, index, k, n, mode, accept); });
-    return found;
+    return call(lock_row, table, slot, index, keys.begin(), static_cast<int>(keys.size()), mode,
+                accept);
 }
 
 bool RowReader::fetch(Relation table, ItemPointerData position) {
     TupleTableSlot* slot = last_ = slot_for(table);
-    bool found = false;
-    guard([&] {
-        // A table truncated since may hold fewer blocks (perhaps none): only
-        // one whose file is new in this transaction (created, or truncated).
-        bool new_file = table->rd_createSubid != InvalidSubTransactionId ||
-                        table->rd_firstRelfilenodeSubid != InvalidSubTransactionId;
-        found = (!new_file ||
-                 ItemPointerGetBlockNumber(&position) < RelationGetNumberOfBlocks(table)) &&
-                table_tuple_fetch_row_version(table, &position, GetActiveSnapshot(), slot);
-    });
-    return found;
+    return call(
+        [](Relation table, ItemPointerData position, TupleTableSlot* slot) {
+            // A table truncated since may hold fewer blocks (perhaps none):
+            // only one whose file is new in this transaction (created, or
+            // truncated).
+            bool new_file = table->rd_createSubid != InvalidSubTransactionId ||
+                            table->rd_firstRelfilenodeSubid != InvalidSubTransactionId;
+            return (!new_file ||
+                    ItemPointerGetBlockNumber(&position) < RelationGetNumberOfBlocks(table)) &&
+                   table_tuple_fetch_row_version(table, &position, GetActiveSnapshot(), slot);
+        },
+        table, position, slot);
 }
 
 void RowReader::scan_latest(Relation table, Oid index, std::initializer_list<int64> keys,
                             Test visit) {
     TupleTableSlot* slot = last_ = slot_for(table);
-    const int64* k = keys.begin();
-    int n = static_cast<int>(keys.size());
-    guard([&] { scan_rows(table, slot, index, k, n, visit); });
+    call(scan_rows, table, slot, index, keys.begin(), static_cast<int>(keys.size()), visit,
+         static_cast<Snapshot>(nullptr));
 }
 
 bool RowReader::check(Test accept) {
-    bool ok = false;
-    TupleTableSlot* slot = last_;
-    guard([&] { ok = accept.test(slot, accept.arg); });
-    return ok;
+    return call(accept.test, last_, accept.arg);
 }
 
 std::optional<int64> RowReader::int_at(int attnum) {
     bool isnull = false;
-    Datum d = 0;
-    guard([&] { d = slot_getattr(last_, attnum, &isnull); });
+    Datum d = call(slot_getattr, last_, attnum, &isnull);
     if (isnull) return std::nullopt;
     // int4 (generation) or int8 (ids).
     if (TupleDescAttr(last_->tts_tupleDescriptor, attnum - 1)->atttypid == INT4OID)
@@ -248,54 +261,81 @@ std::optional<int64> RowReader::int_at(int attnum) {
 }
 
 std::vector<double> RowReader::float8s_at(int attnum) {
-    const double* data = nullptr;
-    int n = 0;
-    guard([&] {
-        bool isnull = false;
-        Datum d = slot_getattr(last_, attnum, &isnull);
-        if (isnull) return;
-        ArrayType* a = DatumGetArrayTypeP(d);
-        n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
-        data = reinterpret_cast<const double*>(ARR_DATA_PTR(a));
-    });
-    return std::vector<double>(data, data + n);
+    ArrayType* a = call(
+        [](TupleTableSlot* slot, int attnum) {
+            bool isnull = false;
+            Datum d = slot_getattr(slot, attnum, &isnull);
+            return isnull ? nullptr : DatumGetArrayTypeP(d);
+        },
+        last_, attnum);
+    if (!a) return {};
+    const double* data = reinterpret_cast<const double*>(ARR_DATA_PTR(a));
+    return std::vector<double>(data, data + ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a)));
 }
 
 void RowReader::finish() {
-    guard([&] {
-        for (const auto& entry : slots_) ExecDropSingleTupleTableSlot(entry.second);
-        PopActiveSnapshot();
-    });
+    for (const auto& entry : slots_) call(ExecDropSingleTupleTableSlot, entry.second);
+    call(PopActiveSnapshot);
     slots_.clear();
+}
+
+Scanner::Scanner(const char* table) {
+    table_ = call(
+        [](const char* name) {
+            return table_open(get_relname_relid(name, get_namespace_oid("family", false)),
+                              AccessShareLock);
+        },
+        table);
+    slot_ = call(table_slot_create, table_, static_cast<List**>(nullptr));
+}
+
+Oid Scanner::index(const char* name) const {
+    return call(get_relname_relid, name, RelationGetNamespace(table_));
+}
+
+Oid Scanner::primary_key() const {
+    return call(RelationGetPrimaryKeyIndex, table_);
+}
+
+void Scanner::scan(Oid index, std::initializer_list<int64> keys, RowReader::Test visit) {
+    call(scan_rows, table_, slot_, index, keys.begin(), static_cast<int>(keys.size()), visit,
+         call(GetActiveSnapshot));
+}
+
+void Scanner::finish() {
+    call(ExecDropSingleTupleTableSlot, slot_);
+    call(table_close, table_, NoLock);  // as a query's: until the transaction ends
 }
 
 uint64 Statement::run(const std::vector<Datum>& args, Reads reads) {
     // No argument is ever null: every caller passes values.
     std::vector<char> flags(args.size(), ' ');
-    uint64 processed = 0;
-    guard([&] {
-        if (!plan_) {
-            // A generic plan: planned once, not again for every call (the
-            // custom plans PostgreSQL tries first cost more than they save).
-            SPIPlanPtr plan = SPI_prepare_cursor(sql_, static_cast<int>(types_.size()),
-                                                 types_.data(), CURSOR_OPT_GENERIC_PLAN);
-            if (!plan) elog(ERROR, "family: SPI_prepare failed for %s", sql_);
-            SPI_keepplan(plan);
-            plan_ = plan;
-        }
-        Datum* values = const_cast<Datum*>(args.data());
-        int rc = 0;
-        if (reads == Reads::Latest)
-            rc = SPI_execute_snapshot(
-                plan_, values, flags.data(), GetLatestSnapshot(),
-                IsolationUsesXactSnapshot() ? GetTransactionSnapshot() : InvalidSnapshot, false,
-                true, 0);
-        else
-            rc = SPI_execute_plan(plan_, values, flags.data(), reads == Reads::Stable, 0);
-        if (rc < 0) elog(ERROR, "family: SPI error %d for %s", rc, sql_);
-        processed = SPI_processed;
-    });
-    return processed;
+    if (!plan_)
+        plan_ = call(
+            [](const char* sql, int n, Oid* types) {
+                // A generic plan: planned once, not again for every call (the
+                // custom plans PostgreSQL tries first cost more than they save).
+                SPIPlanPtr plan = SPI_prepare_cursor(sql, n, types, CURSOR_OPT_GENERIC_PLAN);
+                if (!plan) elog(ERROR, "family: SPI_prepare failed for %s", sql);
+                SPI_keepplan(plan);
+                return plan;
+            },
+            sql_, static_cast<int>(types_.size()), types_.data());
+    return call(
+        [](SPIPlanPtr plan, Datum* values, const char* nulls, Reads reads, const char* sql) {
+            int rc = 0;
+            if (reads == Reads::Latest)
+                rc = SPI_execute_snapshot(
+                    plan, values, nulls, GetLatestSnapshot(),
+                    IsolationUsesXactSnapshot() ? GetTransactionSnapshot() : InvalidSnapshot,
+                    false, true, 0);
+            else
+                rc = SPI_execute_plan(plan, values, nulls, reads == Reads::Stable, 0);
+            if (rc < 0) elog(ERROR, "family: SPI error %d for %s", rc, sql);
+            return SPI_processed;
+        },
+        plan_, const_cast<Datum*>(args.data()), static_cast<const char*>(flags.data()), reads,
+        sql_);
 }
 
 int column(Relation table, const char* name) {
@@ -331,8 +371,7 @@ std::optional<double> col_float8(uint64 row, int col) {
 }
 
 std::string col_text(uint64 row, int col) {
-    char* v = nullptr;
-    guard([&] { v = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col); });
+    char* v = call(SPI_getvalue, SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
     return v ? v : "";
 }
 
@@ -345,10 +384,12 @@ RankVector col_ranks(uint64 row, int sums_col, int counts_col) {
         if (isnull) continue;
         Datum* elems = nullptr;
         int n = 0;
-        guard([&] {
-            deconstruct_array(DatumGetArrayTypeP(d), FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL,
-                              TYPALIGN_DOUBLE, &elems, nullptr, &n);
-        });
+        call(
+            [](Datum d, Datum** elems, int* n) {
+                deconstruct_array(DatumGetArrayTypeP(d), FLOAT8OID, sizeof(float8),
+                                  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, elems, nullptr, n);
+            },
+            d, &elems, &n);
         target->reserve(n);
         for (int i = 0; i < n; ++i) target->push_back(DatumGetFloat8(elems[i]));
     }
@@ -368,12 +409,8 @@ Datum make_array(const std::vector<T>& values, Oid type, int len, bool byval, ch
     std::vector<Datum> datums;
     datums.reserve(values.size());
     for (const T& v : values) datums.push_back(to_datum(v));
-    Datum result = 0;
-    guard([&] {
-        result = PointerGetDatum(construct_array(datums.data(), static_cast<int>(datums.size()),
-                                                 type, len, byval, align));
-    });
-    return result;
+    return PointerGetDatum(call(construct_array, datums.data(), static_cast<int>(datums.size()),
+                                type, len, byval, align));
 }
 
 template <typename T, typename ToDatum>
@@ -385,15 +422,11 @@ Datum make_nullable_array(const std::vector<std::optional<T>>& values, Oid type,
         datums.push_back(v ? to_datum(*v) : Datum(0));
         nulls.push_back(!v);
     }
-    Datum result = 0;
-    guard([&] {
-        int dims[1] = {static_cast<int>(datums.size())};
-        int lbs[1] = {1};
-        result =
-            PointerGetDatum(construct_md_array(datums.data(), reinterpret_cast<bool*>(nulls.data()),
-                                               1, dims, lbs, type, len, byval, align));
-    });
-    return result;
+    int dims[1] = {static_cast<int>(datums.size())};
+    int lbs[1] = {1};
+    return PointerGetDatum(call(construct_md_array, datums.data(),
+                                reinterpret_cast<bool*>(nulls.data()), 1, &dims[0], &lbs[0], type,
+                                len, byval, align));
 }
 }  // namespace
 
@@ -423,39 +456,29 @@ Datum nullable_float8_array(const std::vector<std::optional<double>>& values) {
 }
 
 Datum text_array(const std::vector<std::string>& values) {
-    Datum result = 0;
-    guard([&] {
-        // The texts live in the current memory context, like the array.
-        Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * (values.size() + 1)));
-        for (std::size_t i = 0; i < values.size(); ++i)
-            datums[i] = PointerGetDatum(
-                cstring_to_text_with_len(values[i].data(), static_cast<int>(values[i].size())));
-        result = PointerGetDatum(construct_array(datums, static_cast<int>(values.size()), TEXTOID,
-                                                 -1, false, TYPALIGN_INT));
-    });
-    return result;
+    return call(
+        [](const std::string* values, int n) {
+            // The texts live in the current memory context, like the array.
+            Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * (n + 1)));
+            for (int i = 0; i < n; ++i)
+                datums[i] = PointerGetDatum(cstring_to_text_with_len(
+                    values[i].data(), static_cast<int>(values[i].size())));
+            return PointerGetDatum(construct_array(datums, n, TEXTOID, -1, false, TYPALIGN_INT));
+        },
+        values.data(), static_cast<int>(values.size()));
 }
 
 Datum text_datum(const std::string& value) {
-    Datum result = 0;
-    guard([&] {
-        result =
-            PointerGetDatum(cstring_to_text_with_len(value.data(), static_cast<int>(value.size())));
-    });
-    return result;
+    return PointerGetDatum(
+        call(cstring_to_text_with_len, value.data(), static_cast<int>(value.size())));
 }
 
 std::string timestamp_text(TimestampTz t) {
-    std::string out;
-    // A static buffer: copied at once.
-    guard([&] { out = timestamptz_to_str(t); });
-    return out;
+    return call(timestamptz_to_str, t);  // a static buffer: copied at once
 }
 
 std::string database_name() {
-    const char* name = nullptr;
-    guard([&] { name = get_database_name(MyDatabaseId); });
-    return name;
+    return call(get_database_name, MyDatabaseId);
 }
 
 void notify_changed(const std::vector<int64>& persons) {
@@ -473,7 +496,7 @@ void notify_changed(const std::vector<int64>& persons) {
     }
     for (int64 id : persons) {
         std::string payload = ++sent > kMostPerTransaction ? "*" : std::to_string(id);
-        guard([&] { Async_Notify("family_person", payload.c_str()); });
+        call(Async_Notify, "family_person", payload.c_str());
         if (sent > kMostPerTransaction) return;
     }
 }
@@ -517,10 +540,10 @@ std::vector<int64> DerivedBatch::write() {
     if (ids_.empty()) return written;
     // The argument arrays can be large (repair writes many batches): build
     // them in a context of their own, freed right after the statement.
-    MemoryContext batch = nullptr, caller = CurrentMemoryContext;
-    guard([&] {
-        batch = AllocSetContextCreate(CurrentMemoryContext, "family derived batch",
-                                      ALLOCSET_DEFAULT_SIZES);
+    MemoryContext caller = CurrentMemoryContext;
+    MemoryContext batch = call([] {
+        return AllocSetContextCreate(CurrentMemoryContext, "family derived batch",
+                                     ALLOCSET_DEFAULT_SIZES);
     });
     MemoryContextSwitchTo(batch);
     try {
@@ -546,7 +569,7 @@ std::vector<int64> DerivedBatch::write() {
         throw;
     }
     MemoryContextSwitchTo(caller);
-    guard([&] { MemoryContextDelete(batch); });
+    call(MemoryContextDelete, batch);
     return written;
 }
 

@@ -1,9 +1,9 @@
 // The boundary between C++ and PostgreSQL. The one rule (see CONTRIBUTING.md):
 // a PostgreSQL error (a longjmp) never crosses a C++ frame that owns objects,
 // and a C++ exception never crosses a PostgreSQL frame.
-//  - C++ code calls anything that may ereport() through guard(): the error is
-//    caught right there and rethrown as a PgError exception. The lambda given
-//    to guard() owns no object with a destructor.
+//  - C++ code calls anything that may ereport() through call(): the error is
+//    caught right there and rethrown as a PgError exception. What call()
+//    runs is a plain function with plain arguments, owning nothing.
 //  - Every extern "C" entry point runs its C++ body through entry(), which
 //    catches every exception and raises it with ereport(ERROR) only once the
 //    C++ stack has unwound.
@@ -40,6 +40,8 @@ extern "C" {
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "lineage.hpp"
@@ -58,26 +60,58 @@ class PgError : public std::exception {
 
 [[noreturn]] void throw_pg_error(MemoryContext context);
 
-template <typename F>
-void guard(F&& f) {
-    MemoryContext context = CurrentMemoryContext;
-    volatile bool failed = false;
-    // A C++ exception (std::bad_alloc from a container the lambda fills) must
-    // not leave PG_TRY's frame without PG_END_TRY restoring the error stack.
-    std::exception_ptr cpp_error;
-    PG_TRY();
-    {
+// call(f, args...): runs f(args...) - a PostgreSQL function, or a function
+// of ours (a lambda without captures will do) that only calls PostgreSQL -
+// and turns a PostgreSQL error raised there into a PgError, thrown once
+// PG_TRY's frame is gone. What f gets and returns is passed by value and
+// must be trivially destructible, and a lambda that captures anything does
+// not compile: a longjmp out of f skips no destructor of the caller's. (That
+// f's own body owns nothing is what review checks: it is a plain function.)
+namespace detail {
+// Runs thunk(frame) inside PG_TRY; true if it raised a PostgreSQL error
+// (still the current error, for throw_pg_error).
+bool raised_pg_error(void (*thunk)(void*), void* frame);
+}  // namespace detail
+
+template <typename R, typename... P, typename... A>
+R call(R (*f)(P...), A... args) {
+    static_assert((std::is_trivially_destructible_v<A> && ...),
+                  "call(): arguments must own nothing (pass pointers to C++ objects)");
+    static_assert(std::is_void_v<R> || std::is_trivially_destructible_v<R>,
+                  "call(): the result must own nothing");
+    // Lives in this frame, which the longjmp (to raised_pg_error's PG_TRY)
+    // does not cross.
+    struct Frame {
+        R (*f)(P...);
+        std::tuple<A...> args;
+        std::conditional_t<std::is_void_v<R>, bool, R> result;
+        std::exception_ptr cpp_error;
+    } frame{f, {args...}, {}, nullptr};
+    auto thunk = [](void* p) {
+        Frame& fr = *static_cast<Frame*>(p);
+        // A C++ exception (std::bad_alloc from a container f fills through a
+        // pointer) must not leave PG_TRY's frame without PG_END_TRY restoring
+        // the error stack.
         try {
-            f();
+            if constexpr (std::is_void_v<R>)
+                std::apply(fr.f, fr.args);
+            else
+                fr.result = std::apply(fr.f, fr.args);
         } catch (...) {  // LCOV_EXCL_START: only on std::bad_alloc
-            cpp_error = std::current_exception();
+            fr.cpp_error = std::current_exception();
         }  // LCOV_EXCL_STOP
-    }
-    PG_CATCH();
-    { failed = true; }
-    PG_END_TRY();
-    if (cpp_error) std::rethrow_exception(cpp_error);  // LCOV_EXCL_LINE: as above
+    };
+    MemoryContext context = CurrentMemoryContext;
+    bool failed = detail::raised_pg_error(thunk, &frame);
+    if (frame.cpp_error) std::rethrow_exception(frame.cpp_error);  // LCOV_EXCL_LINE: as above
     if (failed) throw_pg_error(context);
+    if constexpr (!std::is_void_v<R>) return frame.result;
+}
+
+// A lambda: only one without captures converts to a function pointer.
+template <typename F, typename... A, typename = std::enable_if_t<std::is_class_v<F>>>
+auto call(F f, A... args) {
+    return call(+f, args...);
 }
 
 // Converts the exception being handled into a PostgreSQL error, allocated in
@@ -175,6 +209,28 @@ class RowReader {
     TupleTableSlot* slot_for(Relation table);
     std::vector<std::pair<Relation, TupleTableSlot*>> slots_;  // one per table
     TupleTableSlot* last_ = nullptr;
+};
+
+// Rows of a table of schema family through an index, as the calling query
+// sees them (its snapshot), without SPI, the planner or locks: for STABLE
+// functions, whose walks must not depend on what the planner thinks of the
+// table (a plan made before the table was analyzed can scan it whole for
+// every step). Only finish() ends it: on an error the transaction's abort
+// cleans up.
+class Scanner {
+  public:
+    explicit Scanner(const char* table);
+    Oid index(const char* name) const;
+    Oid primary_key() const;
+    // `visit` on every row whose leading int8 key columns equal `keys`, in
+    // index order, until it returns false.
+    void scan(Oid index, std::initializer_list<int64> keys, RowReader::Test visit);
+    Relation table() const { return table_; }
+    void finish();
+
+  private:
+    Relation table_ = nullptr;
+    TupleTableSlot* slot_ = nullptr;
 };
 
 // The attribute number of a column of a table of ours; an error naming it

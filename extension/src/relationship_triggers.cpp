@@ -58,15 +58,13 @@ std::string name(const Relationship& r) {
 class Reads {
   public:
     explicit Reads(Relation relationships) : relationships_(relationships) {
-        guard([&] {
-            Oid ns = RelationGetNamespace(relationships_);
-            persons_ = table_open(get_relname_relid("person", ns), RowShareLock);
-            person_pkey_ = RelationGetPrimaryKeyIndex(persons_);
-            by_a_ = get_relname_relid("relationship_person_a", ns);
-            by_b_ = get_relname_relid("relationship_person_b", ns);
-            couple_ = get_relname_relid("relationship_couple", ns);
-            by_father_ = get_relname_relid("person_father_id", ns);
-        });
+        Oid ns = RelationGetNamespace(relationships_);
+        persons_ = call(table_open, call(get_relname_relid, "person", ns), RowShareLock);
+        person_pkey_ = call(RelationGetPrimaryKeyIndex, persons_);
+        by_a_ = call(get_relname_relid, "relationship_person_a", ns);
+        by_b_ = call(get_relname_relid, "relationship_person_b", ns);
+        couple_ = call(get_relname_relid, "relationship_couple", ns);
+        by_father_ = call(get_relname_relid, "person_father_id", ns);
     }
 
     // Locks both persons; the first that does not exist, if one does not.
@@ -113,7 +111,7 @@ class Reads {
 
     void finish() {
         reader_.finish();
-        guard([&] { table_close(persons_, NoLock); });  // locked until the transaction ends
+        call(table_close, persons_, NoLock);  // locked until the transaction ends
     }
 
   private:

@@ -8,6 +8,15 @@
 TRUNCATE family.person, family.relationship RESTART IDENTITY;
 ALTER TABLE family.person SET (autovacuum_enabled = false);
 ALTER TABLE family.relationship SET (autovacuum_enabled = false);
+-- Blocks of family.person a statement read, in this transaction (its
+-- triggers' reads included).
+CREATE FUNCTION pg_temp.person_blocks(sql text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    before bigint := pg_stat_get_xact_blocks_fetched('family.person'::regclass);
+BEGIN
+    EXECUTE sql;
+    RETURN pg_stat_get_xact_blocks_fetched('family.person'::regclass) - before;
+END $$;
 -- Shared buffers a statement touched (its triggers' reads included).
 CREATE FUNCTION pg_temp.buffers(sql text) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
@@ -27,6 +36,11 @@ VALUES (1, 1, 2), (2, 3, 4);
 INSERT INTO family.person (id, first_name, father_id, father_rank, mother_id, mother_rank)
 OVERRIDING SYSTEM VALUE VALUES (5, 'c', 1, 3, 2, 4);
 DELETE FROM family.relationship WHERE id = 2;
+-- A rank change, and the walks of the SQL functions.
+UPDATE family.person SET father_rank = 4 WHERE id = 5;
+SELECT count(*) FROM family.descendants(1);
+SELECT count(*) FROM family.ancestors(5);
+SELECT family.compute_ancestor_rank(5);
 INSERT INTO family.person (id, first_name) OVERRIDING SYSTEM VALUE
 SELECT i, 'p' FROM generate_series(6, 20005) i;
 INSERT INTO family.relationship (id, person_a, person_b) OVERRIDING SYSTEM VALUE
@@ -45,6 +59,21 @@ INSERT INTO family.relationship (id, person_a, person_b) OVERRIDING SYSTEM VALUE
 VALUES (100000, 3, 4);
 SELECT pg_temp.buffers('DELETE FROM family.relationship WHERE id = 100000') < 60
        AS delete_is_indexed;
+-- A line of 20 generations in the big table: a rank change at its top
+-- (propagated to 20 persons), and the SQL functions' walks along it.
+INSERT INTO family.person (id, first_name, father_id, father_rank) OVERRIDING SYSTEM VALUE
+SELECT 30000 + g, 'l', CASE WHEN g = 1 THEN 20006 ELSE 29999 + g END, 3
+  FROM generate_series(1, 20) AS g;
+SELECT pg_temp.person_blocks('UPDATE family.person SET father_rank = 1 WHERE id = 30001') < 200
+       AS rank_change_is_indexed;
+SELECT pg_temp.person_blocks('SELECT count(*) FROM family.descendants(20006)') < 100
+       AS descendants_is_indexed;
+SELECT pg_temp.person_blocks('SELECT count(*) FROM family.ancestors(30020)') < 100
+       AS ancestors_is_indexed;
+SELECT pg_temp.person_blocks('SELECT family.compute_ancestor_rank(30020)') < 100
+       AS compute_ancestor_rank_is_indexed;
+SELECT count(*) AS wrong_ranks FROM family.person
+ WHERE ancestor_relationship_rank IS DISTINCT FROM family.compute_ancestor_rank(id) AND id > 20000;
 
 ALTER TABLE family.person RESET (autovacuum_enabled);
 ALTER TABLE family.relationship RESET (autovacuum_enabled);
