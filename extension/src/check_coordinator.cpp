@@ -388,7 +388,9 @@ class Coordinator {
                 error = mail::send(settings, m.subject, m.body, {&got_sigterm});
                 status = error ? "failed" : "sent";
             }
-            // Whatever the signal cancels, not the record of what was sent.
+            // A signal that came before this point does not cancel the
+            // record of what was sent; one that comes during it does (the
+            // mail then stays due, and goes again with the next run).
             if (got_sigterm) QueryCancelPending = false;
             transaction("family consistency check: mail status", Isolation::ReadCommitted, [&] {
                 record.run(
@@ -420,20 +422,7 @@ extern "C" {
 PGDLLEXPORT void family_check_coordinator(Datum arg);
 
 void family_check_coordinator(Datum arg) {
-    pqsignal(SIGTERM, on_sigterm);
-    BackgroundWorkerUnblockSignals();
-    ErrorData* error = nullptr;
-    ErrorContextCallback callback{error_context_stack, capture_stack, nullptr};
-    try {
-        Shared* sh = attach(arg);
-        connect(sh);
-        error_context_stack = &callback;
-        Coordinator(sh, DatumGetUInt32(arg)).run();
-    } catch (...) {
-        error = capture_exception();
-    }
-    error_context_stack = callback.previous;
-    // To the server log; the worker exits.
-    if (error) ReThrowError(error);
+    run_process(arg, on_sigterm,
+                [](Shared* sh, Datum arg) { Coordinator(sh, DatumGetUInt32(arg)).run(); });
 }
 }

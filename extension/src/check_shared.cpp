@@ -103,6 +103,23 @@ BackgroundWorkerHandle* launch(const char* function, const char* type, dsm_handl
     return ok ? handle : nullptr;
 }
 
+void run_process(Datum arg, pqsigfunc on_sigterm, void (*body)(Shared*, Datum)) {
+    pqsignal(SIGTERM, on_sigterm);
+    BackgroundWorkerUnblockSignals();
+    ErrorData* error = nullptr;
+    ErrorContextCallback callback{error_context_stack, capture_stack, nullptr};
+    try {
+        Shared* sh = attach(arg);
+        connect(sh);
+        error_context_stack = &callback;
+        body(sh, arg);
+    } catch (...) {
+        error = capture_exception();
+    }
+    error_context_stack = callback.previous;
+    if (error) ReThrowError(error);
+}
+
 int worker_number() {
     int number = 0;
     std::memcpy(&number, MyBgworkerEntry->bgw_extra, sizeof number);

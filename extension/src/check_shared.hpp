@@ -133,5 +133,11 @@ BackgroundWorkerHandle* launch(const char* function, const char* type, dsm_handl
 // The process's number, as launch() gave it.
 int worker_number();
 
+// The body of a process launch() started: SIGTERM to `on_sigterm`, then
+// attaches to the segment, connects, and runs `body`, capturing the stack of
+// every PostgreSQL error it raises (capture_stack). An error that escapes
+// `body` goes to the server log, and the process exits.
+void run_process(Datum arg, pqsigfunc on_sigterm, void (*body)(Shared* sh, Datum arg));
+
 }  // namespace consistency
 }  // namespace family::pg

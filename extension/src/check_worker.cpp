@@ -212,20 +212,6 @@ extern "C" {
 PGDLLEXPORT void family_check_worker(Datum arg);
 
 void family_check_worker(Datum arg) {
-    pqsignal(SIGTERM, die);
-    BackgroundWorkerUnblockSignals();
-    int number = worker_number();
-    ErrorData* error = nullptr;
-    ErrorContextCallback callback{error_context_stack, capture_stack, nullptr};
-    try {
-        Shared* sh = attach(arg);
-        connect(sh);
-        error_context_stack = &callback;
-        run_worker(sh, number);
-    } catch (...) {  // LCOV_EXCL_START: attaching or connecting failed: the log says why
-        error = capture_exception();
-    }  // LCOV_EXCL_STOP
-    error_context_stack = callback.previous;
-    if (error) ReThrowError(error);  // LCOV_EXCL_LINE: as above
+    run_process(arg, die, [](Shared* sh, Datum) { run_worker(sh, worker_number()); });
 }
 }

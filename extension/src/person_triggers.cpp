@@ -223,9 +223,8 @@ class RowChecks {
         // SHARE would take: the table and its index stay while the child
         // depends on the row.
         Oid ns = RelationGetNamespace(persons_);
-        Relation relationships =
-            call(table_open, call(get_relname_relid, "relationship", ns), RowShareLock);
-        Oid couple = call(get_relname_relid, "relationship_couple", ns);
+        Relation relationships = call(table_open, relation_named("relationship", ns), RowShareLock);
+        Oid couple = relation_named("relationship_couple", ns);
         SameCouple same{column(relationships, "person_a"), column(relationships, "person_b"),
                         couple_of(*r.father, *r.mother)};
         const Couple& pair = same.couple;
@@ -274,10 +273,11 @@ HeapTuple before_write(TriggerData* td) {
     bool insert = TRIGGER_FIRED_BY_INSERT(td->tg_event);
     HeapTuple row = insert ? td->tg_trigtuple : td->tg_newtuple;
     TupleDesc d = td->tg_relation->rd_att;
-    const PersonColumns& c = columns_of(td->tg_relation);
+    // A copy: the cache may be reset by an invalidation while we run.
+    const PersonColumns c = columns_of(td->tg_relation);
     if (attr_null(row, d, c.id)) return row;  // the primary key's NOT NULL speaks
     RowLinks links = read_links(row, d, c);
-    if (!insert && internal_write_of(links.id) && same_links(td->tg_trigtuple, row, d, c))
+    if (!insert && same_links(td->tg_trigtuple, row, d, c) && pass_internal_write(links.id))
         return row;
     if (!insert && !attr_same(td->tg_trigtuple, row, d, c.id))
         fail("22023",
@@ -493,6 +493,7 @@ std::vector<int64> transition_ids(Tuplestorestate* table, TupleDesc desc, int id
 // Rows of an UPDATE whose links or derived values changed.
 std::vector<int64> changed_rows(TriggerData* td) {
     std::vector<int64> changed;
+    PersonColumns columns = columns_of(td->tg_relation);
     call(
         [](TriggerData* td, const PersonColumns* c, std::vector<int64>* changed) {
             TupleDesc d = td->tg_relation->rd_att;
@@ -525,7 +526,7 @@ std::vector<int64> changed_rows(TriggerData* td) {
             ExecDropSingleTupleTableSlot(o);
             ExecDropSingleTupleTableSlot(n);
         },
-        td, &columns_of(td->tg_relation), &changed);
+        td, &columns, &changed);
     return changed;
 }
 
@@ -570,7 +571,8 @@ Datum family_person_propagate(PG_FUNCTION_ARGS) {
 Datum family_person_after_delete(PG_FUNCTION_ARGS) {
     return entry([&] {
         TriggerData* td = trigger_data(fcinfo);
-        const PersonColumns& c = columns_of(td->tg_relation);
+        // A copy: the cache may be reset by an invalidation while we run.
+    const PersonColumns c = columns_of(td->tg_relation);
         TupleDesc d = td->tg_relation->rd_att;
         std::vector<int64> deleted = transition_ids(td->tg_oldtable, d, c.id);
         notify_changed(deleted);

@@ -9,7 +9,9 @@ extern "C" {
 #include "storage/proc.h"
 #include "utils/guc.h"
 #include "utils/fmgroids.h"
+#include "utils/acl.h"
 #include "utils/memutils.h"
+#include "utils/rls.h"
 }
 
 #include <algorithm>
@@ -18,22 +20,40 @@ extern "C" {
 namespace family::pg {
 
 namespace {
-// The rows a DerivedBatch is writing (sorted), while it writes them.
-const std::vector<int64>* internal_rows = nullptr;
-
-// Marks a batch's rows for a scope (nested batches restore the outer one);
-// plain C++ state, so the destructor also runs when a PgError unwinds
-// through.
+// The rows a DerivedBatch is writing, while it writes them: each may pass
+// the person trigger once (its write by the batch). Nested batches restore
+// the outer one; plain C++ state, so the destructor also runs when a PgError
+// unwinds through.
 class InternalWrite {
   public:
-    explicit InternalWrite(const std::vector<int64>& sorted) : outer_(internal_rows) {
-        internal_rows = &sorted;
+    explicit InternalWrite(std::vector<int64> ids)
+        : rows_(std::move(ids)), passed_(rows_.size(), false), outer_(current) {
+        std::sort(rows_.begin(), rows_.end());
+        current = this;
     }
-    ~InternalWrite() { internal_rows = outer_; }
+    ~InternalWrite() { current = outer_; }
+    InternalWrite(const InternalWrite&) = delete;
+    InternalWrite& operator=(const InternalWrite&) = delete;
+
+    static InternalWrite* current;
+    // The row's index, or -1.
+    std::ptrdiff_t find(int64 id) const {
+        auto it = std::lower_bound(rows_.begin(), rows_.end(), id);
+        return it != rows_.end() && *it == id ? it - rows_.begin() : -1;
+    }
+    bool pass(int64 id) {
+        std::ptrdiff_t i = find(id);
+        if (i < 0 || passed_[i]) return false;
+        passed_[i] = true;
+        return true;
+    }
 
   private:
-    const std::vector<int64>* outer_;
+    std::vector<int64> rows_;
+    std::vector<bool> passed_;
+    InternalWrite* outer_;
 };
+InternalWrite* InternalWrite::current = nullptr;
 
 int sqlstate_code(const char* s) {
     return MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]);
@@ -52,7 +72,11 @@ ErrorData* make_error(int sqlerrcode, const char* message, const char* detail) {
 }  // namespace
 
 bool internal_write_of(int64 id) {
-    return internal_rows && std::binary_search(internal_rows->begin(), internal_rows->end(), id);
+    return InternalWrite::current && InternalWrite::current->find(id) >= 0;
+}
+
+bool pass_internal_write(int64 id) {
+    return InternalWrite::current && InternalWrite::current->pass(id);
 }
 
 bool detail::raised_pg_error(void (*thunk)(void*), void* frame) {
@@ -261,16 +285,20 @@ std::optional<int64> RowReader::int_at(int attnum) {
 }
 
 std::vector<double> RowReader::float8s_at(int attnum) {
+    int n = 0;
     ArrayType* a = call(
-        [](TupleTableSlot* slot, int attnum) {
+        [](TupleTableSlot* slot, int attnum, int* n) {
             bool isnull = false;
             Datum d = slot_getattr(slot, attnum, &isnull);
-            return isnull ? nullptr : DatumGetArrayTypeP(d);
+            if (isnull) return static_cast<ArrayType*>(nullptr);
+            ArrayType* a = DatumGetArrayTypeP(d);
+            *n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+            return a;
         },
-        last_, attnum);
+        last_, attnum, &n);
     if (!a) return {};
     const double* data = reinterpret_cast<const double*>(ARR_DATA_PTR(a));
-    return std::vector<double>(data, data + ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a)));
+    return std::vector<double>(data, data + n);
 }
 
 void RowReader::finish() {
@@ -280,17 +308,26 @@ void RowReader::finish() {
 }
 
 Scanner::Scanner(const char* table) {
-    table_ = call(
-        [](const char* name) {
-            return table_open(get_relname_relid(name, get_namespace_oid("family", false)),
-                              AccessShareLock);
+    Oid relid = relation_named(table, call(get_namespace_oid, "family", false));
+    call(
+        [](Oid relid) {
+            AclResult ok = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+            if (ok != ACLCHECK_OK) aclcheck_error(ok, OBJECT_TABLE, get_rel_name(relid));
+            if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+                ereport(ERROR,
+                        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                         errmsg("family: %s has row-level security enabled, which the "
+                                "extension's walks do not apply",
+                                get_rel_name(relid)),
+                         errhint("Disable row-level security on it, or read it with queries.")));
         },
-        table);
+        relid);
+    table_ = call(table_open, relid, AccessShareLock);
     slot_ = call(table_slot_create, table_, static_cast<List**>(nullptr));
 }
 
 Oid Scanner::index(const char* name) const {
-    return call(get_relname_relid, name, RelationGetNamespace(table_));
+    return relation_named(name, RelationGetNamespace(table_));
 }
 
 Oid Scanner::primary_key() const {
@@ -336,6 +373,15 @@ uint64 Statement::run(const std::vector<Datum>& args, Reads reads) {
         },
         plan_, const_cast<Datum*>(args.data()), static_cast<const char*>(flags.data()), reads,
         sql_);
+}
+
+Oid relation_named(const char* name, Oid ns) {
+    Oid relid = call(get_relname_relid, name, ns);
+    if (relid == InvalidOid)
+        fail("42P01", std::string("family: relation ") + name + " is missing",
+             "It was dropped or renamed: the extension needs it. Restore it, or reinstall the "
+             "extension.");
+    return relid;
 }
 
 int column(Relation table, const char* name) {
@@ -558,9 +604,7 @@ std::vector<int64> DerivedBatch::write() {
                                 nullable_int64_array(mothers_),
                                 nullable_int64_array(father_ranks_),
                                 nullable_int64_array(mother_ranks_)};
-        std::vector<int64> rows = ids_;
-        std::sort(rows.begin(), rows.end());
-        InternalWrite scope(rows);
+        InternalWrite scope(ids_);
         uint64 n = update.run(args);
         for (uint64 i = 0; i < n; ++i) written.push_back(*col_int64(i, 1));
     } catch (...) {

@@ -168,7 +168,8 @@ class Spi {
 
 // Rows read as a new query of the current command would read them (rows the
 // statement wrote so far included), without SPI and the executor: found
-// through an index and locked like SELECT ... FOR SHARE or FOR KEY SHARE.
+// through an index and locked like SELECT ... FOR SHARE, FOR KEY SHARE or
+// FOR NO KEY UPDATE, or read unlocked on a snapshot taken now.
 // At READ COMMITTED a row a concurrent transaction is changing is waited for,
 // then its latest version is taken (or none, if it was deleted); at
 // REPEATABLE READ and SERIALIZABLE such a row raises 40001. For a handful of
@@ -215,8 +216,9 @@ class RowReader {
 // sees them (its snapshot), without SPI, the planner or locks: for STABLE
 // functions, whose walks must not depend on what the planner thinks of the
 // table (a plan made before the table was analyzed can scan it whole for
-// every step). Only finish() ends it: on an error the transaction's abort
-// cleans up.
+// every step). The caller needs SELECT on the table, as a query would; a
+// table under row-level security is refused (its policies would not apply).
+// Only finish() ends it: on an error the transaction's abort cleans up.
 class Scanner {
   public:
     explicit Scanner(const char* table);
@@ -232,6 +234,10 @@ class Scanner {
     Relation table_ = nullptr;
     TupleTableSlot* slot_ = nullptr;
 };
+
+// A table or index of ours, by name in the schema `ns`; an error naming it
+// if it is missing (dropped or renamed by hand).
+Oid relation_named(const char* name, Oid ns);
 
 // The attribute number of a column of a table of ours; an error naming it
 // if the table has no such column (it was renamed or dropped).
@@ -294,11 +300,14 @@ void person_triggers_init();
 // The consistency check's settings (family.check_workers, family.smtp_url...).
 void check_init();
 
-// Whether the extension itself is writing derived values to this person's
-// row (a DerivedBatch): the person triggers let that write through without
-// recomputing or propagating it, if it leaves the row's links as they were.
-// Any other write meanwhile (a user's trigger fired by the batch, say) is
-// checked as usual.
+// The extension's own writes of derived values (a DerivedBatch): the person
+// triggers let them through without recomputing or propagating them. While
+// a batch writes, pass_internal_write(id) is true once for each of its rows
+// (its own write of it, which leaves the links as they were);
+// internal_write_of(id) says whether the row is one of the batch's. Any
+// other write meanwhile (a user's trigger fired by the batch, writing any
+// row, the batch's own included) is checked as usual.
+bool pass_internal_write(int64 id);
 bool internal_write_of(int64 id);
 
 // Raises a domain error (SQLSTATE from a five-character code).

@@ -59,12 +59,12 @@ class Reads {
   public:
     explicit Reads(Relation relationships) : relationships_(relationships) {
         Oid ns = RelationGetNamespace(relationships_);
-        persons_ = call(table_open, call(get_relname_relid, "person", ns), RowShareLock);
+        persons_ = call(table_open, relation_named("person", ns), RowShareLock);
         person_pkey_ = call(RelationGetPrimaryKeyIndex, persons_);
-        by_a_ = call(get_relname_relid, "relationship_person_a", ns);
-        by_b_ = call(get_relname_relid, "relationship_person_b", ns);
-        couple_ = call(get_relname_relid, "relationship_couple", ns);
-        by_father_ = call(get_relname_relid, "person_father_id", ns);
+        by_a_ = relation_named("relationship_person_a", ns);
+        by_b_ = relation_named("relationship_person_b", ns);
+        couple_ = relation_named("relationship_couple", ns);
+        by_father_ = relation_named("person_father_id", ns);
     }
 
     // Locks both persons; the first that does not exist, if one does not.

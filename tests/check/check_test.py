@@ -333,7 +333,10 @@ def test_error_in_worker(conn, sink):
     sqlstate, kind, stack = q(conn, """SELECT sqlstate, exception_type, stack_trace
                                          FROM family.check_error WHERE run_id = %s""", (run,))[0]
     assert sqlstate == "XX000" and "ereport" in kind, kind
-    assert stack.startswith("#0 errfinish") and "family_check_worker" in stack, stack
+    # From the raise up through the worker's body to the process's start
+    # (family_check_worker itself is a tail call into run_process).
+    assert stack.startswith("#0 errfinish") and "check_slice" in stack, stack
+    assert "run_worker" in stack and "run_process" in stack and "StartBackgroundWorker" in stack, stack
     body = sink.mail_of(run)
     assert "error injected in worker 0" in body and "errfinish" in body, body
 

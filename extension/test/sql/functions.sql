@@ -71,3 +71,26 @@ SELECT family.repair() AS repaired;
 -- Not for PUBLIC.
 SELECT has_function_privilege('public', 'family.repair()', 'execute') AS public_repair,
        has_schema_privilege('public', 'family', 'usage') AS public_schema;
+
+-- The walks read family.person through its indexes, yet only for those who
+-- may read it: EXECUTE without SELECT is refused, as a query would be; and
+-- row-level security, which they would not apply, is refused too.
+BEGIN;
+CREATE ROLE family_walker_test;
+GRANT USAGE ON SCHEMA family TO family_walker_test;
+GRANT EXECUTE ON FUNCTION family.descendants(bigint, integer), family.ancestors(bigint, integer),
+    family.compute_ancestor_rank(bigint) TO family_walker_test;
+SET LOCAL ROLE family_walker_test;
+SELECT pg_temp.fails(format('SELECT * FROM family.descendants(%s)', :a));
+SELECT pg_temp.fails(format('SELECT * FROM family.ancestors(%s)', :e));
+SELECT pg_temp.fails(format('SELECT family.compute_ancestor_rank(%s)', :e));
+RESET ROLE;
+GRANT SELECT ON family.person TO family_walker_test;
+ALTER TABLE family.person ENABLE ROW LEVEL SECURITY;
+SET LOCAL ROLE family_walker_test;
+SELECT pg_temp.fails(format('SELECT * FROM family.descendants(%s)', :a));
+RESET ROLE;
+ALTER TABLE family.person DISABLE ROW LEVEL SECURITY;
+SET LOCAL ROLE family_walker_test;
+SELECT count(*) > 0 AS walks_with_select FROM family.descendants(:a);
+ROLLBACK;

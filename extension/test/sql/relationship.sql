@@ -80,3 +80,8 @@ ALTER TABLE family.person RENAME COLUMN link_counts TO counts;
 SELECT pg_temp.fails($$INSERT INTO family.person (first_name) VALUES ('E')$$);
 ROLLBACK;
 SELECT count(*) AS persons_named_e FROM family.person WHERE first_name = 'E';
+-- An index the triggers read, renamed by hand: a clear error naming it.
+BEGIN;
+ALTER INDEX family.relationship_person_a RENAME TO relationship_person_a_renamed;
+SELECT pg_temp.fails(format('INSERT INTO family.relationship (person_a, person_b) VALUES (%s, %s)', :a, :d));
+ROLLBACK;

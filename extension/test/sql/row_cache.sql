@@ -154,5 +154,18 @@ DROP TRIGGER meddle ON family.person;
 DROP FUNCTION public.meddle();
 SELECT id, father_rank, ancestor_relationship_rank FROM family.person WHERE id IN (3, 5, 8, 9)
  ORDER BY id;
+-- A user's trigger writing a derived column of a row the batch writes is
+-- refused like any such write, and the whole statement goes.
+CREATE FUNCTION public.meddle() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE family.person SET generation = 99 WHERE id = 5;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER meddle AFTER UPDATE ON family.person
+    FOR EACH ROW WHEN (NEW.id = 5 AND NEW.generation <> 99) EXECUTE FUNCTION public.meddle();
+SELECT pg_temp.fails('UPDATE family.person SET father_rank = 4 WHERE id = 3');
+DROP TRIGGER meddle ON family.person;
+DROP FUNCTION public.meddle();
+SELECT id, father_rank, generation FROM family.person WHERE id IN (3, 5) ORDER BY id;
 SELECT count(*) AS wrong_ranks FROM family.person
  WHERE ancestor_relationship_rank IS DISTINCT FROM family.compute_ancestor_rank(id);
