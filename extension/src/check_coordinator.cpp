@@ -262,12 +262,14 @@ class Coordinator {
                 r.errors.back().worker = static_cast<int>(i);
             }
             // 57P01, as pg_terminate_backend() says: the usual way to get here.
-            if (w.state == kRunning || w.state == kNotStarted)
+            if (w.state == kRunning || w.state == kNotStarted) {
                 r.errors.push_back(
                     {where, "57P01",
                      "the worker ended without finishing: it was"
                      " terminated, or it exited on a fatal error (see the server log)",
-                     "", "", "", "", static_cast<int>(i)});
+                     "", "", "", ""});
+                r.errors.back().worker = static_cast<int>(i);
+            }
             r.workers.push_back({static_cast<int>(i), w.pid, since(start_, w.started),
                                  since(start_, w.finished), w.persons, w.slices, w.findings,
                                  status});
