@@ -6,6 +6,7 @@ Every figure is a ratio of two things measured side by side in this run
 numbers. Usage: bench.py DSN_OF_AN_EMPTY_DATABASE [--persons N] [--reuse]
 """
 import argparse
+import math
 import os
 import statistics
 import subprocess
@@ -56,6 +57,28 @@ def pgbench(dsn_args, script, seconds, clients=1, variables=()):
         if line.startswith("tps = "):
             return float(line.split()[2])
     raise RuntimeError(out)
+
+
+def families(conn, generations, per_generation, cap):
+    """(id, descendants) of the first persons with a father of each given
+    generation, counted on the plain copy and only up to `cap` (a family
+    of millions is not walked whole: it counts as cap + 1)."""
+    return q(conn, """
+        SELECT c.id, (WITH RECURSIVE d(id) AS (
+                          SELECT c.id
+                        UNION
+                          SELECT p.id FROM d, plain.person AS p
+                           WHERE p.father_id = d.id OR p.mother_id = d.id)
+                      SELECT count(*) - 1 FROM (SELECT 1 FROM d LIMIT %(cap)s + 2) AS l)
+          FROM unnest(%(gens)s::int[]) AS g,
+               LATERAL (SELECT id FROM plain.person WHERE generation = g
+                         AND father_id IS NOT NULL ORDER BY id LIMIT %(per)s) AS c""",
+             {"gens": list(generations), "per": per_generation, "cap": cap})
+
+
+def closest(candidates, want):
+    """The candidate whose family size is nearest `want`, by ratio."""
+    return min(candidates, key=lambda c: abs(math.log((c[1] + 1) / (want + 1))))
 
 
 def sample_waits(conn, run):
@@ -240,13 +263,9 @@ SELECT 'bench', person_a, 3, person_b, 4{extra_values} FROM bench_couple WHERE i
                CREATE UNLOGGED TABLE bench_root (root bigint, ids bigint[]);""")
     # Candidates across generations; their descendant counts, then the
     # closest to each size.
-    candidates = q(conn, """SELECT c.id, (SELECT count(*) FROM family.descendants(c.id))
-                              FROM generate_series(4, 32, 4) AS g,
-                                   LATERAL (SELECT id FROM family.person
-                                             WHERE generation = g AND father_id IS NOT NULL
-                                             ORDER BY id LIMIT 6 OFFSET 100) AS c""")
+    candidates = families(conn, range(4, 33, 2), 6, 20000)
     for want in (100, 1000, 10000):
-        root = min(candidates, key=lambda c: abs(c[1] - want))[0]
+        root = closest(candidates, want)[0]
         ids = [r[0] for r in q(conn, "SELECT person_id FROM family.descendants(%s)", (root,))]
         d = len(ids)
         ext, plain = [], []
@@ -287,8 +306,10 @@ SELECT 'bench', person_a, 3, person_b, 4{extra_values} FROM bench_couple WHERE i
            lambda r: r <= 1.2, f"{e * 1e6:.0f} us vs {p * 1e6:.0f} us")
 
     # 5. Reading the stored rank vs computing it from scratch.
-    read = "\\set id random(1, 900000)\nSELECT ancestor_relationship_rank FROM family.person WHERE id = :id;\n"
-    compute = "\\set id random(1, 900000)\nSELECT family.compute_ancestor_rank(id) FROM family.person WHERE id = :id;\n"
+    read = "\\set id random(1, :maxid)\nSELECT ancestor_relationship_rank FROM family.person WHERE id = :id;\n"
+    compute = "\\set id random(1, :maxid)\nSELECT family.compute_ancestor_rank(id) FROM family.person WHERE id = :id;\n"
+    # Persons of the generated genealogy only (not the 10,000-generation line).
+    PGBENCH_VARIABLES["maxid"] = last_loaded
     r1, c1 = pgbench(dsn_args, read, args.seconds // 2), pgbench(dsn_args, compute, args.seconds // 2)
     report("compute_ancestor_rank from scratch vs reading the stored rank", r1 / c1,
            lambda r: True, f"{c1:,.0f} vs {r1:,.0f} reads/s")
@@ -372,13 +393,9 @@ def bench_write_path(conn, rounds=3):
                                    extra=", generation, link_rank_sums, link_counts",
                                    values=f", 1, {arrays}")
     # 2. A rank change above as many descendants as the issue measured
-    # (46,294 at 1M persons): the person of generations 5-8 closest to it.
-    root, d = q(conn, """SELECT c.id, (SELECT count(*) FROM family.descendants(c.id)) AS d
-                           FROM generate_series(5, 8) AS g,
-                                LATERAL (SELECT id FROM family.person WHERE generation = g
-                                          AND father_id IS NOT NULL ORDER BY id LIMIT 8) AS c
-                          ORDER BY abs((SELECT count(*) FROM family.descendants(c.id)) - 46294)
-                          LIMIT 1""")[0]
+    # (46,294 at 1M persons), whatever the genealogy's size: the closest of
+    # the first persons of generations 3-24.
+    root, d = closest(families(conn, range(3, 25), 6, 200000), 46294)
     q(conn, f"""DROP TABLE IF EXISTS bench_line;
                 CREATE UNLOGGED TABLE bench_line AS
                 SELECT person_id AS id FROM family.descendants({root}) UNION SELECT {root};""")
