@@ -68,26 +68,21 @@ char32_t utf8_at(std::string_view s, std::size_t& i) {
     return code;
 }
 
+// Upper case, trimmed, and ASCII: this is read before the charset is known,
+// so other bytes become '?'.
 std::string upper_trimmed(std::string_view s) {
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
     std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (char& c : out) {
+        unsigned char u = static_cast<unsigned char>(c);
+        c = u >= 0x20 && u < 0x7F ? static_cast<char>(std::toupper(u)) : '?';
+    }
     return out;
 }
 
 bool is_space(char c) {
     return c == ' ' || c == '\t';
-}
-
-// At most `most` bytes of a line for a message, cut at a character's start.
-std::string quoted(std::string_view s, std::size_t most = 40) {
-    if (s.size() > most) {
-        std::size_t cut = most;
-        while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-        return "\"" + std::string(s.substr(0, cut)) + "...\"";
-    }
-    return "\"" + std::string(s) + "\"";
 }
 
 struct Parsed {
@@ -148,6 +143,13 @@ bool blank(std::string_view s) {
 }
 
 }  // namespace
+
+std::string quoted(std::string_view s, std::size_t most) {
+    if (s.size() <= most) return "\"" + std::string(s) + "\"";
+    std::size_t cut = most;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    return "\"" + std::string(s.substr(0, cut)) + "...\"";
+}
 
 const char* charset_name(Charset c) {
     switch (c) {

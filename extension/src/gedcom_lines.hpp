@@ -63,6 +63,10 @@ class Lines {
     std::string text_;  // the current line, when decoding had to copy it
 };
 
+// `s` in quotes for a message, cut after at most `most` bytes (at a
+// character's start, then "...").
+std::string quoted(std::string_view s, std::size_t most = 40);
+
 // Appends the UTF-8 encoding of `code` (a Unicode scalar value).
 void append_utf8(std::string& out, char32_t code);
 

@@ -137,8 +137,7 @@ Pointer Reader::pointer(const Node& n) const {
         if (v == "@VOID@") return {};  // GEDCOM 7's null pointer
         return {std::string(v.substr(1, v.size() - 2)), n.line};
     }
-    note(n, n.tag + " points to nothing: \"@ID@\" expected, not \"" +
-                std::string(v.substr(0, 40)) + (v.size() > 40 ? "...\"" : "\""));
+    note(n, n.tag + " points to nothing: \"@ID@\" expected, not " + quoted(v));
     return {};
 }
 

@@ -127,6 +127,10 @@ BOOST_AUTO_TEST_CASE(gedcom_files_that_are_not_gedcom) {
     BOOST_TEST(refused("0 HEAD\n1 CHAR IBMPC\n0 TRLR\n") ==
                "line 2: the charset \"IBMPC\" is not one this reader knows (UTF-8, UNICODE, ANSEL, "
                "ASCII, ANSI)");
+    // Read before the charset is known: bytes past ASCII show as '?'.
+    BOOST_TEST(refused("0 HEAD\n1 CHAR x\xA5\x01\n0 TRLR\n") ==
+               "line 2: the charset \"X??\" is not one this reader knows (UTF-8, UNICODE, ANSEL, "
+               "ASCII, ANSI)");
     BOOST_TEST(refused("") == "line 1: the file has no line: not GEDCOM");
     BOOST_TEST(refused("\n\n") == "line 2: the file has no line: not GEDCOM");
     BOOST_TEST(refused("<html>\n") == "line 1: a line begins with its level, a number: \"<html>\"");
@@ -249,6 +253,10 @@ BOOST_AUTO_TEST_CASE(gedcom_families) {
     BOOST_TEST(r.notes[0].message == "a family has one WIFE: this one (@I9@) is not read");
     BOOST_TEST(r.notes[0].line == 8);
     BOOST_TEST(r.notes[1].message == "HUSB points to nothing: \"@ID@\" expected, not \"I7\"");
+    // A long value is cut between characters, not inside one.
+    r = read(kHead + "0 @F1@ FAM\n1 CHIL " + std::string(39, 'x') + "\xC3\xA9\n0 TRLR\n");
+    BOOST_TEST(r.notes[0].message ==
+               "CHIL points to nothing: \"@ID@\" expected, not \"" + std::string(39, 'x') + "...\"");
 }
 
 BOOST_AUTO_TEST_CASE(gedcom_continued_and_escaped_values) {
