@@ -112,6 +112,7 @@ class Parser {
                    first == "CAL" || first == "EST") {
             next();
             date();
+            if (first == "TO" || first == "BEF") first_.reset();  // no lower bound
         } else if (first == "BET") {
             next();
             date();
@@ -130,6 +131,9 @@ class Parser {
         }
         if (!done()) throw "\"" + std::string(peek()) + "\" was not expected";
     }
+
+    // The first day of the value's first date (once value() has read it).
+    std::optional<Day> first_day() const { return first_; }
 
   private:
     bool done() const { return at_ == tokens_.size(); }
@@ -193,6 +197,7 @@ class Parser {
                 throw std::string(month->name) + " " + std::to_string(year) + " has no day " +
                     std::to_string(day);
         }
+        bool before_christ = false;
         if (!done()) {
             std::string u = upper(peek());
             if (u == "B.C." || u == "BCE") {
@@ -201,8 +206,25 @@ class Parser {
                 if (year_text.find('/') != std::string_view::npos)
                     throw std::string("a dual year has no epoch");
                 next();
+                before_christ = true;
             }
         }
+        if (dates_++ > 0 || (cal != Calendar::Gregorian && cal != Calendar::Julian)) return;
+        // A dual year's date falls in its second year.
+        int y = before_christ ? 1 - year : year + (year_text.find('/') != std::string_view::npos);
+        int m = month ? static_cast<int>(month - kGregorian.data()) + 1 : 1;
+        first_ = cal == Calendar::Julian ? julian_to_gregorian(y, m, day ? day : 1)
+                                         : Day{y, m, day ? day : 1};
+    }
+
+    // Through the Julian day number (valid from 4713 B.C.).
+    static Day julian_to_gregorian(int year, int month, int day) {
+        long a = (14 - month) / 12, y = year + 4800 - a, m = month + 12 * a - 3;
+        long jdn = day + (153 * m + 2) / 5 + 365 * y + y / 4 - 32083;
+        long b = jdn + 32044, c = (4 * b + 3) / 146097, d = b - 146097 * c / 4;
+        long e = (4 * d + 3) / 1461, f = d - 1461 * e / 4, g = (5 * f + 2) / 153;
+        return Day{static_cast<int>(100 * c + e - 4800 + g / 10),
+                   static_cast<int>(g + 3 - 12 * (g / 10)), static_cast<int>(f - (153 * g + 2) / 5 + 1)};
     }
 
     static const Month* find_month(Calendar cal, const std::string& name) {
@@ -250,6 +272,8 @@ class Parser {
 
     std::vector<std::string> tokens_;
     std::size_t at_ = 0;
+    int dates_ = 0;  // read so far
+    std::optional<Day> first_;
 };
 
 }  // namespace
@@ -268,6 +292,13 @@ std::optional<std::string> date_error(std::string_view text) {
     } catch (const std::string& why) {
         return why;
     }
+}
+
+std::optional<Day> first_day(std::string_view text) {
+    if (date_error(text)) return std::nullopt;
+    Parser p(text);
+    p.value();
+    return p.first_day();
 }
 
 }  // namespace family::gedcom

@@ -28,4 +28,19 @@ namespace family::gedcom {
 // ("31 FEB 1850: FEB has at most 29 days").
 std::optional<std::string> date_error(std::string_view text);
 
+// A day of the proleptic Gregorian calendar; year 0 is 1 B.C.
+struct Day {
+    int year, month, day;
+    bool operator==(const Day& o) const {
+        return year == o.year && month == o.month && day == o.day;
+    }
+};
+
+// The first day a GEDCOM date can mean: "MAR 1850" and "ABT 1850" start
+// on 1 MAR and 1 JAN 1850, "BET 1800 AND 1810" and "FROM 1800 TO 1810" on
+// 1 JAN 1800, a Julian date on its Gregorian day, a dual year in its second
+// year. nullopt when the date has no first day (BEF, TO, a phrase), is in
+// another calendar (Hebrew, French, Roman, unknown) or is not a date.
+std::optional<Day> first_day(std::string_view text);
+
 }  // namespace family::gedcom

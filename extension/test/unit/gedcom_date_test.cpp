@@ -114,3 +114,37 @@ BOOST_AUTO_TEST_CASE(what_is_not_a_gedcom_date) {
     BOOST_TEST(*date_error("") == "no date");
     BOOST_TEST(*date_error("INT 1850") == "INT needs a phrase in parentheses after the date");
 }
+
+BOOST_AUTO_TEST_CASE(gedcom_dates_first_day) {
+    using family::gedcom::Day;
+    using family::gedcom::first_day;
+    auto is = [](const char* text, Day want) {
+        std::optional<Day> got = first_day(text);
+        BOOST_TEST_INFO(text);
+        BOOST_TEST_REQUIRE(got.has_value());
+        BOOST_TEST(got->year == want.year);
+        BOOST_TEST(got->month == want.month);
+        BOOST_TEST(got->day == want.day);
+    };
+    is("12 MAR 1850", {1850, 3, 12});
+    is("mar 1850", {1850, 3, 1});
+    is("1850", {1850, 1, 1});
+    is("ABT 1850", {1850, 1, 1});
+    is("AFT 6 JUN 1944", {1944, 6, 6});
+    is("BET 1800 AND 1810", {1800, 1, 1});
+    is("FROM DEC 1900 TO 1910", {1900, 12, 1});
+    is("INT 1850 (about then)", {1850, 1, 1});
+    is("@#DGREGORIAN@ 1 JAN 2000", {2000, 1, 1});
+    // Dual years are in their second year; Julian dates on their Gregorian day.
+    is("11 FEB 1731/32", {1732, 2, 11});
+    is("@#DJULIAN@ 4 OCT 1582", {1582, 10, 14});
+    is("JULIAN 29 FEB 1700", {1700, 3, 11});
+    is("44 BCE", {-43, 1, 1});
+    is("@#DJULIAN@ 15 MAR 44 B.C.", {-43, 3, 13});
+    for (const char* none : {"BEF 1850", "TO 1910", "(the winter of the war)", "@#DHEBREW@ 1 TSH 5600",
+                             "@#DFRENCH R@ 6 COMP 11", "@#DROMAN@ 1850", "@#DUNKNOWN@ 1850",
+                             "31 FEB 1850", ""}) {
+        BOOST_TEST_INFO(none);
+        BOOST_TEST(!first_day(none).has_value());
+    }
+}

@@ -1,7 +1,8 @@
 // libFuzzer target: the GEDCOM date grammar (extension/src/gedcom_date.cpp),
 // which reads what clients send and what genealogy files hold. Any bytes are
 // accepted or refused with a reason; nothing else may happen. What is
-// accepted stays accepted in upper case, and with its spaces doubled.
+// accepted stays accepted in upper case, and with its spaces doubled; its
+// first day, when it has one, is a day.
 #include <cctype>
 #include <cstdint>
 #include <cstdlib>
@@ -13,6 +14,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string text(reinterpret_cast<const char*>(data), size);
     std::optional<std::string> why = family::gedcom::date_error(text);
     if (why && why->empty()) std::abort();  // a refusal says why
+    // A first day only for a date, and a real one.
+    if (std::optional<family::gedcom::Day> d = family::gedcom::first_day(text)) {
+        if (why || d->month < 1 || d->month > 12 || d->day < 1 || d->day > 31 || d->year < -4712 ||
+            d->year > 10000)
+            std::abort();
+    }
     if (!why) {
         std::string upper = text, spaced;
         for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
