@@ -67,6 +67,10 @@ bool digits(std::string_view s) {
     return true;
 }
 
+// 4712 B.C.: from here on, every date is a day PostgreSQL can hold (it
+// starts in 4713 B.C.), and the day number below stays positive.
+constexpr int kEarliestYear = -4711;
+
 class Parser {
   public:
     explicit Parser(std::string_view text) {
@@ -212,12 +216,13 @@ class Parser {
         if (dates_++ > 0 || (cal != Calendar::Gregorian && cal != Calendar::Julian)) return;
         // A dual year's date falls in its second year.
         int y = before_christ ? 1 - year : year + (year_text.find('/') != std::string_view::npos);
+        if (y < kEarliestYear) return;  // before any day PostgreSQL can hold
         int m = month ? static_cast<int>(month - kGregorian.data()) + 1 : 1;
         first_ = cal == Calendar::Julian ? julian_to_gregorian(y, m, day ? day : 1)
                                          : Day{y, m, day ? day : 1};
     }
 
-    // Through the Julian day number (valid from 4713 B.C.).
+    // Through the Julian day number (positive from 4713 B.C.).
     static Day julian_to_gregorian(int year, int month, int day) {
         long a = (14 - month) / 12, y = year + 4800 - a, m = month + 12 * a - 3;
         long jdn = day + (153 * m + 2) / 5 + 365 * y + y / 4 - 32083;

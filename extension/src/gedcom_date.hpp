@@ -40,7 +40,8 @@ struct Day {
 // on 1 MAR and 1 JAN 1850, "BET 1800 AND 1810" and "FROM 1800 TO 1810" on
 // 1 JAN 1800, a Julian date on its Gregorian day, a dual year in its second
 // year. nullopt when the date has no first day (BEF, TO, a phrase), is in
-// another calendar (Hebrew, French, Roman, unknown) or is not a date.
+// another calendar (Hebrew, French, Roman, unknown), falls before 4712 B.C.
+// (PostgreSQL's days start in 4713 B.C.) or is not a date.
 std::optional<Day> first_day(std::string_view text);
 
 }  // namespace family::gedcom

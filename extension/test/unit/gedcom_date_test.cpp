@@ -141,9 +141,10 @@ BOOST_AUTO_TEST_CASE(gedcom_dates_first_day) {
     is("JULIAN 29 FEB 1700", {1700, 3, 11});
     is("44 BCE", {-43, 1, 1});
     is("@#DJULIAN@ 15 MAR 44 B.C.", {-43, 3, 13});
+    is("@#DJULIAN@ 1 JAN 4712 B.C.", {-4712, 11, 24});  // the earliest year given
     for (const char* none : {"BEF 1850", "TO 1910", "(the winter of the war)", "@#DHEBREW@ 1 TSH 5600",
                              "@#DFRENCH R@ 6 COMP 11", "@#DROMAN@ 1850", "@#DUNKNOWN@ 1850",
-                             "31 FEB 1850", ""}) {
+                             "31 FEB 1850", "", "4713 BCE", "FROM JULIAN 1 MAR 6144 BCE TO 1699/00"}) {
         BOOST_TEST_INFO(none);
         BOOST_TEST(!first_day(none).has_value());
     }

@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (why && why->empty()) std::abort();  // a refusal says why
     // A first day only for a date, and a real one.
     if (std::optional<family::gedcom::Day> d = family::gedcom::first_day(text)) {
-        if (why || d->month < 1 || d->month > 12 || d->day < 1 || d->day > 31 || d->year < -4712 ||
+        if (why || d->month < 1 || d->month > 12 || d->day < 1 || d->day > 31 || d->year < -4711 ||
             d->year > 10000)
             std::abort();
     }
