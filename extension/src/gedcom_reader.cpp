@@ -149,7 +149,11 @@ Event Reader::event(std::size_t at) const {
     Event e;
     for (std::size_t i : below(at)) {
         const Node& n = nodes_[i];
-        if (n.tag == "DATE" && !e.date) e.date = field(n);
+        if (n.tag == "DATE" && !e.date) {
+            e.date = field(n);
+            for (std::size_t j : below(i))
+                if (nodes_[j].tag == "TIME" && !e.time) e.time = field(nodes_[j]);
+        }
         if (n.tag == "PLAC" && !e.place) e.place = field(n);
     }
     return e;

@@ -40,6 +40,7 @@ struct Field {
 
 struct Event {
     Field date, place;
+    Field time;  // GEDCOM 7's DATE.TIME ("10:43:12.5Z"), which export_gedcom writes
 };
 
 // A child's link to a family (INDI.FAMC).

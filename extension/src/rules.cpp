@@ -1,6 +1,7 @@
 #include "rules.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -112,6 +113,31 @@ bool start_over(bool same_set, bool snapshot_fixed, int attempt,
                         " keep changing concurrently",
                     "Retry the transaction.");
     return true;
+}
+
+std::optional<std::string> text_error(std::string_view utf8) {
+    std::size_t characters = 0;
+    for (std::size_t i = 0; i < utf8.size(); ++characters) {
+        unsigned char c = static_cast<unsigned char>(utf8[i]);
+        std::size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+        char32_t code = n == 1 ? c : c & (0x7F >> n);
+        for (std::size_t k = 1; k < n && i + k < utf8.size(); ++k)
+            code = (code << 6) | (static_cast<unsigned char>(utf8[i + k]) & 0x3F);
+        i += n;
+        bool control = code < 0x20 || (code >= 0x7F && code <= 0x9F);
+        bool layout = code == 0x2028 || code == 0x2029 || (code >= 0x202A && code <= 0x202E) ||
+                      (code >= 0x2066 && code <= 0x2069);
+        if (control || layout) {
+            char hex[16];
+            std::snprintf(hex, sizeof hex, "U+%04X", static_cast<unsigned>(code));
+            return std::string("holds ") + hex +
+                   (control ? ", a control character" : ", which reorders or breaks the text");
+        }
+    }
+    if (characters > kLongestText)
+        return "is " + std::to_string(characters) + " characters long, more than " +
+               std::to_string(kLongestText);
+    return std::nullopt;
 }
 
 }  // namespace family::rules

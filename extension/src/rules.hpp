@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -22,6 +23,14 @@ constexpr int kHighestRank = 5;
 inline bool rank_in_range(std::int64_t rank) {
     return rank >= kLowestRank && rank <= kHighestRank;
 }
+
+// Names and places are text to show: at most 200 characters, and no control
+// character (C0, DEL, C1), line or paragraph separator, or bidirectional
+// embedding, override or isolate (as the SQL function family.printable and
+// the tables' constraints say). nullopt when `utf8` is such text, else why
+// not. `utf8` is valid UTF-8.
+constexpr std::size_t kLongestText = 200;
+std::optional<std::string> text_error(std::string_view utf8);
 
 // A couple whichever way round it is written: (least, greatest), as the
 // index relationship_couple keys it.

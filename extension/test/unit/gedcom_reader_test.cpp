@@ -236,7 +236,7 @@ BOOST_AUTO_TEST_CASE(gedcom_families) {
                   "0 @F1@ FAM\n"
                   "1 HUSB @I1@\n1 WIFE @I2@\n1 WIFE @I9@\n1 HUSB I7\n"
                   "1 CHIL @I3@\n1 CHIL @I4@\n1 CHIL @VOID@\n"
-                  "1 MARR\n2 DATE ABT 1870\n2 PLAC Leeds\n1 MARR\n2 DATE 1880\n"
+                  "1 MARR\n2 DATE ABT 1870\n3 TIME 10:00Z\n3 TIME 11:00Z\n2 PLAC Leeds\n1 MARR\n2 DATE 1880\n"
                   "1 DIV Y\n"
                   "0 @F2@ FAM\n1 WIFE @I5@\n"
                   "0 TRLR\n");
@@ -249,6 +249,7 @@ BOOST_AUTO_TEST_CASE(gedcom_families) {
     BOOST_TEST(f.children[1].xref == "I4");
     BOOST_TEST(f.children[1].line == 11);
     BOOST_TEST(f.marriage.date.value == "ABT 1870");
+    BOOST_TEST(f.marriage.time.value == "10:00Z");
     BOOST_TEST(f.divorced);
     BOOST_TEST(!f.divorce.date);
     BOOST_TEST(r.families[1].husband.xref.empty());

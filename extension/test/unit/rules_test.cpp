@@ -140,3 +140,19 @@ BOOST_AUTO_TEST_CASE(check_slices_and_status) {
     r.errors.push_back({"coordinator"});
     BOOST_TEST(check::run_status(r) == "failed");
 }
+
+BOOST_AUTO_TEST_CASE(rules_text_to_show) {
+    BOOST_TEST(!text_error(""));
+    BOOST_TEST(!text_error("Zo\xC3\xAB \xE5\xB1\xB1\xE7\x94\xB0 \xF0\x9F\x98\x80 O'Neil-Smith"));
+    BOOST_TEST(!text_error(std::string(200, 'x')));
+    BOOST_TEST(!text_error(std::string(100, 'x') + std::string(50, 'x') + "\xC3\xAB"));
+    BOOST_TEST(*text_error(std::string(201, 'x')) == "is 201 characters long, more than 200");
+    BOOST_TEST(*text_error("a\nb") == "holds U+000A, a control character");
+    BOOST_TEST(*text_error("\x7F") == "holds U+007F, a control character");
+    BOOST_TEST(*text_error("\xC2\x9F") == "holds U+009F, a control character");
+    BOOST_TEST(!text_error("\xC2\xA0"));  // no-break space: text
+    BOOST_TEST(*text_error("\xE2\x80\xAE" "evil") == "holds U+202E, which reorders or breaks the text");
+    for (const char* layout : {"\xE2\x80\xA8", "\xE2\x80\xA9", "\xE2\x80\xAA", "\xE2\x81\xA6", "\xE2\x81\xA9"})
+        BOOST_TEST(text_error(layout).has_value());
+    BOOST_TEST(!text_error("\xE2\x80\xA7\xE2\x80\xAF\xE2\x81\xA5\xE2\x81\xAA"));  // their neighbours
+}
