@@ -168,6 +168,7 @@ Individual Reader::individual() const {
         const Node& n = nodes_[i];
         if (n.tag == "NAME" && !named) {
             named = true;
+            p.name_line = n.line;
             // given /surname/ suffix: the suffix stays with the surname.
             std::string name = text(n);
             std::size_t open = name.find('/');

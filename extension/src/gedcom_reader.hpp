@@ -55,6 +55,7 @@ struct Individual {
     std::string xref;
     int line = 0;
     std::string given, surname;  // of the first NAME
+    int name_line = 0;
     Field sex;
     Event birth, death;
     std::vector<ChildOf> child_of;
