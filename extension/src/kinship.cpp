@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <queue>
+#include <tuple>
+#include <unordered_map>
 
 namespace family::kinship {
 
@@ -63,6 +66,72 @@ std::string term(int up, int down, Sex sex, bool half) {
     return cousin + (removed == 1   ? " once removed"
                      : removed == 2 ? " twice removed"
                                     : " " + std::to_string(removed) + " times removed");
+}
+
+std::vector<Relation> nearest_common_ancestors(PersonId a, PersonId b,
+                                               const std::function<Person(PersonId)>& fetch) {
+    enum : unsigned { kFromA = 1, kFromB = 2, kStale = 4 };  // stale: above a common ancestor
+    struct Seen {
+        Person person;
+        unsigned flags = 0;
+        int from_a = 0, from_b = 0;  // fewest steps up, when flagged
+        bool queued = false;
+    };
+    std::unordered_map<PersonId, Seen> seen;
+    using Entry = std::pair<int, PersonId>;  // generation, id: the highest first
+    std::priority_queue<Entry> queue;
+    // Queued persons that could still meet the other side's walk.
+    int open_a = 0, open_b = 0;
+    auto count = [&](unsigned flags, int delta) {
+        if (flags & kStale) return;
+        if (flags & kFromA) open_a += delta;
+        if (flags & kFromB) open_b += delta;
+    };
+    auto reach = [&](PersonId id, unsigned flags, int from_a, int from_b) {
+        auto [it, fresh] = seen.try_emplace(id);
+        Seen& s = it->second;
+        if (fresh) s.person = fetch(id);
+        if (s.queued) count(s.flags, -1);
+        bool changed = fresh || (s.flags | flags) != s.flags;
+        if ((flags & kFromA) && (!(s.flags & kFromA) || from_a < s.from_a)) {
+            s.from_a = from_a;
+            changed = true;
+        }
+        if ((flags & kFromB) && (!(s.flags & kFromB) || from_b < s.from_b)) {
+            s.from_b = from_b;
+            changed = true;
+        }
+        s.flags |= flags;
+        if (!s.queued && changed) {
+            // Only once a child has been met, unless stored generations
+            // were made behind the triggers' back (then again, boundedly).
+            queue.push({s.person.generation, id});
+            s.queued = true;
+        }
+        if (s.queued) count(s.flags, +1);
+    };
+    reach(a, kFromA, 0, 0);
+    reach(b, kFromB, 0, 0);
+    std::vector<Relation> out;
+    while (!queue.empty() && open_a > 0 && open_b > 0) {
+        PersonId id = queue.top().second;
+        queue.pop();
+        Seen& s = seen[id];
+        count(s.flags, -1);
+        s.queued = false;
+        unsigned flags = s.flags;
+        if ((flags & kFromA) && (flags & kFromB) && !(flags & kStale)) {
+            out.push_back({id, s.from_a, s.from_b});
+            flags |= kStale;  // what is above it is no nearest one
+        }
+        int from_a = s.from_a + 1, from_b = s.from_b + 1;
+        for (const std::optional<PersonId>& parent : {s.person.father, s.person.mother})
+            if (parent) reach(*parent, flags, from_a, from_b);
+    }
+    std::sort(out.begin(), out.end(), [](const Relation& x, const Relation& y) {
+        return std::tuple(x.up + x.down, x.up, x.ancestor) < std::tuple(y.up + y.down, y.up, y.ancestor);
+    });
+    return out;
 }
 
 }  // namespace family::kinship
