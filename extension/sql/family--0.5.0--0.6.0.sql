@@ -48,3 +48,13 @@ CREATE FUNCTION family.import_gedcom(gedcom bytea, default_rank integer DEFAULT 
     LANGUAGE c SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'family_import_gedcom';
 REVOKE EXECUTE ON FUNCTION family.import_gedcom(bytea, integer) FROM PUBLIC;
+
+-- How b is related to a by blood: one row per nearest common ancestor (a
+-- common ancestor, a person counting as their own, that is no ancestor of
+-- another), with the fewest steps up from a and down to b, and the term
+-- (SPEC 5a). No row for strangers. Walks up from both at once and stops at
+-- the nearest common ancestors.
+CREATE FUNCTION family.kinship(a bigint, b bigint)
+    RETURNS TABLE (ancestor bigint, up integer, down integer, term text)
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'family_kinship';
+REVOKE EXECUTE ON FUNCTION family.kinship(bigint, bigint) FROM PUBLIC;

@@ -267,15 +267,14 @@ int64 import(std::string_view file, int default_rank) {
              "level, an optional @ID@, a tag and a value.");
     }
     std::vector<int64> ids = new_ids(plan.persons.size());
-    // Layer by layer: a layer's persons, then the relationships of its
-    // partners, so that the next layer's children find both.
-    std::size_t person = 0, relationship = 0;
-    while (person < plan.persons.size() || relationship < plan.relationships.size()) {
-        int layer = person < plan.persons.size() ? plan.persons[person].layer
-                                                 : plan.relationships[relationship].layer;
+    // Layer by layer: a layer's persons, then the relationships whose
+    // partners are now in (a relationship's layer is its younger partner's),
+    // so that the next layer's children find both.
+    for (std::size_t person = 0, relationship = 0; person < plan.persons.size();) {
+        int layer = plan.persons[person].layer;
         std::size_t end = person;
         while (end < plan.persons.size() && plan.persons[end].layer == layer) ++end;
-        if (end > person) insert_persons(plan, ids, person, end);
+        insert_persons(plan, ids, person, end);
         person = end;
         end = relationship;
         while (end < plan.relationships.size() && plan.relationships[end].layer == layer) ++end;

@@ -52,14 +52,14 @@ std::string term(int up, int down, Sex sex, bool half) {
     }
     if (up == 1 && down == 1)
         return (half ? "half-" : "") + word(sex, "brother", "sister", "sibling");
-    if (up == 1) {
-        std::string base = word(sex, "nephew", "niece", "nephew or niece");
-        return down == 2 ? base : greats(down - 3) + "grand" + base;
-    }
-    if (down == 1) {
-        std::string base = word(sex, "uncle", "aunt", "uncle or aunt");
-        return up == 2 ? base : greats(up - 3) + "grand" + base;
-    }
+    // Without a sex, both words, each with its prefix: "grandnephew or grandniece".
+    auto both = [&](const std::string& prefix, const char* male, const char* female) {
+        return sex == Sex::Male     ? prefix + male
+               : sex == Sex::Female ? prefix + female
+                                    : prefix + male + " or " + prefix + female;
+    };
+    if (up == 1) return both(down == 2 ? "" : greats(down - 3) + "grand", "nephew", "niece");
+    if (down == 1) return both(up == 2 ? "" : greats(up - 3) + "grand", "uncle", "aunt");
     int removed = std::abs(up - down);
     std::string cousin = cousin_degree(std::min(up, down) - 1) + " cousin";
     if (removed == 0) return cousin;

@@ -68,6 +68,23 @@ SELECT i.charset, p.first_name, p.last_name, length(p.first_name) AS letters,
   JOIN family.person AS p ON p.id = x.person_id
  WHERE i.id IN (:utf16, :ansel) ORDER BY i.id;
 
+-- In a database of another encoding, text is converted; what it cannot hold
+-- fails the import as a whole.
+CREATE DATABASE family_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;
+\c family_latin1
+SET client_min_messages = warning;
+CREATE EXTENSION family;
+-- UTF-8 bytes of "Zoë /Müller/", then of "Ōno" (no LATIN1 letter).
+SELECT family.import_gedcom(decode('3020484541440a30204049314020494e44490a31204e414d45205a6fc3ab202f4dc3bc6c6c65722f0a302054524c520a', 'hex')) AS latin1 \gset
+-- The names in LATIN1's bytes (ë is EB, ü is FC).
+SELECT convert_to(first_name, 'LATIN1') AS first_name, convert_to(last_name, 'LATIN1') AS last_name
+  FROM family.person;
+SELECT family.import_gedcom(decode('3020484541440a30204049314020494e44490a31204e414d4520c58c6e6f0a302054524c520a', 'hex'));
+SELECT count(*) AS imports FROM family.gedcom_import;
+\c contrib_regression
+DROP DATABASE family_latin1;
+SET client_min_messages = warning;
+
 -- Not GEDCOM: nothing imported, 22P02 naming the line.
 SELECT count(*) AS imports_before FROM family.gedcom_import \gset
 SELECT family.import_gedcom(convert_to('<html><body>family</body></html>', 'UTF8'));

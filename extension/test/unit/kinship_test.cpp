@@ -34,11 +34,14 @@ BOOST_AUTO_TEST_CASE(kinship_terms_to_the_side) {
     BOOST_TEST(term(1, 2, Sex::Male) == "nephew");
     BOOST_TEST(term(1, 2, Sex::Unknown) == "nephew or niece");
     BOOST_TEST(term(1, 3, Sex::Female) == "grandniece");
+    BOOST_TEST(term(1, 3, Sex::Unknown) == "grandnephew or grandniece");
+    BOOST_TEST(term(1, 5, Sex::Unknown) == "2nd great-grandnephew or 2nd great-grandniece");
     BOOST_TEST(term(1, 4, Sex::Male) == "great-grandnephew");
     BOOST_TEST(term(1, 5, Sex::Female) == "2nd great-grandniece");
     BOOST_TEST(term(2, 1, Sex::Female) == "aunt");
     BOOST_TEST(term(2, 1, Sex::Unknown) == "uncle or aunt");
     BOOST_TEST(term(3, 1, Sex::Male) == "granduncle");
+    BOOST_TEST(term(4, 1, Sex::Unknown) == "great-granduncle or great-grandaunt");
     BOOST_TEST(term(4, 1, Sex::Female) == "great-grandaunt");
     BOOST_TEST(term(6, 1, Sex::Male) == "3rd great-granduncle");
 }
