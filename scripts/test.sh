@@ -88,6 +88,11 @@ suite() { # name command...
 echo "== consistency check"
 suite check /usr/bin/python3 tests/check/check_test.py
 
+# Real genealogies (Debian's packages) through import_gedcom, against an
+# oracle written from SPEC 5b.
+echo "== gedcom"
+suite gedcom /usr/bin/python3 tests/gedcom/gedcom_test.py
+
 # The REST service end to end: the real binary against this cluster.
 echo "== web"
 suite web /usr/bin/python3 tests/web/web_test.py
