@@ -61,23 +61,93 @@ std::string at(const std::string& xref) {
     return "@" + xref + "@";
 }
 
+// A text the planner keeps until the plan is made (in its scratch pool), and
+// its line (0: absent).
+struct Kept {
+    Text text;
+    int line = 0;
+    explicit operator bool() const { return line != 0; }
+};
+
 // A child's link to a family, as CHIL and FAMC lines write it.
 struct Link {
     int child, family;
-    int line;              // the first line that writes it
-    std::string pedigree;  // from FAMC
-    Field father_rank, mother_rank;
+    int line;  // the first line that writes it
+    Kept pedigree, father_rank, mother_rank;  // from FAMC
 };
 
+// What a FAM record is kept as: a million of them fit in little memory.
 struct FamilyRecord {
-    Family record;
+    Kept xref;  // with the record's line
+    Kept husband_xref, wife_xref;
+    Kept marriage_date, marriage_time, divorce_date, divorce_time;
+    bool divorced = false;
     int husband = -1, wife = -1;  // persons, once resolved
+};
+
+// An INDI's FAMC, and a FAM's CHIL, until links are made of them.
+struct ChildOfRecord {
+    int child;
+    Kept family, pedigree, father_rank, mother_rank;
+};
+struct ChildRecord {
+    int family;
+    Kept child;
+};
+
+// Record indices by xref: open addressing over the xrefs already kept (4
+// bytes a slot, no second copy of the xrefs). `key(i)` is record i's xref.
+class XrefIndex {
+  public:
+    template <typename Key>
+    int find(std::string_view xref, const Key& key) const {
+        if (slots_.empty()) return -1;
+        for (std::size_t at = std::hash<std::string_view>()(xref) & mask();; at = (at + 1) & mask()) {
+            int i = slots_[at];
+            if (i < 0 || key(i) == xref) return i;
+        }
+    }
+    // `xref` must not be in yet.
+    template <typename Key>
+    void insert(std::string_view xref, int index, const Key& key) {
+        if ((count_ + 1) * 2 > slots_.size()) {
+            std::vector<int> old(std::max<std::size_t>(16, slots_.size() * 2), -1);
+            old.swap(slots_);
+            for (int i : old)
+                if (i >= 0) place(key(i), i);
+        }
+        place(xref, index);
+        ++count_;
+    }
+
+  private:
+    std::size_t mask() const { return slots_.size() - 1; }
+    void place(std::string_view xref, int index) {
+        std::size_t at = std::hash<std::string_view>()(xref) & mask();
+        while (slots_[at] >= 0) at = (at + 1) & mask();
+        slots_[at] = index;
+    }
+    std::vector<int> slots_;  // -1: empty; a power of two, at most half full
+    std::size_t count_ = 0;
 };
 
 class Planner {
   public:
     Planner(std::string_view file, int default_rank) : reader_(file), default_rank_(default_rank) {
         plan_.header = reader_.header();
+        // Room for what the file holds, counted roughly (a byte charset's
+        // tags; none for UTF-16): grown by doubling, a million persons'
+        // vectors would hold up to twice what they need.
+        auto count = [&](std::string_view tag) {
+            std::size_t n = 0;
+            for (std::size_t at = file.find(tag); at != std::string_view::npos; at = file.find(tag, at + 1)) ++n;
+            return n;
+        };
+        persons_.reserve(count("@ INDI"));
+        lines_.reserve(persons_.capacity());
+        families_.reserve(count("@ FAM"));
+        famc_.reserve(count(" FAMC "));
+        chil_.reserve(count(" CHIL "));
     }
 
     Plan run() {
@@ -86,7 +156,7 @@ class Planner {
             if (auto* p = std::get_if<Individual>(&record))
                 add(std::move(*p));
             else
-                add(std::move(std::get<Family>(record)));
+                add(std::get<Family>(record));
         }
         for (const Note& n : reader_.take_notes()) warn(n.line, n.xref, n.message);
         resolve_partners();
@@ -116,12 +186,22 @@ class Planner {
         issue(Severity::Warning, line, xref, std::move(message));
     }
 
-    Text keep(std::string_view s) {
-        Text t{static_cast<std::uint32_t>(plan_.pool.size()), static_cast<std::uint32_t>(s.size()),
-               true};
-        plan_.pool += s;
+    static Text put(std::string& pool, std::string_view s) {
+        Text t{static_cast<std::uint32_t>(pool.size()), static_cast<std::uint32_t>(s.size()), true};
+        pool += s;
         return t;
     }
+    Text keep(std::string_view s) { return put(plan_.pool, s); }
+    Kept stash(std::string_view s, int line) { return {put(scratch_, s), line}; }
+    Kept stash(const Field& f) { return f ? stash(f.value, f.line) : Kept{}; }
+    std::string text(const Kept& k) const {
+        return k ? scratch_.substr(k.text.offset, k.text.length) : std::string();
+    }
+    std::string xref_of(int person) const {
+        const Text& t = persons_[person].xref;
+        return plan_.pool.substr(t.offset, t.length);
+    }
+    std::string xref_of_family(int family) const { return text(families_[family].xref); }
 
     // A name or a place: left out when it breaks the text rule.
     Text text_field(const std::string& value, int line, const std::string& xref, const char* what,
@@ -147,16 +227,17 @@ class Planner {
     void add(Individual p) {
         ++plan_.individuals;
         if (!p.xref.empty()) {
-            auto [it, fresh] = person_of_.emplace(p.xref, static_cast<int>(persons_.size()));
-            if (!fresh) {
+            int first = person(p.xref);
+            if (first >= 0) {
                 ++plan_.skipped_individuals;
                 skip(p.line, p.xref,
                      "a second INDI " + at(p.xref) + " (the first is at line " +
-                         std::to_string(lines_[it->second]) + "): not imported");
+                         std::to_string(lines_[first]) + "): not imported");
                 return;
             }
         }
         NewPerson n;
+        int index = static_cast<int>(persons_.size());
         n.xref = p.xref.empty() ? Text{} : keep(p.xref);
         n.first_name = text_field(p.given, p.name_line, p.xref, "the given name", true);
         n.last_name = text_field(p.surname, p.name_line, p.xref, "the surname", true);
@@ -172,19 +253,22 @@ class Planner {
             n.birth_place = text_field(p.birth.place.value, p.birth.place.line, p.xref, "the birth place", false);
         if (p.death.place)
             n.death_place = text_field(p.death.place.value, p.death.place.line, p.xref, "the death place", false);
-        if (n.death_date.present) death_[static_cast<int>(persons_.size())] = first_day(p.death.date.value);
-        int index = static_cast<int>(persons_.size());
-        for (ChildOf& c : p.child_of) famc_.push_back({index, std::move(c)});
+        if (n.death_date.present) death_[index] = first_day(p.death.date.value);
+        for (const ChildOf& c : p.child_of)
+            famc_.push_back({index, stash(c.family, c.line),
+                             c.pedigree.empty() ? Kept{} : stash(c.pedigree, c.line),
+                             stash(c.father_rank), stash(c.mother_rank)});
         persons_.push_back(n);
         lines_.push_back(p.line);
-        xrefs_.push_back(p.xref);
+        if (n.xref.present) person_of_.insert(p.xref, index, [this](int i) { return person_xref(i); });
     }
 
-    void add(Family f) {
-        if (!f.xref.empty() && family_of_.count(f.xref)) {
+    void add(const Family& f) {
+        int first = f.xref.empty() ? -1 : family(f.xref);
+        if (first >= 0) {
             skip(f.line, f.xref,
                  "a second FAM " + at(f.xref) + " (the first is at line " +
-                     std::to_string(families_[family_of_[f.xref]].record.line) + "): not imported");
+                     std::to_string(families_[first].xref.line) + "): not imported");
             // Its children's links are links of the file too.
             for (const Pointer& c : f.children) {
                 ++plan_.links;
@@ -193,30 +277,49 @@ class Planner {
             return;
         }
         int index = static_cast<int>(families_.size());
-        if (!f.xref.empty()) family_of_[f.xref] = index;
-        for (const Pointer& c : f.children) chil_.push_back({index, c});
-        families_.push_back({std::move(f), -1, -1});
+        for (const Pointer& c : f.children) chil_.push_back({index, stash(c.xref, c.line)});
+        FamilyRecord r;
+        r.xref = stash(f.xref, f.line);
+        if (f.husband.line) r.husband_xref = stash(f.husband.xref, f.husband.line);
+        if (f.wife.line) r.wife_xref = stash(f.wife.xref, f.wife.line);
+        r.marriage_date = stash(f.marriage.date);
+        r.marriage_time = stash(f.marriage.time);
+        r.divorce_date = stash(f.divorce.date);
+        r.divorce_time = stash(f.divorce.time);
+        r.divorced = f.divorced;
+        families_.push_back(r);
+        if (!f.xref.empty()) family_of_.insert(f.xref, index, [this](int i) { return family_xref(i); });
     }
 
-    int person(const std::string& xref) const {
-        auto it = person_of_.find(xref);
-        return it == person_of_.end() ? -1 : it->second;
+    std::string_view person_xref(int i) const {
+        const Text& t = persons_[i].xref;
+        return std::string_view(plan_.pool).substr(t.offset, t.length);
+    }
+    std::string_view family_xref(int i) const {
+        const Text& t = families_[i].xref.text;
+        return std::string_view(scratch_).substr(t.offset, t.length);
+    }
+    int person(std::string_view xref) const {
+        return person_of_.find(xref, [this](int i) { return person_xref(i); });
+    }
+    int family(std::string_view xref) const {
+        return family_of_.find(xref, [this](int i) { return family_xref(i); });
     }
 
     // HUSB and WIFE to persons: the father and mother of the family's children.
     void resolve_partners() {
         for (FamilyRecord& f : families_) {
-            for (auto [pointer, role, tag] : {std::tuple{&f.record.husband, &f.husband, "HUSB"},
-                                              std::tuple{&f.record.wife, &f.wife, "WIFE"}}) {
-                if (pointer->xref.empty()) continue;
-                *role = person(pointer->xref);
+            for (auto [pointer, role, tag] : {std::tuple{&f.husband_xref, &f.husband, "HUSB"},
+                                              std::tuple{&f.wife_xref, &f.wife, "WIFE"}}) {
+                if (!*pointer) continue;
+                *role = person(text(*pointer));
                 if (*role < 0)
-                    warn(pointer->line, f.record.xref,
-                         std::string(tag) + " " + at(pointer->xref) + " is no INDI of the file: the family is read without it");
+                    warn(pointer->line, text(f.xref),
+                         std::string(tag) + " " + at(text(*pointer)) + " is no INDI of the file: the family is read without it");
             }
             if (f.husband >= 0 && f.husband == f.wife) {
-                warn(f.record.wife.line, f.record.xref,
-                     "HUSB and WIFE are the same person " + at(f.record.wife.xref) + ": read as HUSB alone");
+                warn(f.wife_xref.line, text(f.xref),
+                     "HUSB and WIFE are the same person " + at(text(f.wife_xref)) + ": read as HUSB alone");
                 f.wife = -1;
             }
         }
@@ -224,61 +327,74 @@ class Planner {
 
     // Every child-family pair once; each child keeps its birth family.
     void resolve_links() {
-        std::map<std::pair<int, int>, std::size_t> seen;
+        std::unordered_map<std::uint64_t, std::uint32_t> seen;  // (child, family) -> link
+        seen.reserve(famc_.size() + chil_.size());
         auto link = [&](int child, int family, int line) -> Link* {
-            auto [it, fresh] = seen.emplace(std::pair(child, family), links_.size());
+            std::uint64_t key = static_cast<std::uint64_t>(child) << 32 | static_cast<std::uint32_t>(family);
+            auto [it, fresh] = seen.emplace(key, static_cast<std::uint32_t>(links_.size()));
             if (!fresh) return nullptr;
-            links_.push_back({child, family, line, "", {}, {}});
+            if (links_.empty()) links_.reserve(famc_.size() + chil_.size());
+            links_.push_back({child, family, line, {}, {}, {}});
             return &links_.back();
         };
-        for (auto& [child, c] : famc_) {
-            auto family = family_of_.find(c.family);
-            if (family == family_of_.end()) {
+        for (const ChildOfRecord& c : famc_) {
+            int family = this->family(text(c.family));
+            if (family < 0) {
                 ++plan_.links;
-                skip_link(c.line, xrefs_[child], "FAMC " + at(c.family) + " is no FAM of the file: the link is not imported");
+                skip_link(c.family.line, xref_of(c.child), "FAMC " + at(text(c.family)) + " is no FAM of the file: the link is not imported");
                 continue;
             }
-            if (Link* l = link(child, family->second, c.line)) {
+            if (Link* l = link(c.child, family, c.family.line)) {
                 l->pedigree = c.pedigree;
                 l->father_rank = c.father_rank;
                 l->mother_rank = c.mother_rank;
             }
         }
-        for (auto& [family, c] : chil_) {
-            int child = person(c.xref);
+        for (const ChildRecord& c : chil_) {
+            int child = person(text(c.child));
             if (child < 0) {
                 ++plan_.links;
-                skip_link(c.line, families_[family].record.xref,
-                     "CHIL " + at(c.xref) + " is no INDI of the file: the link is not imported");
+                skip_link(c.child.line, xref_of_family(c.family),
+                     "CHIL " + at(text(c.child)) + " is no INDI of the file: the link is not imported");
                 continue;
             }
-            link(child, family, c.line);
+            link(child, c.family, c.child.line);
         }
+        decltype(seen)().swap(seen);
+        decltype(famc_)().swap(famc_);
+        decltype(chil_)().swap(chil_);
         plan_.links += static_cast<int>(links_.size());
 
         // A child's links in the order written; the birth one (PEDI BIRTH
         // or none) first, else the first one.
-        std::vector<std::vector<std::size_t>> of_child(persons_.size());
-        for (std::size_t i = 0; i < links_.size(); ++i) of_child[links_[i].child].push_back(i);
+        std::vector<std::uint32_t> by_child(links_.size());
+        for (std::size_t i = 0; i < links_.size(); ++i) by_child[i] = static_cast<std::uint32_t>(i);
+        std::sort(by_child.begin(), by_child.end(), [&](std::uint32_t a, std::uint32_t b) {
+            return std::pair(links_[a].child, links_[a].line) < std::pair(links_[b].child, links_[b].line);
+        });
         chosen_.assign(persons_.size(), -1);
-        for (std::size_t child = 0; child < persons_.size(); ++child) {
-            auto& mine = of_child[child];
-            std::stable_sort(mine.begin(), mine.end(),
-                             [&](std::size_t a, std::size_t b) { return links_[a].line < links_[b].line; });
-            auto birth = std::find_if(mine.begin(), mine.end(), [&](std::size_t i) {
-                return links_[i].pedigree.empty() || links_[i].pedigree == "BIRTH";
-            });
-            std::size_t pick = birth == mine.end() ? (mine.empty() ? links_.size() : mine.front()) : *birth;
-            for (std::size_t i : mine) {
-                if (i == pick) continue;
-                const Link& l = links_[i];
-                skip_link(l.line, xrefs_[child],
-                     "a second family of " + at(xrefs_[child]) + ", " + at(families_[l.family].record.xref) +
-                         (l.pedigree.empty() ? "" : " (" + l.pedigree + ")") +
+        auto birth = [&](std::uint32_t i) {
+            std::string pedigree = text(links_[i].pedigree);
+            return pedigree.empty() || pedigree == "BIRTH";
+        };
+        for (std::size_t from = 0; from < by_child.size();) {
+            int child = links_[by_child[from]].child;
+            std::size_t to = from;
+            while (to < by_child.size() && links_[by_child[to]].child == child) ++to;
+            auto first_birth = std::find_if(by_child.begin() + from, by_child.begin() + to, birth);
+            std::uint32_t pick = first_birth == by_child.begin() + to ? by_child[from] : *first_birth;
+            for (std::size_t k = from; k < to; ++k) {
+                if (by_child[k] == pick) continue;
+                const Link& l = links_[by_child[k]];
+                std::string pedigree = text(l.pedigree);
+                skip_link(l.line, xref_of(child),
+                     "a second family of " + at(xref_of(child)) + ", " + at(xref_of_family(l.family)) +
+                         (pedigree.empty() ? "" : " (" + pedigree + ")") +
                          ": a person has one father and one mother here, from " +
-                         at(families_[links_[pick].family].record.xref) + "; not imported");
+                         at(xref_of_family(links_[pick].family)) + "; not imported");
             }
-            if (pick < links_.size() && use(links_[pick])) chosen_[child] = static_cast<int>(pick);
+            if (use(links_[pick])) chosen_[child] = static_cast<int>(pick);
+            from = to;
         }
     }
 
@@ -286,8 +402,8 @@ class Planner {
     bool use(const Link& l) {
         const FamilyRecord& f = families_[l.family];
         NewPerson& child = persons_[l.child];
-        const std::string& xref = xrefs_[l.child];
-        std::string family = at(f.record.xref);
+        std::string xref = xref_of(l.child);
+        std::string family = at(text(f.xref));
         if (f.husband < 0 && f.wife < 0) {
             skip_link(l.line, xref, family + " has no HUSB or WIFE of the file: " + at(xref) + " gets no parents from it");
             return false;
@@ -296,12 +412,12 @@ class Planner {
             skip_link(l.line, xref, at(xref) + " would be their own parent in " + family + ": the link is not imported");
             return false;
         }
-        auto rank = [&](const Field& given, const char* tag, int& out) {
+        auto rank = [&](const Kept& given, const char* tag, int& out) {
             if (!given) {
                 out = default_rank_;
                 return true;
             }
-            const std::string& v = given.value;
+            std::string v = text(given);
             bool digit = v.size() == 1 && v[0] >= '0' && v[0] <= '9';
             if (!digit || !rules::rank_in_range(v[0] - '0')) {
                 skip_link(given.line, xref, std::string(tag) + " " + quoted(v) + " is not a rank from " +
@@ -368,30 +484,31 @@ class Planner {
     void loop(int child, int parent, const std::vector<Frame>& path) {
         std::string through;
         for (auto it = path.rbegin(); it != path.rend() && it->person != parent; ++it)
-            if (it->person != child) through = " " + at(xrefs_[it->person]) + through;
+            if (it->person != child) through = " " + at(xref_of(it->person)) + through;
         const Link& l = links_[chosen_[child]];
-        skip_link(l.line, xrefs_[child],
-             "a loop: " + at(xrefs_[child]) + " would be their own ancestor (through " +
-                 at(xrefs_[parent]) + (through.empty() ? "" : "," + through) + "): the link to " +
-                 at(families_[l.family].record.xref) + " is not imported");
+        skip_link(l.line, xref_of(child),
+             "a loop: " + at(xref_of(child)) + " would be their own ancestor (through " +
+                 at(xref_of(parent)) + (through.empty() ? "" : "," + through) + "): the link to " +
+                 at(xref_of_family(l.family)) + " is not imported");
         NewPerson& p = persons_[child];
         p.father = p.mother = -1;
         p.father_rank = p.mother_rank = 0;
         chosen_[child] = -1;
     }
 
-    Instant instant(const Event& e, const std::string& xref, const char* what) {
+    Instant instant(const Kept& date, const Kept& time, const std::string& xref, const char* what) {
         Instant i;
-        if (!e.date) return i;
-        i.day = first_day(e.date.value);
-        if (!i.day && date_error(e.date.value))
-            warn(e.date.line, xref, std::string(what) + " date " + quoted(e.date.value) +
-                                        " is not a GEDCOM date: taken as unknown");
-        if (i.day && e.time) {
-            if (std::optional<std::int64_t> t = time_of_day(e.time.value))
+        if (!date) return i;
+        std::string value = text(date);
+        i.day = first_day(value);
+        if (!i.day && date_error(value))
+            warn(date.line, xref, std::string(what) + " date " + quoted(value) +
+                                      " is not a GEDCOM date: taken as unknown");
+        if (i.day && time) {
+            if (std::optional<std::int64_t> t = time_of_day(text(time)))
                 i.micros = *t;
             else
-                warn(e.time.line, xref, "TIME " + quoted(e.time.value) + " is not a time of day: left out");
+                warn(time.line, xref, "TIME " + quoted(text(time)) + " is not a time of day: left out");
         }
         return i;
     }
@@ -409,12 +526,13 @@ class Planner {
         std::vector<Pending> all;
         for (const FamilyRecord& f : families_) {
             if (f.husband < 0 || f.wife < 0) continue;
-            Pending p{{}, &f, f.record.divorced, std::nullopt};
+            Pending p{{}, &f, f.divorced, std::nullopt};
             p.r.a = f.husband;
             p.r.b = f.wife;
-            p.r.started = instant(f.record.marriage, f.record.xref, "MARR");
-            if (f.record.divorced) {
-                Instant d = instant(f.record.divorce, f.record.xref, "DIV");
+            std::string xref = text(f.xref);
+            p.r.started = instant(f.marriage_date, f.marriage_time, xref, "MARR");
+            if (f.divorced) {
+                Instant d = instant(f.divorce_date, f.divorce_time, xref, "DIV");
                 if (d.day) p.divorce = d;
             }
             all.push_back(p);
@@ -447,8 +565,8 @@ class Planner {
             }
             if (!end && p.divorced) end = p.r.started;  // divorced, when unknown
             if (end && *end < p.r.started) {
-                warn(p.f->record.line, p.f->record.xref,
-                     "the relationship of " + at(xrefs_[p.r.a]) + " and " + at(xrefs_[p.r.b]) +
+                warn(p.f->xref.line, text(p.f->xref),
+                     "the relationship of " + at(xref_of(p.r.a)) + " and " + at(xref_of(p.r.b)) +
                          " would end before it starts: it ends when it starts");
                 end = p.r.started;
             }
@@ -457,25 +575,35 @@ class Planner {
         }
     }
 
-    // Persons by layer (stable), every index renumbered; relationships by
-    // the larger layer of their partners.
+    // Persons by layer (stable), every index renumbered, in place (a second
+    // copy of a million persons would double the plan's memory);
+    // relationships by the larger layer of their partners.
     void finish() {
+        decltype(links_)().swap(links_);
+        decltype(families_)().swap(families_);
+        decltype(scratch_)().swap(scratch_);
         std::stable_sort(order_.begin(), order_.end(),
                          [&](int a, int b) { return persons_[a].layer < persons_[b].layer; });
         std::vector<int> renumber(persons_.size());
         for (std::size_t i = 0; i < order_.size(); ++i) renumber[order_[i]] = static_cast<int>(i);
-        plan_.persons.reserve(order_.size());
-        for (int old : order_) {
-            NewPerson p = persons_[old];
-            if (p.father >= 0) p.father = renumber[p.father];
-            if (p.mother >= 0) p.mother = renumber[p.mother];
-            plan_.persons.push_back(p);
-        }
         for (NewRelationship& r : plan_.relationships) {
             r.layer = std::max(persons_[r.a].layer, persons_[r.b].layer);
             r.a = renumber[r.a];
             r.b = renumber[r.b];
         }
+        for (NewPerson& p : persons_) {
+            if (p.father >= 0) p.father = renumber[p.father];
+            if (p.mother >= 0) p.mother = renumber[p.mother];
+        }
+        // Each person to its place, cycle by cycle: renumber[i] is where
+        // the person now at i goes.
+        for (std::size_t i = 0; i < persons_.size(); ++i)
+            while (renumber[i] != static_cast<int>(i)) {
+                int to = renumber[i];
+                std::swap(persons_[i], persons_[to]);
+                std::swap(renumber[i], renumber[to]);
+            }
+        plan_.persons = std::move(persons_);
         std::stable_sort(plan_.relationships.begin(), plan_.relationships.end(),
                          [](const NewRelationship& x, const NewRelationship& y) { return x.layer < y.layer; });
         std::stable_sort(plan_.issues.begin(), plan_.issues.end(),
@@ -487,13 +615,13 @@ class Planner {
     Plan plan_;
     std::vector<NewPerson> persons_;  // as in the file
     std::vector<int> lines_;
-    std::vector<std::string> xrefs_;
-    std::unordered_map<std::string, int> person_of_, family_of_;
+    XrefIndex person_of_, family_of_;
     std::unordered_map<int, std::optional<Day>> death_;
     std::vector<FamilyRecord> families_;
-    std::vector<std::pair<int, ChildOf>> famc_;   // child, its FAMC
-    std::vector<std::pair<int, Pointer>> chil_;   // family, its CHIL
+    std::vector<ChildOfRecord> famc_;
+    std::vector<ChildRecord> chil_;
     std::vector<Link> links_;
+    std::string scratch_;  // the texts kept until the plan is made
     std::vector<int> chosen_;  // per person: its link, or -1
     std::vector<int> order_;   // persons, parents first
 };
