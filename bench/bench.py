@@ -160,7 +160,7 @@ def main():
     if args.reuse and loaded and q(conn, "SELECT to_regclass('plain.person') IS NOT NULL")[0][0]:
         print("  (reusing the loaded genealogy: no load figures)")
     else:
-        q(conn, "TRUNCATE family.person, family.relationship, family.gedcom_xref RESTART IDENTITY")
+        q(conn, "TRUNCATE family.person, family.relationship RESTART IDENTITY")
         ext_s, plain_s = load(conn, dsn_args, args.persons)
         n = q(conn, "SELECT count(*) FROM family.person")[0][0]
         report("load through the extension vs plain COPY (same rows)", ext_s / plain_s,

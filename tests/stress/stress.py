@@ -39,7 +39,7 @@ EXPECTED = {
 def seed_data(conn, rng):
     """A few generations of couples with children, some single parents."""
     with conn.cursor() as cur:
-        cur.execute("TRUNCATE family.person, family.relationship, family.gedcom_xref RESTART IDENTITY")
+        cur.execute("TRUNCATE family.person, family.relationship RESTART IDENTITY")
         people = [cur.execute("SELECT family.add_person('p', 'seed')") or cur.fetchone()[0]
                   for _ in range(40)]
         for _generation in range(5):

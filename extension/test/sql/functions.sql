@@ -1,5 +1,5 @@
 -- The SQL API's functions and their argument errors.
-TRUNCATE family.person, family.relationship, family.gedcom_xref RESTART IDENTITY;
+TRUNCATE family.person, family.relationship RESTART IDENTITY;
 CREATE FUNCTION pg_temp.fails(sql text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE sql;

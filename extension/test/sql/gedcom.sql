@@ -109,6 +109,12 @@ SELECT persons, parent_links, issues FROM family.gedcom_import WHERE id = :line;
 SELECT p.generation FROM family.gedcom_xref AS x JOIN family.person AS p ON p.id = x.person_id
  WHERE x.import_id = :line AND x.xref = 'L1';
 
+-- A deleted person takes their xref along; a TRUNCATE of the persons, all.
+DELETE FROM family.person
+ WHERE id = (SELECT person_id FROM family.gedcom_xref WHERE import_id = :line AND xref = 'L1');
+SELECT count(*) AS l1_left FROM family.gedcom_xref WHERE import_id = :line AND xref = 'L1';
+SELECT count(*) AS line_left FROM family.gedcom_xref WHERE import_id = :line;
+
 -- The derived values are those a recomputation from scratch gives.
 SELECT family.repair() AS rows_repair_changes;
 
@@ -117,6 +123,10 @@ BEGIN;
 SELECT family.import_gedcom(convert_to(E'0 HEAD\n0 @R@ INDI\n0 TRLR\n', 'UTF8')) > 0 AS imported;
 ROLLBACK;
 SELECT count(*) AS rolled_back FROM family.gedcom_xref WHERE xref = 'R';
+BEGIN;
+TRUNCATE family.person, family.relationship;
+SELECT count(*) AS xrefs_after_truncate FROM family.gedcom_xref;
+ROLLBACK;
 
 -- EXECUTE is granted to nobody: a role without it is refused.
 CREATE ROLE gedcom_stranger;

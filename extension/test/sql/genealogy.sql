@@ -2,7 +2,7 @@
 -- places as printable text; update_person and delete_person.
 \set VERBOSITY default
 SET client_min_messages = warning;
-TRUNCATE family.person, family.relationship, family.gedcom_xref RESTART IDENTITY;
+TRUNCATE family.person, family.relationship RESTART IDENTITY;
 SELECT family.add_person('Zoë', 'King') AS zoe \gset
 UPDATE family.person SET sex = 'F', birth_date = '12 MAR 1850', birth_place = 'Bergen, Norway',
        death_date = 'ABT 1920', death_place = 'Oslo' WHERE id = :zoe;

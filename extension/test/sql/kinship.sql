@@ -1,7 +1,7 @@
 -- family.kinship(a, b): how b is related to a by blood, one row per nearest
 -- common ancestor, with the terms of SPEC 5a.
 SET client_min_messages = warning;
-TRUNCATE family.person, family.relationship, family.gedcom_xref RESTART IDENTITY;
+TRUNCATE family.person, family.relationship RESTART IDENTITY;
 -- Grandparents 1 x 2; their children 3 (M) and 4 (F); 3 x 5 -> 7 (F), 8;
 -- 4 x 6 -> 9 (M); 1 x 10 -> 11 (half-brother of 3 and 4);
 -- 7 x 9 (first cousins) -> 12; 13 a stranger.

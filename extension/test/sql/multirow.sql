@@ -1,5 +1,5 @@
 -- Multi-row writes are handled as one change, whatever the order of their rows.
-TRUNCATE family.person, family.relationship, family.gedcom_xref RESTART IDENTITY;
+TRUNCATE family.person, family.relationship RESTART IDENTITY;
 -- 1 <- 2 <- 3 (parent <- child); 4 <- 5; 6 has father 3 and mother 5.
 INSERT INTO family.person (id, first_name) OVERRIDING SYSTEM VALUE VALUES (1, 'a'), (4, 'd');
 INSERT INTO family.person (id, first_name, father_id, father_rank) OVERRIDING SYSTEM VALUE

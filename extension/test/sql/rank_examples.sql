@@ -1,5 +1,5 @@
 -- The four worked examples of SPEC section 3, by the trigger path and from scratch.
-TRUNCATE family.person, family.relationship, family.gedcom_xref RESTART IDENTITY;
+TRUNCATE family.person, family.relationship RESTART IDENTITY;
 CREATE FUNCTION pg_temp.couple(f_rank int, m_rank int, f bigint DEFAULT NULL, m bigint DEFAULT NULL)
 RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE

@@ -1,7 +1,7 @@
 -- Within a transaction the person trigger remembers where the parents and
 -- couples it locked are; whatever this transaction then does to them, by any
 -- path, a child sees them as they are.
-TRUNCATE family.person, family.relationship, family.gedcom_xref RESTART IDENTITY;
+TRUNCATE family.person, family.relationship RESTART IDENTITY;
 CREATE FUNCTION pg_temp.fails(sql text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE sql;
@@ -68,7 +68,7 @@ BEGIN;
 INSERT INTO family.person (first_name, father_id, father_rank, mother_id, mother_rank)
 VALUES ('g', 3, 3, 4, 3);
 SET CONSTRAINTS ALL IMMEDIATE;  -- TRUNCATE waits for no deferred check
-TRUNCATE family.person, family.relationship, family.gedcom_xref;
+TRUNCATE family.person, family.relationship;
 INSERT INTO family.person (id, first_name) OVERRIDING SYSTEM VALUE VALUES (9, 'top');
 INSERT INTO family.person (id, first_name, father_id, father_rank) OVERRIDING SYSTEM VALUE
 VALUES (3, 'p3 again', 9, 1);
@@ -96,13 +96,13 @@ ROLLBACK;
 -- TRUNCATE twice in one transaction: the second truncates in place (same
 -- file), and the rows made anew take the old rows' places.
 BEGIN;
-TRUNCATE family.person, family.relationship, family.gedcom_xref;
+TRUNCATE family.person, family.relationship;
 INSERT INTO family.person (id, first_name) OVERRIDING SYSTEM VALUE VALUES (1, 'a'), (2, 'b');
 SELECT family.start_relationship(1, 2) > 0 AS couple;
 INSERT INTO family.person (first_name, father_id, father_rank, mother_id, mother_rank)
 VALUES ('l', 1, 3, 2, 3);
 SET CONSTRAINTS ALL IMMEDIATE;
-TRUNCATE family.person, family.relationship, family.gedcom_xref;
+TRUNCATE family.person, family.relationship;
 INSERT INTO family.person (id, first_name) OVERRIDING SYSTEM VALUE VALUES (9, 'top');
 INSERT INTO family.person (id, first_name, father_id, father_rank) OVERRIDING SYSTEM VALUE
 VALUES (1, 'a again', 9, 1), (2, 'b again', 9, 5);
@@ -132,7 +132,7 @@ SELECT count(*) AS wrong_ranks FROM family.person
 -- only those rows pass its triggers unchecked: a user's trigger fired by
 -- that write, changing another person's link, is checked and propagated as
 -- any write.
-TRUNCATE family.person, family.relationship, family.gedcom_xref RESTART IDENTITY;
+TRUNCATE family.person, family.relationship RESTART IDENTITY;
 INSERT INTO family.person (id, first_name) OVERRIDING SYSTEM VALUE
 VALUES (1, 'a'), (2, 'b'), (4, 'd'), (6, 'f'), (7, 'g');
 INSERT INTO family.relationship (person_a, person_b) VALUES (1, 2), (6, 7);

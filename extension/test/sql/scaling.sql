@@ -5,7 +5,7 @@
 -- persons took minutes instead of seconds when autovacuum had not analyzed
 -- the tables in time.) Autovacuum is kept out of the way, so that nothing
 -- re-plans meanwhile.
-TRUNCATE family.person, family.relationship, family.gedcom_xref RESTART IDENTITY;
+TRUNCATE family.person, family.relationship RESTART IDENTITY;
 ALTER TABLE family.person SET (autovacuum_enabled = false);
 ALTER TABLE family.relationship SET (autovacuum_enabled = false);
 -- Blocks of family.person a statement read, in this transaction (its
@@ -77,4 +77,4 @@ SELECT count(*) AS wrong_ranks FROM family.person
 
 ALTER TABLE family.person RESET (autovacuum_enabled);
 ALTER TABLE family.relationship RESET (autovacuum_enabled);
-TRUNCATE family.person, family.relationship, family.gedcom_xref RESTART IDENTITY;
+TRUNCATE family.person, family.relationship RESTART IDENTITY;
