@@ -95,39 +95,47 @@ struct ChildRecord {
     Kept child;
 };
 
-// Record indices by xref: open addressing over the xrefs already kept (4
-// bytes a slot, no second copy of the xrefs). `key(i)` is record i's xref.
+// Record indices by xref: open addressing over the xrefs already kept (a
+// slot holds an index and its xref's hash, 8 bytes; no second copy of the
+// xrefs). `key(i)` is record i's xref.
 class XrefIndex {
   public:
     template <typename Key>
     int find(std::string_view xref, const Key& key) const {
         if (slots_.empty()) return -1;
-        for (std::size_t at = std::hash<std::string_view>()(xref) & mask();; at = (at + 1) & mask()) {
-            int i = slots_[at];
-            if (i < 0 || key(i) == xref) return i;
+        std::size_t h = std::hash<std::string_view>()(xref);
+        for (std::size_t at = h & mask();; at = (at + 1) & mask()) {
+            const Slot& s = slots_[at];
+            if (s.index < 0 || (s.hash == static_cast<std::uint32_t>(h) && key(s.index) == xref))
+                return s.index;
         }
     }
     // `xref` must not be in yet.
     template <typename Key>
     void insert(std::string_view xref, int index, const Key& key) {
         if ((count_ + 1) * 2 > slots_.size()) {
-            std::vector<int> old(std::max<std::size_t>(16, slots_.size() * 2), -1);
+            std::vector<Slot> old(std::max<std::size_t>(16, slots_.size() * 2));
             old.swap(slots_);
-            for (int i : old)
-                if (i >= 0) place(key(i), i);
+            for (const Slot& s : old)
+                if (s.index >= 0) place(key(s.index), s.index);
         }
         place(xref, index);
         ++count_;
     }
 
   private:
+    struct Slot {
+        int index = -1;  // -1: empty
+        std::uint32_t hash = 0;
+    };
     std::size_t mask() const { return slots_.size() - 1; }
     void place(std::string_view xref, int index) {
-        std::size_t at = std::hash<std::string_view>()(xref) & mask();
-        while (slots_[at] >= 0) at = (at + 1) & mask();
-        slots_[at] = index;
+        std::size_t h = std::hash<std::string_view>()(xref);
+        std::size_t at = h & mask();
+        while (slots_[at].index >= 0) at = (at + 1) & mask();
+        slots_[at] = {index, static_cast<std::uint32_t>(h)};
     }
-    std::vector<int> slots_;  // -1: empty; a power of two, at most half full
+    std::vector<Slot> slots_;  // a power of two, at most half full
     std::size_t count_ = 0;
 };
 
