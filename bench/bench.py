@@ -148,7 +148,8 @@ def main():
     parser.add_argument("--persons", type=int, default=1_000_000)
     parser.add_argument("--reuse", action="store_true", help="keep an already loaded genealogy")
     parser.add_argument("--seconds", type=int, default=8, help="per pgbench round")
-    parser.add_argument("--only", choices=["check", "write"], help="only these benchmarks")
+    parser.add_argument("--only", choices=["check", "write", "import"],
+                        help="only these benchmarks")
     args = parser.parse_args()
     conn = psycopg2.connect(args.dsn)
     conn.autocommit = True
@@ -179,6 +180,12 @@ def main():
 
     if args.only == "check":
         bench_check(conn)
+        return summary()
+    # The GEDCOM import at 1M persons at most (a file of 10M is past the
+    # 1 GB a bytea holds).
+    if args.only in (None, "import"):
+        bench_import(params, min(args.persons, 1_000_000))
+    if args.only == "import":
         return summary()
     bench_write_path(conn)
     if args.only == "write":
@@ -316,33 +323,103 @@ SELECT 'bench', person_a, 3, person_b, 4{extra_values} FROM bench_couple WHERE i
 
     # 6. Whole recomputation: repair() on the genealogy, and its memory (the
     # backend's private memory, sampled while it runs: shared buffers aside).
-    pid = q(conn, "SELECT pg_backend_pid()")[0][0]
-    peak = [0]
-    done = threading.Event()
-
-    def sample():
-        while not done.is_set():
-            with open(f"/proc/{pid}/status") as f:
-                anon = next(int(line.split()[1]) for line in f if line.startswith("RssAnon"))
-            peak[0] = max(peak[0], anon)
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
+    stop = backend_memory_peak(q(conn, "SELECT pg_backend_pid()")[0][0])
     t = time.perf_counter()
     changed = q(conn, "SELECT family.repair()")[0][0]
     repair_s = time.perf_counter() - t
-    done.set()
-    sampler.join()
+    peak = stop()
     t = time.perf_counter()
     q(conn, "SELECT count(*) FROM family.person")
     scan_s = time.perf_counter() - t
     report("repair() of every person vs counting them", repair_s / scan_s, lambda r: True,
            f"{repair_s:.1f} s, {changed} rows changed, backend private memory peak "
-           f"{peak[0] // 1024} MiB")
+           f"{peak} MiB")
 
     bench_check(conn)
     summary()
+
+
+def backend_memory_peak(pid):
+    """Starts sampling a backend's private memory (RssAnon: shared buffers
+    aside) every 20 ms; returns stop(), which gives the peak in MiB."""
+    peak = [0]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    anon = next(int(line.split()[1]) for line in f if line.startswith("RssAnon"))
+            except (FileNotFoundError, ProcessLookupError):
+                return
+            peak[0] = max(peak[0], anon)
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+
+    def stop():
+        done.set()
+        sampler.join()
+        return peak[0] // 1024
+    return stop
+
+
+def bench_import(params, persons):
+    """family.import_gedcom of the benchmark genealogy as a GEDCOM file
+    (bench/gedcom.py writes it, not the extension) vs plain COPY of the same
+    rows into plain tables, in a database of its own; the importing
+    backend's private memory peak."""
+    genealogy = subprocess.run([sys.executable, os.path.join(HERE, "genealogy.py"), str(persons)],
+                               capture_output=True, check=True).stdout
+    ged = subprocess.run([sys.executable, os.path.join(HERE, "gedcom.py")], input=genealogy,
+                         capture_output=True, check=True).stdout
+    del genealogy
+    admin = psycopg2.connect(" ".join(f"{k}={v}" for k, v in {**params, "dbname": "postgres"}.items()))
+    admin.autocommit = True
+    q(admin, "DROP DATABASE IF EXISTS family_import WITH (FORCE)")
+    q(admin, "CREATE DATABASE family_import")
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            os.chmod(d, 0o777)
+            path = os.path.join(d, "genealogy.ged")
+            with open(path, "wb") as f:
+                f.write(ged)
+            conn = psycopg2.connect(" ".join(f"{k}={v}" for k, v in
+                                             {**params, "dbname": "family_import"}.items()))
+            conn.autocommit = True
+            q(conn, "CREATE EXTENSION family")
+            stop = backend_memory_peak(q(conn, "SELECT pg_backend_pid()")[0][0])
+            t = time.perf_counter()
+            q(conn, "SELECT family.import_gedcom(pg_read_binary_file(%s))", (path,))
+            import_s = time.perf_counter() - t
+            peak = stop()
+            n, issues = q(conn, "SELECT persons, issues FROM family.gedcom_import")[0]
+            q(conn, """
+                CREATE SCHEMA plain;
+                CREATE TABLE plain.person (LIKE family.person INCLUDING ALL);
+                ALTER TABLE plain.person
+                    ADD FOREIGN KEY (father_id) REFERENCES plain.person DEFERRABLE INITIALLY DEFERRED,
+                    ADD FOREIGN KEY (mother_id) REFERENCES plain.person DEFERRABLE INITIALLY DEFERRED;
+                CREATE TABLE plain.relationship (LIKE family.relationship INCLUDING ALL);
+                ALTER TABLE plain.relationship
+                    ADD FOREIGN KEY (person_a) REFERENCES plain.person ON DELETE CASCADE,
+                    ADD FOREIGN KEY (person_b) REFERENCES plain.person ON DELETE CASCADE;""")
+            person_file, rel_file = os.path.join(d, "p.copy"), os.path.join(d, "r.copy")
+            q(conn, f"COPY (SELECT * FROM family.person ORDER BY generation, id) TO '{person_file}'")
+            q(conn, f"COPY family.relationship TO '{rel_file}'")
+            t = time.perf_counter()
+            q(conn, f"COPY plain.person FROM '{person_file}'")
+            q(conn, f"COPY plain.relationship FROM '{rel_file}'")
+            plain_s = time.perf_counter() - t
+            conn.close()
+    finally:
+        q(admin, "DROP DATABASE IF EXISTS family_import WITH (FORCE)")
+        admin.close()
+    report("GEDCOM import vs plain COPY of the same rows", import_s / plain_s,
+           lambda r: r <= 2, f"{import_s:.1f} s vs {plain_s:.1f} s for {n} persons, "
+           f"{len(ged) / 2**20:.0f} MiB file, {n / import_s:,.0f} persons/s, {issues} issues; "
+           f"backend private memory peak {peak} MiB")
 
 
 def in_transaction(conn, statements):
