@@ -8,6 +8,7 @@ numbers. Usage: bench.py DSN_OF_AN_EMPTY_DATABASE [--persons N] [--reuse]
 import argparse
 import math
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -23,10 +24,10 @@ results = []
 PGBENCH_VARIABLES = {}
 
 
-def report(name, ratio, target, detail):
+def report(name, ratio, target, detail, unit="x"):
     ok = target(ratio)
     results.append((name, ratio, ok))
-    print(f"  {name:58} {ratio:7.2f}x  {'meets' if ok else 'MISSES'} target  ({detail})",
+    print(f"  {name:58} {ratio:7.2f}{unit}  {'meets' if ok else 'MISSES'} target  ({detail})",
           flush=True)
 
 
@@ -148,7 +149,7 @@ def main():
     parser.add_argument("--persons", type=int, default=1_000_000)
     parser.add_argument("--reuse", action="store_true", help="keep an already loaded genealogy")
     parser.add_argument("--seconds", type=int, default=8, help="per pgbench round")
-    parser.add_argument("--only", choices=["check", "write", "import"],
+    parser.add_argument("--only", choices=["check", "write", "import", "kinship"],
                         help="only these benchmarks")
     args = parser.parse_args()
     conn = psycopg2.connect(args.dsn)
@@ -180,6 +181,9 @@ def main():
 
     if args.only == "check":
         bench_check(conn)
+        return summary()
+    if args.only == "kinship":
+        bench_kinship(conn, q(conn, "SELECT max(id) FROM family.person WHERE first_name <> 'line'")[0][0])
         return summary()
     # The GEDCOM import at 1M persons at most (a file of 10M is past the
     # 1 GB a bytea holds).
@@ -335,6 +339,7 @@ SELECT 'bench', person_a, 3, person_b, 4{extra_values} FROM bench_couple WHERE i
            f"{repair_s:.1f} s, {changed} rows changed, backend private memory peak "
            f"{peak} MiB")
 
+    bench_kinship(conn, last_loaded)
     bench_check(conn)
     summary()
 
@@ -420,6 +425,29 @@ def bench_import(params, persons):
            lambda r: r <= 2, f"{import_s:.1f} s vs {plain_s:.1f} s for {n} persons, "
            f"{len(ged) / 2**20:.0f} MiB file, {n / import_s:,.0f} persons/s, {issues} issues; "
            f"backend private memory peak {peak} MiB")
+
+
+def bench_kinship(conn, last_loaded):
+    """family.kinship on 1,000 random pairs of the generated genealogy
+    (the same pairs every run): median and p99 of one call."""
+    rng = random.Random(7)
+    ids = [r[0] for r in q(conn, "SELECT id FROM family.person WHERE id <= %s", (last_loaded,))]
+    pairs = [(rng.choice(ids), rng.choice(ids)) for _ in range(1000)]
+    times, related = [], 0
+    for a, b in pairs:
+        t = time.perf_counter()
+        rows = q(conn, "SELECT * FROM family.kinship(%s, %s)", (a, b))
+        times.append(time.perf_counter() - t)
+        related += bool(rows)
+    times.sort()
+    median, p99 = statistics.median(times), times[int(len(times) * 0.99) - 1]
+    t = time.perf_counter()
+    for _ in range(200):
+        q(conn, "SELECT 1")
+    trivial = (time.perf_counter() - t) / 200
+    report("kinship of a random pair, p99 (target <= 50 ms)", p99 * 1000, lambda r: r <= 50,
+           f"median {median * 1000:.1f} ms, slowest {times[-1] * 1000:.1f} ms, {related} of "
+           f"1000 pairs related; a trivial query {trivial * 1000:.2f} ms", unit=" ms")
 
 
 def in_transaction(conn, statements):
