@@ -105,18 +105,9 @@ def sample_waits(conn, run):
     return counts["lock"] / max(counts["all"], 1)
 
 
-def load(conn, dsn_args, persons):
-    """Loads the genealogy through the extension, then the same rows into
-    plain tables without triggers; returns both times."""
-    script = subprocess.run([sys.executable, os.path.join(HERE, "genealogy.py"), str(persons)],
-                            capture_output=True, text=True, check=True).stdout
-    t = time.perf_counter()
-    subprocess.run([f"{PGBIN}/psql", "-Xq", "-v", "ON_ERROR_STOP=1"] + dsn_args,
-                   input=script, text=True, check=True, capture_output=True)
-    extension_load = time.perf_counter() - t
-    q(conn, "VACUUM ANALYZE family.person")
-    q(conn, "VACUUM ANALYZE family.relationship")
-    # Identical tables, no triggers: same columns, constraints, indexes, keys.
+def make_plain_tables(conn):
+    """Tables like the extension's, without triggers: the same columns,
+    constraints, indexes and keys (schema plain)."""
     q(conn, """
         DROP SCHEMA IF EXISTS plain CASCADE;
         CREATE SCHEMA plain;
@@ -129,6 +120,20 @@ def load(conn, dsn_args, persons):
             ADD FOREIGN KEY (person_a) REFERENCES plain.person ON DELETE CASCADE,
             ADD FOREIGN KEY (person_b) REFERENCES plain.person ON DELETE CASCADE;
     """)
+
+
+def load(conn, dsn_args, persons):
+    """Loads the genealogy through the extension, then the same rows into
+    plain tables without triggers; returns both times."""
+    script = subprocess.run([sys.executable, os.path.join(HERE, "genealogy.py"), str(persons)],
+                            capture_output=True, text=True, check=True).stdout
+    t = time.perf_counter()
+    subprocess.run([f"{PGBIN}/psql", "-Xq", "-v", "ON_ERROR_STOP=1"] + dsn_args,
+                   input=script, text=True, check=True, capture_output=True)
+    extension_load = time.perf_counter() - t
+    q(conn, "VACUUM ANALYZE family.person")
+    q(conn, "VACUUM ANALYZE family.relationship")
+    make_plain_tables(conn)
     with tempfile.TemporaryDirectory() as d:
         os.chmod(d, 0o777)
         person_file, rel_file = os.path.join(d, "p.copy"), os.path.join(d, "r.copy")
@@ -400,16 +405,7 @@ def bench_import(params, persons):
             import_s = time.perf_counter() - t
             peak = stop()
             n, issues = q(conn, "SELECT persons, issues FROM family.gedcom_import")[0]
-            q(conn, """
-                CREATE SCHEMA plain;
-                CREATE TABLE plain.person (LIKE family.person INCLUDING ALL);
-                ALTER TABLE plain.person
-                    ADD FOREIGN KEY (father_id) REFERENCES plain.person DEFERRABLE INITIALLY DEFERRED,
-                    ADD FOREIGN KEY (mother_id) REFERENCES plain.person DEFERRABLE INITIALLY DEFERRED;
-                CREATE TABLE plain.relationship (LIKE family.relationship INCLUDING ALL);
-                ALTER TABLE plain.relationship
-                    ADD FOREIGN KEY (person_a) REFERENCES plain.person ON DELETE CASCADE,
-                    ADD FOREIGN KEY (person_b) REFERENCES plain.person ON DELETE CASCADE;""")
+            make_plain_tables(conn)
             person_file, rel_file = os.path.join(d, "p.copy"), os.path.join(d, "r.copy")
             q(conn, f"COPY (SELECT * FROM family.person ORDER BY generation, id) TO '{person_file}'")
             q(conn, f"COPY family.relationship TO '{rel_file}'")

@@ -76,25 +76,11 @@ Datum texts(const Plan& plan, const std::vector<Text>& values) {
         &args);
 }
 
-// Runs `statement` with the arguments `build` makes, both in a memory
-// context of their own, freed right after: a layer's arrays can be large.
+// Runs `statement` with the arguments `build` makes, in a memory context
+// of their own: a layer's arrays can be large.
 template <typename Build>
 void run_scratch(Statement& statement, Build&& build) {
-    MemoryContext caller = CurrentMemoryContext;
-    MemoryContext scratch = call([] {
-        return AllocSetContextCreate(CurrentMemoryContext, "family gedcom import",
-                                     ALLOCSET_DEFAULT_SIZES);
-    });
-    MemoryContextSwitchTo(scratch);
-    try {
-        statement.run(build());
-    } catch (...) {
-        // The transaction is aborting: PostgreSQL frees the context.
-        MemoryContextSwitchTo(caller);
-        throw;
-    }
-    MemoryContextSwitchTo(caller);
-    call(MemoryContextDelete, scratch);
+    in_scratch_context([&] { statement.run(build()); });
 }
 
 // An instant of a relationship: its day at midnight UTC plus its time;

@@ -584,15 +584,8 @@ std::vector<int64> DerivedBatch::write() {
          INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID});
     std::vector<int64> written;
     if (ids_.empty()) return written;
-    // The argument arrays can be large (repair writes many batches): build
-    // them in a context of their own, freed right after the statement.
-    MemoryContext caller = CurrentMemoryContext;
-    MemoryContext batch = call([] {
-        return AllocSetContextCreate(CurrentMemoryContext, "family derived batch",
-                                     ALLOCSET_DEFAULT_SIZES);
-    });
-    MemoryContextSwitchTo(batch);
-    try {
+    // The argument arrays can be large (repair writes many batches).
+    in_scratch_context([&] {
         std::vector<Datum> args{int64_array(ids_),
                                 int32_array(generations_),
                                 nullable_float8_array(ranks_),
@@ -607,13 +600,7 @@ std::vector<int64> DerivedBatch::write() {
         InternalWrite scope(ids_);
         uint64 n = update.run(args);
         for (uint64 i = 0; i < n; ++i) written.push_back(*col_int64(i, 1));
-    } catch (...) {
-        // The transaction is aborting: PostgreSQL frees the context.
-        MemoryContextSwitchTo(caller);
-        throw;
-    }
-    MemoryContextSwitchTo(caller);
-    call(MemoryContextDelete, batch);
+    });
     return written;
 }
 

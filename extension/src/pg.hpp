@@ -243,6 +243,27 @@ Oid relation_named(const char* name, Oid ns);
 // if the table has no such column (it was renamed or dropped).
 int column(Relation table, const char* name);
 
+// Runs f() with a memory context of its own as the current one, deleted when
+// f returns: what f allocates there (the arguments of a large statement)
+// goes with it. If f throws, the transaction is aborting, and PostgreSQL
+// frees the context.
+template <typename F>
+void in_scratch_context(F&& f) {
+    MemoryContext caller = CurrentMemoryContext;
+    MemoryContext scratch = call([] {
+        return AllocSetContextCreate(CurrentMemoryContext, "family scratch", ALLOCSET_DEFAULT_SIZES);
+    });
+    MemoryContextSwitchTo(scratch);
+    try {
+        f();
+    } catch (...) {
+        MemoryContextSwitchTo(caller);
+        throw;
+    }
+    MemoryContextSwitchTo(caller);
+    call(MemoryContextDelete, scratch);
+}
+
 // Results of the last Statement::run. Reading a column cannot raise.
 std::optional<int64> col_int64(uint64 row, int col);
 std::optional<double> col_float8(uint64 row, int col);
