@@ -122,6 +122,21 @@ def make_plain_tables(conn):
     """)
 
 
+def copy_to_plain(conn):
+    """The extension's rows, parents first, into fresh plain tables by
+    COPY; returns the time of the COPYs in."""
+    make_plain_tables(conn)
+    with tempfile.TemporaryDirectory() as d:
+        os.chmod(d, 0o777)
+        person_file, rel_file = os.path.join(d, "p.copy"), os.path.join(d, "r.copy")
+        q(conn, f"COPY (SELECT * FROM family.person ORDER BY generation, id) TO '{person_file}'")
+        q(conn, f"COPY family.relationship TO '{rel_file}'")
+        t = time.perf_counter()
+        q(conn, f"COPY plain.person FROM '{person_file}'")
+        q(conn, f"COPY plain.relationship FROM '{rel_file}'")
+        return time.perf_counter() - t
+
+
 def load(conn, dsn_args, persons):
     """Loads the genealogy through the extension, then the same rows into
     plain tables without triggers; returns both times."""
@@ -133,16 +148,7 @@ def load(conn, dsn_args, persons):
     extension_load = time.perf_counter() - t
     q(conn, "VACUUM ANALYZE family.person")
     q(conn, "VACUUM ANALYZE family.relationship")
-    make_plain_tables(conn)
-    with tempfile.TemporaryDirectory() as d:
-        os.chmod(d, 0o777)
-        person_file, rel_file = os.path.join(d, "p.copy"), os.path.join(d, "r.copy")
-        q(conn, f"COPY (SELECT * FROM family.person ORDER BY generation, id) TO '{person_file}'")
-        q(conn, f"COPY family.relationship TO '{rel_file}'")
-        t = time.perf_counter()
-        q(conn, f"COPY plain.person FROM '{person_file}'")
-        q(conn, f"COPY plain.relationship FROM '{rel_file}'")
-        plain_load = time.perf_counter() - t
+    plain_load = copy_to_plain(conn)
     q(conn, "VACUUM ANALYZE plain.person")
     q(conn, "VACUUM ANALYZE plain.relationship")
     return extension_load, plain_load
@@ -405,14 +411,7 @@ def bench_import(params, persons):
             import_s = time.perf_counter() - t
             peak = stop()
             n, issues = q(conn, "SELECT persons, issues FROM family.gedcom_import")[0]
-            make_plain_tables(conn)
-            person_file, rel_file = os.path.join(d, "p.copy"), os.path.join(d, "r.copy")
-            q(conn, f"COPY (SELECT * FROM family.person ORDER BY generation, id) TO '{person_file}'")
-            q(conn, f"COPY family.relationship TO '{rel_file}'")
-            t = time.perf_counter()
-            q(conn, f"COPY plain.person FROM '{person_file}'")
-            q(conn, f"COPY plain.relationship FROM '{rel_file}'")
-            plain_s = time.perf_counter() - t
+            plain_s = copy_to_plain(conn)
             conn.close()
     finally:
         q(admin, "DROP DATABASE IF EXISTS family_import WITH (FORCE)")
