@@ -29,8 +29,10 @@ CREATE TABLE family.gedcom_xref (
     PRIMARY KEY (import_id, xref)
 );
 CREATE INDEX gedcom_xref_person ON family.gedcom_xref (person_id);
+-- SECURITY DEFINER, as a foreign key's cascade runs as the table's owner: a
+-- role allowed to delete persons needs no right on gedcom_xref.
 CREATE FUNCTION family.gedcom_xref_forget() RETURNS trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         BEGIN
@@ -50,6 +52,7 @@ CREATE TRIGGER gedcom_xref_forget AFTER DELETE ON family.person
     FOR EACH STATEMENT EXECUTE FUNCTION family.gedcom_xref_forget();
 CREATE TRIGGER gedcom_xref_forget_all AFTER TRUNCATE ON family.person
     FOR EACH STATEMENT EXECUTE FUNCTION family.gedcom_xref_forget();
+REVOKE EXECUTE ON FUNCTION family.gedcom_xref_forget() FROM PUBLIC;
 -- What was skipped ('error') or imported otherwise than written ('warning').
 CREATE TABLE family.gedcom_issue (
     import_id bigint NOT NULL REFERENCES family.gedcom_import ON DELETE CASCADE,

@@ -23,6 +23,12 @@ namespace {
 using gedcom::Plan;
 using gedcom::Text;
 
+// `utf8` (`length` bytes) in the database's encoding, as a text.
+text* server_text(const char* utf8, int length) {
+    char* server = pg_any_to_server(utf8, length, PG_UTF8);
+    return cstring_to_text_with_len(server, server == utf8 ? length : static_cast<int>(strlen(server)));
+}
+
 // `utf8` (valid UTF-8, `length` bytes) in Unicode's composed form (NFC), so
 // that an "e" with a combining accent (as ANSEL and some programs write it)
 // is stored, searched and compared as the one letter it is. A palloc'd
@@ -47,14 +53,15 @@ const char* composed(const char* utf8, int& length) {
     return out;
 }
 
-// A text[] of the plan's texts (null where absent), composed (NFC), in the
-// database's encoding.
-Datum texts(const Plan& plan, const std::vector<Text>& values) {
+// A text[] of the plan's texts (null where absent), in the database's
+// encoding; composed (NFC) unless they are ids, which stay as written.
+Datum texts(const Plan& plan, const std::vector<Text>& values, bool compose = true) {
     struct Args {
         const Plan* plan;
         const Text* values;
         int n;
-    } args{&plan, values.data(), static_cast<int>(values.size())};
+        bool compose;
+    } args{&plan, values.data(), static_cast<int>(values.size()), compose};
     return call(
         [](const Args* a) {
             Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * (a->n + 1)));
@@ -64,10 +71,9 @@ Datum texts(const Plan& plan, const std::vector<Text>& values) {
                 nulls[i] = !t.present;
                 if (nulls[i]) continue;
                 int length = static_cast<int>(t.length);
-                const char* utf8 = composed(a->plan->pool.data() + t.offset, length);
-                char* server = pg_any_to_server(utf8, length, PG_UTF8);
-                datums[i] = PointerGetDatum(
-                    cstring_to_text_with_len(server, server == utf8 ? length : static_cast<int>(strlen(server))));
+                const char* utf8 = a->plan->pool.data() + t.offset;
+                if (a->compose) utf8 = composed(utf8, length);
+                datums[i] = PointerGetDatum(server_text(utf8, length));
             }
             int dims[1] = {a->n}, lbs[1] = {1};
             return PointerGetDatum(
@@ -81,6 +87,23 @@ Datum texts(const Plan& plan, const std::vector<Text>& values) {
 template <typename Build>
 void run_scratch(Statement& statement, Build&& build) {
     in_scratch_context([&] { statement.run(build()); });
+}
+
+// Our own texts (messages, xrefs, the header's words: UTF-8) as text[] and
+// text in the database's encoding.
+Datum server_texts(const std::vector<std::string>& values) {
+    return call(
+        [](const std::string* values, int n) {
+            Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * (n + 1)));
+            for (int i = 0; i < n; ++i)
+                datums[i] = PointerGetDatum(
+                    server_text(values[i].data(), static_cast<int>(values[i].size())));
+            return PointerGetDatum(construct_array(datums, n, TEXTOID, -1, false, TYPALIGN_INT));
+        },
+        values.data(), static_cast<int>(values.size()));
+}
+Datum server_datum(const std::string& value) {
+    return PointerGetDatum(call(server_text, value.data(), static_cast<int>(value.size())));
 }
 
 // An instant of a relationship: its day at midnight UTC plus its time;
@@ -207,9 +230,9 @@ int64 record(const Plan& plan, const std::vector<int64>& ids) {
         " SELECT $1, * FROM unnest($2::int4[], $3::text[], $4::text[], $5::text[])",
         {INT8OID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID});
     auto count = [](std::size_t n) { return Int32GetDatum(static_cast<int32>(n)); };
-    import_row.run({text_datum(plan.header.version),
-                    text_datum(gedcom::charset_name(plan.header.charset)),
-                    text_datum(plan.header.source), count(plan.persons.size()),
+    import_row.run({server_datum(plan.header.version),
+                    server_datum(gedcom::charset_name(plan.header.charset)),
+                    server_datum(plan.header.source), count(plan.persons.size()),
                     count(plan.relationships.size()), count(plan.parent_links),
                     count(plan.issues.size()), count(plan.individuals), count(plan.links)});
     int64 id = *col_int64(0, 1);
@@ -221,7 +244,8 @@ int64 record(const Plan& plan, const std::vector<int64>& ids) {
             xref.push_back(plan.persons[i].xref);
             person.push_back(ids[i]);
         }
-    if (!xref.empty()) xrefs.run({Int64GetDatum(id), texts(plan, xref), int64_array(person)});
+    if (!xref.empty())
+        xrefs.run({Int64GetDatum(id), texts(plan, xref, false), int64_array(person)});
 
     if (!plan.issues.empty()) {
         std::vector<int32> line;
@@ -232,8 +256,8 @@ int64 record(const Plan& plan, const std::vector<int64>& ids) {
             severity.push_back(gedcom::severity_name(i.severity));
             message.push_back(i.message);
         }
-        issues.run({Int64GetDatum(id), int32_array(line), text_array(where), text_array(severity),
-                    text_array(message)});
+        issues.run({Int64GetDatum(id), int32_array(line), server_texts(where),
+                    server_texts(severity), server_texts(message)});
     }
     return id;
 }

@@ -85,6 +85,10 @@ bool is_space(char c) {
     return c == ' ' || c == '\t';
 }
 
+// GEDCOM 5.5 allows 20 characters; kept as a key, an id must stay far below
+// what an index entry may hold.
+constexpr std::size_t kLongestXref = 255;
+
 struct Parsed {
     int level;
     std::string_view xref, tag, value;
@@ -121,6 +125,11 @@ bool parse(std::string_view s, Parsed& out, std::string& error) {
             return false;
         }
         out.xref = s.substr(i + 1, end - i - 1);
+        if (out.xref.size() > kLongestXref) {
+            error = "a cross-reference id of " + std::to_string(out.xref.size()) +
+                    " bytes (GEDCOM allows 20): " + quoted(s);
+            return false;
+        }
         i = end + 1;
         while (i < s.size() && is_space(s[i])) ++i;
     }
@@ -209,10 +218,12 @@ Lines::Lines(std::string_view file) : file_(file) {
     std::string version, charset, error;
     int charset_line = 0;
     std::string_view last_top_tag;
+    bool in_head = false;
     for (int n = 1; raw_line(raw); ++n) {
         Parsed p;
         if (blank(raw) || !parse(raw, p, error)) continue;
-        if (p.level == 0 && n > 1) break;
+        if (p.level == 0 && in_head) break;  // HEAD is over
+        in_head = true;
         if (p.level == 1) last_top_tag = p.tag;
         if (p.level == 1 && p.tag == "CHAR") {
             charset = upper_trimmed(p.value);

@@ -1,7 +1,9 @@
 #include "gedcom_plan.hpp"
 
 #include <algorithm>
+#include <array>
 #include <map>
+#include <set>
 #include <tuple>
 #include <unordered_map>
 
@@ -94,6 +96,14 @@ struct ChildRecord {
     int family;
     Kept child;
 };
+// A link that cannot be made (a record missing, or written in a second
+// record with a taken xref), by its xrefs.
+struct LooseLink {
+    std::string child, family;
+    int line;
+    std::string record;  // the xref of the record it is written in
+    std::string message;
+};
 
 // Record indices by xref: open addressing over the xrefs already kept (a
 // slot holds an index and its xref's hash, 8 bytes; no second copy of the
@@ -143,19 +153,6 @@ class Planner {
   public:
     Planner(std::string_view file, int default_rank) : reader_(file), default_rank_(default_rank) {
         plan_.header = reader_.header();
-        // Room for what the file holds, counted roughly (a byte charset's
-        // tags; none for UTF-16): grown by doubling, a million persons'
-        // vectors would hold up to twice what they need.
-        auto count = [&](std::string_view tag) {
-            std::size_t n = 0;
-            for (std::size_t at = file.find(tag); at != std::string_view::npos; at = file.find(tag, at + 1)) ++n;
-            return n;
-        };
-        persons_.reserve(count("@ INDI"));
-        lines_.reserve(persons_.capacity());
-        families_.reserve(count("@ FAM"));
-        famc_.reserve(count(" FAMC "));
-        chil_.reserve(count(" CHIL "));
     }
 
     Plan run() {
@@ -241,6 +238,10 @@ class Planner {
                 skip(p.line, p.xref,
                      "a second INDI " + at(p.xref) + " (the first is at line " +
                          std::to_string(lines_[first]) + "): not imported");
+                for (const ChildOf& c : p.child_of)
+                    loose_.push_back({p.xref, c.family, c.line, p.xref,
+                                      "the link of a second INDI " + at(p.xref) + " to " +
+                                          at(c.family) + ": not imported"});
                 return;
             }
         }
@@ -278,10 +279,10 @@ class Planner {
                  "a second FAM " + at(f.xref) + " (the first is at line " +
                      std::to_string(families_[first].xref.line) + "): not imported");
             // Its children's links are links of the file too.
-            for (const Pointer& c : f.children) {
-                ++plan_.links;
-                skip_link(c.line, f.xref, "the link of " + at(c.xref) + " to a second FAM " + at(f.xref) + ": not imported");
-            }
+            for (const Pointer& c : f.children)
+                loose_.push_back({c.xref, f.xref, c.line, f.xref,
+                                  "the link of " + at(c.xref) + " to a second FAM " + at(f.xref) +
+                                      ": not imported"});
             return;
         }
         int index = static_cast<int>(families_.size());
@@ -348,8 +349,9 @@ class Planner {
         for (const ChildOfRecord& c : famc_) {
             int family = this->family(text(c.family));
             if (family < 0) {
-                ++plan_.links;
-                skip_link(c.family.line, xref_of(c.child), "FAMC " + at(text(c.family)) + " is no FAM of the file: the link is not imported");
+                loose_.push_back({xref_of(c.child), text(c.family), c.family.line, xref_of(c.child),
+                                  "FAMC " + at(text(c.family)) +
+                                      " is no FAM of the file: the link is not imported"});
                 continue;
             }
             if (Link* l = link(c.child, family, c.family.line)) {
@@ -361,13 +363,27 @@ class Planner {
         for (const ChildRecord& c : chil_) {
             int child = person(text(c.child));
             if (child < 0) {
-                ++plan_.links;
-                skip_link(c.child.line, xref_of_family(c.family),
-                     "CHIL " + at(text(c.child)) + " is no INDI of the file: the link is not imported");
+                loose_.push_back({text(c.child), xref_of_family(c.family), c.child.line,
+                                  xref_of_family(c.family),
+                                  "CHIL " + at(text(c.child)) +
+                                      " is no INDI of the file: the link is not imported"});
                 continue;
             }
             link(child, c.family, c.child.line);
         }
+        // Links that cannot be made, each pair of xrefs once, and not when
+        // the same pair is a link made elsewhere in the file.
+        std::set<std::pair<std::string, std::string>> counted;
+        for (const LooseLink& l : loose_) {
+            if (!counted.emplace(l.child, l.family).second) continue;
+            int child = person(l.child), family = this->family(l.family);
+            if (child >= 0 && family >= 0 &&
+                seen.count(static_cast<std::uint64_t>(child) << 32 | static_cast<std::uint32_t>(family)))
+                continue;
+            ++plan_.links;
+            skip_link(l.line, l.record, l.message);
+        }
+        decltype(loose_)().swap(loose_);
         decltype(seen)().swap(seen);
         decltype(famc_)().swap(famc_);
         decltype(chil_)().swap(chil_);
@@ -549,19 +565,24 @@ class Planner {
         std::unordered_map<int, std::vector<std::size_t>> of_person;
         for (std::size_t i = 0; i < all.size(); ++i)
             for (int partner : {all[i].r.a, all[i].r.b}) of_person[partner].push_back(i);
-        for (auto& [person, list] : of_person)
+        // Where each relationship is in each partner's list.
+        std::vector<std::array<std::size_t, 2>> place(all.size());
+        for (auto& [person, list] : of_person) {
             std::stable_sort(list.begin(), list.end(), [&](std::size_t x, std::size_t y) {
                 return all[x].r.started < all[y].r.started;
             });
+            for (std::size_t k = 0; k < list.size(); ++k)
+                place[list[k]][all[list[k]].r.a == person ? 0 : 1] = k;
+        }
         for (std::size_t i = 0; i < all.size(); ++i) {
             Pending& p = all[i];
             std::optional<Instant> end = p.divorce;
             if (!end) {
-                for (int partner : {p.r.a, p.r.b}) {
+                for (int side : {0, 1}) {
+                    int partner = side == 0 ? p.r.a : p.r.b;
                     const auto& list = of_person[partner];
-                    auto me = std::find(list.begin(), list.end(), i);
-                    if (me + 1 != list.end()) {
-                        const Instant& next = all[*(me + 1)].r.started;
+                    if (place[i][side] + 1 < list.size()) {
+                        const Instant& next = all[list[place[i][side] + 1]].r.started;
                         if (!end || next < *end) end = next;
                     }
                     auto died = death_.find(partner);
@@ -628,6 +649,7 @@ class Planner {
     std::vector<FamilyRecord> families_;
     std::vector<ChildOfRecord> famc_;
     std::vector<ChildRecord> chil_;
+    std::vector<LooseLink> loose_;
     std::vector<Link> links_;
     std::string scratch_;  // the texts kept until the plan is made
     std::vector<int> chosen_;  // per person: its link, or -1

@@ -47,11 +47,20 @@ void Reader::note(const Node& n, const std::string& message) const {
     notes_.push_back({n.line, nodes_.empty() ? std::string() : nodes_.front().xref, message});
 }
 
+void Reader::remember_last() {
+    // The node just kept is the last at its level; deeper ones are closed.
+    int level = nodes_.back().level;
+    last_at_.resize(static_cast<std::size_t>(level) + 1, -1);
+    last_at_[level] = static_cast<int>(nodes_.size()) - 1;
+}
+
 void Reader::read_record() {
     nodes_.clear();
+    last_at_.clear();
     if (pending_) {
         nodes_.push_back(std::move(*pending_));
         pending_.reset();
+        remember_last();
         if (nodes_.front().tag == "TRLR") return;  // the end: what follows is not read
     }
     Line line;
@@ -65,9 +74,13 @@ void Reader::read_record() {
         }
         if (line.tag == "CONC" || line.tag == "CONT") {
             // Joined to the line it continues: the last one a level above.
-            auto parent = std::find_if(nodes_.rbegin(), nodes_.rend(),
-                                       [&](const Node& n) { return n.level == line.level - 1; });
-            if (parent == nodes_.rend()) {
+            // Lines climb by one level at most: the last node one level up
+            // is the last one kept at that level.
+            Node* parent = line.level - 1 < static_cast<int>(last_at_.size()) &&
+                                   last_at_[line.level - 1] >= 0
+                               ? &nodes_[last_at_[line.level - 1]]
+                               : nullptr;
+            if (!parent) {
                 // Under another CONT: nothing to continue.
                 notes_.push_back({line.number, nodes_.front().xref,
                                   std::string(line.tag) + " continues no line: not read"});
@@ -80,6 +93,7 @@ void Reader::read_record() {
         }
         nodes_.push_back(Node{line.level, line.number, std::string(line.xref),
                               std::string(line.tag), std::string(line.value), line.replaced});
+        remember_last();
     }
     throw NotGedcom(last, "the file ends without \"0 TRLR\": it was cut short, and nothing of it "
                           "is imported");

@@ -100,6 +100,7 @@ class Reader {
         bool replaced;  // see Line::replaced
     };
     void read_record();  // into nodes_ (TRLR is a record too)
+    void remember_last();
     void read_header();
     Individual individual() const;
     Family family() const;
@@ -114,6 +115,7 @@ class Reader {
     Lines lines_;
     Header header_;
     std::vector<Node> nodes_;  // the current record, in file order
+    std::vector<int> last_at_;  // per level, the last node kept there (-1: none)
     std::optional<Node> pending_;  // the first line of the next record
     bool seven_ = false;       // GEDCOM 7: only a leading @@ is an escape
     mutable std::vector<Note> notes_;

@@ -72,18 +72,20 @@ struct KinRow {
 
 std::vector<KinRow> kinship_of(PersonId a, PersonId b) {
     People people;
-    people.get(a);
+    kinship::Person a_person = people.get(a).person;
     People::Row b_row = people.get(b);
     std::vector<kinship::Relation> found = kinship::nearest_common_ancestors(
         a, b, [&](PersonId id) { return people.get(id).person; });
     people.finish();
-    // Siblings are half-siblings when they share one parent only.
-    int parents_shared = 0;
-    for (const kinship::Relation& r : found) parents_shared += r.up == 1 && r.down == 1;
+    // Siblings are half-siblings unless both their parents are known and
+    // the same (counting the rows would not do: a parent who is also the
+    // other parent's ancestor is no nearest common ancestor).
+    const kinship::Person& b_person = b_row.person;
+    bool full = a_person.father && a_person.mother && a_person.father == b_person.father &&
+                a_person.mother == b_person.mother;
     std::vector<KinRow> out;
     for (const kinship::Relation& r : found)
-        out.push_back({r.ancestor, r.up, r.down,
-                       kinship::term(r.up, r.down, b_row.sex, parents_shared == 1)});
+        out.push_back({r.ancestor, r.up, r.down, kinship::term(r.up, r.down, b_row.sex, !full)});
     return out;
 }
 

@@ -109,6 +109,18 @@ SELECT persons, parent_links, issues FROM family.gedcom_import WHERE id = :line;
 SELECT p.generation FROM family.gedcom_xref AS x JOIN family.person AS p ON p.id = x.person_id
  WHERE x.import_id = :line AND x.xref = 'L1';
 
+-- A role that may delete persons (and so unlink their children) needs no
+-- right on gedcom_xref.
+CREATE ROLE gedcom_deleter;
+GRANT USAGE ON SCHEMA family TO gedcom_deleter;
+GRANT SELECT, UPDATE, DELETE ON family.person TO gedcom_deleter;
+SET ROLE gedcom_deleter;
+DELETE FROM family.person WHERE id = (SELECT max(id) FROM family.person);
+RESET ROLE;
+REVOKE ALL ON family.person FROM gedcom_deleter;
+REVOKE USAGE ON SCHEMA family FROM gedcom_deleter;
+DROP ROLE gedcom_deleter;
+
 -- A deleted person takes their xref along; a TRUNCATE of the persons, all.
 DELETE FROM family.person
  WHERE id = (SELECT person_id FROM family.gedcom_xref WHERE import_id = :line AND xref = 'L1');

@@ -29,6 +29,19 @@ SELECT a, b, k.*
        AS p(a, b),
        LATERAL family.kinship(p.a, p.b) AS k
  ORDER BY a, b, k.up + k.down, k.ancestor;
+-- Full siblings whose mother is their father's daughter: the father is no
+-- nearest common ancestor (he is the mother's), yet they are not half-siblings.
+INSERT INTO family.person (id, first_name, sex) OVERRIDING SYSTEM VALUE
+VALUES (20, 'F', 'M'), (22, 'W', 'F');
+SELECT family.start_relationship(20, 22, '1900-01-01') > 0 AS started;
+INSERT INTO family.person (id, first_name, sex, father_id, father_rank, mother_id, mother_rank)
+OVERRIDING SYSTEM VALUE VALUES (21, 'M', 'F', 20, 3, 22, 3);
+SELECT family.end_relationship(20, '1920-01-01');
+SELECT family.start_relationship(20, 21, '1930-01-01') > 0 AS started;
+INSERT INTO family.person (id, first_name, sex, father_id, father_rank, mother_id, mother_rank)
+OVERRIDING SYSTEM VALUE VALUES (23, 'S', 'M', 20, 3, 21, 3), (24, 'T', 'F', 20, 3, 21, 3);
+SELECT * FROM family.kinship(23, 24);
+
 -- Strangers: no row.
 SELECT count(*) AS rows FROM family.kinship(3, 13);
 
