@@ -118,8 +118,13 @@ BOOST_AUTO_TEST_CASE(gedcom_charsets_by_bom_and_head) {
     // GEDCOM 7 is UTF-8 whatever CHAR says; no CHAR reads as UTF-8.
     BOOST_TEST(Lines("0 HEAD\n1 GEDC\n2 VERS 7.0\n1 CHAR ANSEL\n").charset() == Charset::Utf8);
     BOOST_TEST(Lines("0 HEAD\n1 SOUR x\n0 @I1@ INDI\n1 CHAR ANSEL\n").charset() == Charset::Utf8);
-    for (const char* name : {"utf8", "US-ASCII", "windows-1252", "Latin1"})
-        BOOST_TEST(Lines("0 HEAD\n1 CHAR " + std::string(name) + "\n").charset() != Charset::Ansel);
+    for (auto [name, charset] : {std::pair{"utf8", Charset::Utf8}, {"US-ASCII", Charset::Ascii},
+                                 {"windows-1252", Charset::Ansi}, {"Latin1", Charset::Ansi},
+                                 {"cp1252", Charset::Ansi}, {"ISO-8859-1", Charset::Ansi},
+                                 {"unicode", Charset::Utf8}})
+        BOOST_TEST(Lines("0 HEAD\n1 CHAR " + std::string(name) + "\n").charset() == charset, name);
+    // HEAD.CHAR is found after blank lines before HEAD, too.
+    BOOST_TEST(Lines("\n\r\n0 HEAD\n1 CHAR ANSEL\n0 @I1@ INDI\n").charset() == Charset::Ansel);
     std::string names;
     for (Charset c : {Charset::Utf8, Charset::Utf16Le, Charset::Utf16Be, Charset::Ansel,
                       Charset::Ascii, Charset::Ansi})
@@ -146,6 +151,10 @@ BOOST_AUTO_TEST_CASE(gedcom_files_that_are_not_gedcom) {
     BOOST_TEST(refused("0 HEAD\n1\n") == "line 2: a space follows the level: \"1\"");
     BOOST_TEST(refused("0 HEAD\n1 @X SOUR\n") ==
                "line 2: a cross-reference id is @ID@ followed by a tag: \"1 @X SOUR\"");
+    BOOST_TEST(refused("0 HEAD\n1 @" + std::string(256, 'x') + "@ INDI\n") ==
+               "line 2: a cross-reference id of 256 bytes (GEDCOM allows 20): \"1 @" +
+                   std::string(37, 'x') + "...\"");
+    BOOST_TEST(refused("0 HEAD\n0 @" + std::string(255, 'x') + "@ INDI\n0 TRLR\n").empty());
     BOOST_TEST(refused("0 HEAD\n1 @X@\n") ==
                "line 2: a cross-reference id is @ID@ followed by a tag: \"1 @X@\"");
     BOOST_TEST(refused("0 HEAD\n1 SO-UR x\n") ==
