@@ -270,7 +270,8 @@ int64 import(std::string_view file, int default_rank) {
                           std::to_string(default_rank));
     Plan plan;
     try {
-        plan = gedcom::plan_import(file, default_rank);
+        // A cancel or statement_timeout stops the reading of a large file.
+        plan = gedcom::plan_import(file, default_rank, [] { call([] { CHECK_FOR_INTERRUPTS(); }); });
     } catch (const gedcom::NotGedcom& e) {
         fail("22P02", std::string("import_gedcom: not a GEDCOM file, nothing imported: ") + e.what(),
              "A GEDCOM file starts with \"0 HEAD\" and ends with \"0 TRLR\"; each line is a "

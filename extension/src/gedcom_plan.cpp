@@ -151,13 +151,15 @@ class XrefIndex {
 
 class Planner {
   public:
-    Planner(std::string_view file, int default_rank) : reader_(file), default_rank_(default_rank) {
+    Planner(std::string_view file, int default_rank, const std::function<void()>& tick)
+        : reader_(file), default_rank_(default_rank), tick_(tick) {
         plan_.header = reader_.header();
     }
 
     Plan run() {
         Record record;
         while (reader_.next(record)) {
+            step();
             if (auto* p = std::get_if<Individual>(&record))
                 add(std::move(*p));
             else
@@ -173,6 +175,11 @@ class Planner {
     }
 
   private:
+    // Every few thousand records or steps, the caller's tick.
+    void step() {
+        if (tick_ && ++steps_ % 4096 == 0) tick_();
+    }
+
     struct Frame {
         int person, next;  // next: 0 the father, 1 the mother, 2 placed
     };
@@ -473,6 +480,7 @@ class Planner {
         order_.reserve(persons_.size());
         std::vector<Frame> path;
         for (int start = 0; start < static_cast<int>(persons_.size()); ++start) {
+            step();
             if (state[start] != kNew) continue;
             path.push_back({start, 0});
             state[start] = kOnPath;
@@ -575,6 +583,7 @@ class Planner {
                 place[list[k]][all[list[k]].r.a == person ? 0 : 1] = k;
         }
         for (std::size_t i = 0; i < all.size(); ++i) {
+            step();
             Pending& p = all[i];
             std::optional<Instant> end = p.divorce;
             if (!end) {
@@ -641,6 +650,8 @@ class Planner {
 
     Reader reader_;
     int default_rank_;
+    const std::function<void()>& tick_;
+    std::uint64_t steps_ = 0;
     Plan plan_;
     std::vector<NewPerson> persons_;  // as in the file
     std::vector<int> lines_;
@@ -658,8 +669,8 @@ class Planner {
 
 }  // namespace
 
-Plan plan_import(std::string_view file, int default_rank) {
-    return Planner(file, default_rank).run();
+Plan plan_import(std::string_view file, int default_rank, const std::function<void()>& tick) {
+    return Planner(file, default_rank, tick).run();
 }
 
 }  // namespace family::gedcom

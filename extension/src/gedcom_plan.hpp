@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -80,8 +81,11 @@ struct Plan {
 };
 
 // Reads the file; throws NotGedcom as the Reader does. `default_rank` (1..5)
-// is every link's rank that the file does not give.
-Plan plan_import(std::string_view file, int default_rank);
+// is every link's rank that the file does not give. `tick`, when given, is
+// called every few thousand records and steps, and may throw to stop (the
+// extension checks there whether the statement was cancelled).
+Plan plan_import(std::string_view file, int default_rank,
+                 const std::function<void()>& tick = {});
 
 // GEDCOM 7's time of day, "hh:mm[:ss[.fraction]][Z]", in microseconds;
 // nullopt when it is not one.

@@ -299,6 +299,25 @@ BOOST_AUTO_TEST_CASE(gedcom_plan_odd_partners) {
     BOOST_TEST(day(m.plan.relationships[0].started) == "unknown");
 }
 
+BOOST_AUTO_TEST_CASE(gedcom_plan_can_be_stopped) {
+    // The tick comes every 4096 records and steps, and what it throws stops
+    // the plan (as a cancelled statement does in the extension).
+    std::string body;
+    for (int i = 0; i < 10000; ++i) body += "0 @I" + std::to_string(i) + "@ INDI\n";
+    int ticks = 0;
+    Plan whole = plan_import(ged(body), 3, [&] { ++ticks; });
+    BOOST_TEST(whole.persons.size() == 10000u);
+    BOOST_TEST(ticks == 4);  // 10,000 records and 10,000 steps of the ordering
+    struct Stop {};
+    int before_stop = 0;
+    BOOST_CHECK_THROW(plan_import(ged(body), 3,
+                                  [&] {
+                                      if (++before_stop == 2) throw Stop{};
+                                  }),
+                      Stop);
+    BOOST_TEST(before_stop == 2);
+}
+
 BOOST_AUTO_TEST_CASE(gedcom_times_of_day) {
     BOOST_TEST(*time_of_day("0:00") == 0);
     BOOST_TEST(*time_of_day("14:30") == 52200000000);
