@@ -5,6 +5,8 @@
 // once, from its stored parents) and one of the relationships whose
 // partners now are, before any child of theirs. Then the import's record:
 // its counts, which INDI became which person, and its issues.
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "gedcom_plan.hpp"
@@ -12,6 +14,7 @@
 #include "rules.hpp"
 
 extern "C" {
+#include "catalog/namespace.h"
 #include "common/unicode_norm.h"
 #include "mb/pg_wchar.h"
 #include "utils/datetime.h"
@@ -53,15 +56,29 @@ const char* composed(const char* utf8, int& length) {
     return out;
 }
 
+// The conversion from UTF-8 to the database's encoding, when that is
+// another (InvalidOid: none needed).
+Oid conversion_to_server() {
+    int encoding = GetDatabaseEncoding();
+    if (encoding == PG_UTF8 || encoding == PG_SQL_ASCII) return InvalidOid;
+    return call(FindDefaultConversionProc, static_cast<int32>(PG_UTF8), static_cast<int32>(encoding));
+}
+
 // A text[] of the plan's texts (null where absent), in the database's
-// encoding; composed (NFC) unless they are ids, which stay as written.
-Datum texts(const Plan& plan, const std::vector<Text>& values, bool compose = true) {
+// encoding; composed (NFC) unless they are ids, which stay as written. With
+// a conversion, a text the database's encoding cannot hold is left out
+// (empty when `required`, else null) and its index added to `lost`.
+Datum texts(const Plan& plan, const std::vector<Text>& values, bool compose = true,
+            Oid conversion = InvalidOid, std::vector<int>* lost = nullptr, bool required = false) {
     struct Args {
         const Plan* plan;
         const Text* values;
         int n;
         bool compose;
-    } args{&plan, values.data(), static_cast<int>(values.size()), compose};
+        Oid conversion;
+        std::vector<int>* lost;
+        bool required;
+    } args{&plan, values.data(), static_cast<int>(values.size()), compose, conversion, lost, required};
     return call(
         [](const Args* a) {
             Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * (a->n + 1)));
@@ -73,7 +90,22 @@ Datum texts(const Plan& plan, const std::vector<Text>& values, bool compose = tr
                 int length = static_cast<int>(t.length);
                 const char* utf8 = a->plan->pool.data() + t.offset;
                 if (a->compose) utf8 = composed(utf8, length);
-                datums[i] = PointerGetDatum(server_text(utf8, length));
+                if (a->conversion == InvalidOid) {
+                    datums[i] = PointerGetDatum(server_text(utf8, length));
+                    continue;
+                }
+                int room = length * MAX_CONVERSION_GROWTH + 1;
+                unsigned char* out = static_cast<unsigned char*>(palloc(room));
+                int done = pg_do_encoding_conversion_buf(
+                    a->conversion, PG_UTF8, GetDatabaseEncoding(),
+                    reinterpret_cast<unsigned char*>(const_cast<char*>(utf8)), length, out, room, true);
+                if (done < length) {
+                    a->lost->push_back(i);
+                    nulls[i] = !a->required;
+                    datums[i] = PointerGetDatum(cstring_to_text(""));
+                    continue;
+                }
+                datums[i] = PointerGetDatum(cstring_to_text(reinterpret_cast<char*>(out)));
             }
             int dims[1] = {a->n}, lbs[1] = {1};
             return PointerGetDatum(
@@ -89,9 +121,52 @@ void run_scratch(Statement& statement, Build&& build) {
     in_scratch_context([&] { statement.run(build()); });
 }
 
+// `utf8` with every character past ASCII written \uXXXX: what a message
+// quoting the file becomes in a database whose encoding cannot hold it.
+std::string ascii_escaped(const std::string& utf8) {
+    std::string out;
+    for (std::size_t i = 0; i < utf8.size();) {
+        unsigned char c = static_cast<unsigned char>(utf8[i]);
+        if (c < 0x80) {
+            out += utf8[i++];
+            continue;
+        }
+        int n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+        char32_t code = c & (0x7F >> (n + 1));
+        for (int k = 1; k < n && i + k < utf8.size(); ++k)
+            code = (code << 6) | (static_cast<unsigned char>(utf8[i + k]) & 0x3F);
+        char hex[16];
+        snprintf(hex, sizeof hex, code > 0xFFFF ? "\\U%08X" : "\\u%04X", static_cast<unsigned>(code));
+        out += hex;
+        i += n;
+    }
+    return out;
+}
+
 // Our own texts (messages, xrefs, the header's words: UTF-8) as text[] and
-// text in the database's encoding.
-Datum server_texts(const std::vector<std::string>& values) {
+// text in the database's encoding; past what it holds, escaped.
+std::vector<std::string> holdable(const std::vector<std::string>& values, Oid conversion) {
+    if (conversion == InvalidOid) return values;
+    std::vector<std::string> out;
+    for (const std::string& v : values) {
+        bool fits = call(
+            [](Oid conversion, const std::string* v) {
+                int room = static_cast<int>(v->size()) * MAX_CONVERSION_GROWTH + 1;
+                unsigned char* buffer = static_cast<unsigned char*>(palloc(room));
+                int done = pg_do_encoding_conversion_buf(
+                    conversion, PG_UTF8, GetDatabaseEncoding(),
+                    reinterpret_cast<unsigned char*>(const_cast<char*>(v->data())),
+                    static_cast<int>(v->size()), buffer, room, true);
+                pfree(buffer);
+                return done == static_cast<int>(v->size());
+            },
+            conversion, &v);
+        out.push_back(fits ? v : ascii_escaped(v));
+    }
+    return out;
+}
+Datum server_texts(const std::vector<std::string>& raw, Oid conversion) {
+    std::vector<std::string> values = holdable(raw, conversion);
     return call(
         [](const std::string* values, int n) {
             Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * (n + 1)));
@@ -102,7 +177,8 @@ Datum server_texts(const std::vector<std::string>& values) {
         },
         values.data(), static_cast<int>(values.size()));
 }
-Datum server_datum(const std::string& value) {
+Datum server_datum(const std::string& raw, Oid conversion) {
+    std::string value = holdable({raw}, conversion).front();
     return PointerGetDatum(call(server_text, value.data(), static_cast<int>(value.size())));
 }
 
@@ -129,8 +205,11 @@ std::vector<int64> new_ids(std::size_t n) {
     return ids;
 }
 
-// The persons [from, to) of the plan, whose parents are in already.
-void insert_persons(const Plan& plan, const std::vector<int64>& ids, std::size_t from, std::size_t to) {
+// The persons [from, to) of the plan, whose parents are in already. A
+// name or place the database's encoding cannot hold is left out, with a
+// warning in `issues`.
+void insert_persons(const Plan& plan, const std::vector<int64>& ids, std::size_t from,
+                    std::size_t to, Oid conversion, std::vector<gedcom::Issue>& issues) {
     static Statement insert(
         "INSERT INTO family.person (id, first_name, last_name, sex, birth_date, birth_place,"
         "                           death_date, death_place, father_id, father_rank, mother_id,"
@@ -164,14 +243,35 @@ void insert_persons(const Plan& plan, const std::vector<int64>& ids, std::size_t
         parent(p.father, p.father_rank, father, father_rank);
         parent(p.mother, p.mother_rank, mother, mother_rank);
     }
+    std::vector<int> lost[4];  // first name, last name, birth place, death place
     run_scratch(insert, [&] {
-        return std::vector<Datum>{
-            int64_array(id),          texts(plan, first),        texts(plan, last),
-            texts(plan, sex),         texts(plan, birth_date),   texts(plan, birth_place),
-            texts(plan, death_date),  texts(plan, death_place),  nullable_int64_array(father),
-            nullable_int64_array(father_rank), nullable_int64_array(mother),
-            nullable_int64_array(mother_rank)};
+        return std::vector<Datum>{int64_array(id),
+                                  texts(plan, first, true, conversion, &lost[0], true),
+                                  texts(plan, last, true, conversion, &lost[1], true),
+                                  texts(plan, sex),
+                                  texts(plan, birth_date),
+                                  texts(plan, birth_place, true, conversion, &lost[2]),
+                                  texts(plan, death_date),
+                                  texts(plan, death_place, true, conversion, &lost[3]),
+                                  nullable_int64_array(father),
+                                  nullable_int64_array(father_rank),
+                                  nullable_int64_array(mother),
+                                  nullable_int64_array(mother_rank)};
     });
+    static const char* const kWhat[4] = {"the given name", "the surname", "the birth place",
+                                         "the death place"};
+    const std::vector<Text>* columns[4] = {&first, &last, &birth_place, &death_place};
+    for (int c = 0; c < 4; ++c)
+        for (int i : lost[c]) {
+            const gedcom::NewPerson& p = plan.persons[from + i];
+            const Text& t = (*columns[c])[i];
+            issues.push_back(
+                {p.line, std::string(plan.text(p.xref).value_or("")), gedcom::Severity::Warning,
+                 std::string(kWhat[c]) + " " +
+                     gedcom::quoted(std::string_view(plan.pool).substr(t.offset, t.length)) +
+                     " cannot be written in the database's encoding (" +
+                     GetDatabaseEncodingName() + "): left out"});
+        }
 }
 
 // A timestamptz[] (null where absent).
@@ -215,7 +315,7 @@ void insert_relationships(const Plan& plan, const std::vector<int64>& ids, std::
 }
 
 // The import's record: its counts, the persons' xrefs, its issues.
-int64 record(const Plan& plan, const std::vector<int64>& ids) {
+int64 record(const Plan& plan, const std::vector<int64>& ids, Oid conversion) {
     static Statement import_row(
         "INSERT INTO family.gedcom_import (version, charset, source, persons, relationships,"
         "                                  parent_links, issues, individuals, links)"
@@ -230,9 +330,9 @@ int64 record(const Plan& plan, const std::vector<int64>& ids) {
         " SELECT $1, * FROM unnest($2::int4[], $3::text[], $4::text[], $5::text[])",
         {INT8OID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID});
     auto count = [](std::size_t n) { return Int32GetDatum(static_cast<int32>(n)); };
-    import_row.run({server_datum(plan.header.version),
-                    server_datum(gedcom::charset_name(plan.header.charset)),
-                    server_datum(plan.header.source), count(plan.persons.size()),
+    import_row.run({server_datum(plan.header.version, conversion),
+                    server_datum(gedcom::charset_name(plan.header.charset), conversion),
+                    server_datum(plan.header.source, conversion), count(plan.persons.size()),
                     count(plan.relationships.size()), count(plan.parent_links),
                     count(plan.issues.size()), count(plan.individuals), count(plan.links)});
     int64 id = *col_int64(0, 1);
@@ -256,8 +356,8 @@ int64 record(const Plan& plan, const std::vector<int64>& ids) {
             severity.push_back(gedcom::severity_name(i.severity));
             message.push_back(i.message);
         }
-        issues.run({Int64GetDatum(id), int32_array(line), server_texts(where),
-                    server_texts(severity), server_texts(message)});
+        issues.run({Int64GetDatum(id), int32_array(line), server_texts(where, conversion),
+                    server_texts(severity, conversion), server_texts(message, conversion)});
     }
     return id;
 }
@@ -278,6 +378,8 @@ int64 import(std::string_view file, int default_rank) {
              "level, an optional @ID@, a tag and a value.");
     }
     std::vector<int64> ids = new_ids(plan.persons.size());
+    Oid conversion = conversion_to_server();
+    std::vector<gedcom::Issue> lost;
     // Layer by layer: a layer's persons, then the relationships whose
     // partners are now in (a relationship's layer is its younger partner's),
     // so that the next layer's children find both.
@@ -285,14 +387,19 @@ int64 import(std::string_view file, int default_rank) {
         int layer = plan.persons[person].layer;
         std::size_t end = person;
         while (end < plan.persons.size() && plan.persons[end].layer == layer) ++end;
-        insert_persons(plan, ids, person, end);
+        insert_persons(plan, ids, person, end, conversion, lost);
         person = end;
         end = relationship;
         while (end < plan.relationships.size() && plan.relationships[end].layer == layer) ++end;
         if (end > relationship) insert_relationships(plan, ids, relationship, end);
         relationship = end;
     }
-    return record(plan, ids);
+    if (!lost.empty()) {
+        plan.issues.insert(plan.issues.end(), lost.begin(), lost.end());
+        std::stable_sort(plan.issues.begin(), plan.issues.end(),
+                         [](const gedcom::Issue& x, const gedcom::Issue& y) { return x.line < y.line; });
+    }
+    return record(plan, ids, conversion);
 }
 
 }  // namespace

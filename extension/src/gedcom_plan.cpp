@@ -254,6 +254,7 @@ class Planner {
         }
         NewPerson n;
         int index = static_cast<int>(persons_.size());
+        n.line = p.line;
         n.xref = p.xref.empty() ? Text{} : keep(p.xref);
         n.first_name = text_field(p.given, p.name_line, p.xref, "the given name", true);
         n.last_name = text_field(p.surname, p.name_line, p.xref, "the surname", true);

@@ -53,6 +53,7 @@ struct NewPerson {
     int father = -1, mother = -1;  // earlier persons of the plan; -1: none
     int father_rank = 0, mother_rank = 0;
     int layer = 0;  // 0 without parents, else one more than the parents' largest
+    int line = 0;   // of its INDI
 };
 
 struct NewRelationship {
