@@ -7,7 +7,6 @@
 // its counts, which INDI became which person, and its issues.
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
 
 #include "gedcom_plan.hpp"
 #include "pg.hpp"
@@ -26,10 +25,17 @@ namespace {
 using gedcom::Plan;
 using gedcom::Text;
 
-// `utf8` (`length` bytes) in the database's encoding, as a text.
-text* server_text(const char* utf8, int length) {
-    char* server = pg_any_to_server(utf8, length, PG_UTF8);
-    return cstring_to_text_with_len(server, server == utf8 ? length : static_cast<int>(strlen(server)));
+// `utf8` (`length` bytes) as a text in the database's encoding, through
+// `conversion` (InvalidOid: that encoding is UTF-8 or SQL_ASCII, nothing to
+// convert); nullptr when that encoding cannot hold it.
+text* held_text(Oid conversion, const char* utf8, int length) {
+    if (conversion == InvalidOid) return cstring_to_text_with_len(utf8, length);
+    int room = length * MAX_CONVERSION_GROWTH + 1;
+    unsigned char* out = static_cast<unsigned char*>(palloc(room));
+    int done = pg_do_encoding_conversion_buf(conversion, PG_UTF8, GetDatabaseEncoding(),
+                                             reinterpret_cast<unsigned char*>(const_cast<char*>(utf8)),
+                                             length, out, room, true);
+    return done < length ? nullptr : cstring_to_text(reinterpret_cast<char*>(out));
 }
 
 // `utf8` (valid UTF-8, `length` bytes) in Unicode's composed form (NFC), so
@@ -90,22 +96,13 @@ Datum texts(const Plan& plan, const std::vector<Text>& values, bool compose = tr
                 int length = static_cast<int>(t.length);
                 const char* utf8 = a->plan->pool.data() + t.offset;
                 if (a->compose) utf8 = composed(utf8, length);
-                if (a->conversion == InvalidOid) {
-                    datums[i] = PointerGetDatum(server_text(utf8, length));
-                    continue;
-                }
-                int room = length * MAX_CONVERSION_GROWTH + 1;
-                unsigned char* out = static_cast<unsigned char*>(palloc(room));
-                int done = pg_do_encoding_conversion_buf(
-                    a->conversion, PG_UTF8, GetDatabaseEncoding(),
-                    reinterpret_cast<unsigned char*>(const_cast<char*>(utf8)), length, out, room, true);
-                if (done < length) {
+                text* held = held_text(a->conversion, utf8, length);
+                if (!held) {
                     a->lost->push_back(i);
                     nulls[i] = !a->required;
-                    datums[i] = PointerGetDatum(cstring_to_text(""));
-                    continue;
+                    held = cstring_to_text("");
                 }
-                datums[i] = PointerGetDatum(cstring_to_text(reinterpret_cast<char*>(out)));
+                datums[i] = PointerGetDatum(held);
             }
             int dims[1] = {a->n}, lbs[1] = {1};
             return PointerGetDatum(
@@ -143,43 +140,29 @@ std::string ascii_escaped(const std::string& utf8) {
     return out;
 }
 
-// Our own texts (messages, xrefs, the header's words: UTF-8) as text[] and
-// text in the database's encoding; past what it holds, escaped.
-std::vector<std::string> holdable(const std::vector<std::string>& values, Oid conversion) {
-    if (conversion == InvalidOid) return values;
-    std::vector<std::string> out;
+// Our own texts (messages, xrefs, the header's words: UTF-8) as texts in
+// the database's encoding; what it cannot hold, escaped.
+std::vector<Datum> held_texts(const std::vector<std::string>& values, Oid conversion) {
+    std::vector<Datum> out;
     for (const std::string& v : values) {
-        bool fits = call(
-            [](Oid conversion, const std::string* v) {
-                int room = static_cast<int>(v->size()) * MAX_CONVERSION_GROWTH + 1;
-                unsigned char* buffer = static_cast<unsigned char*>(palloc(room));
-                int done = pg_do_encoding_conversion_buf(
-                    conversion, PG_UTF8, GetDatabaseEncoding(),
-                    reinterpret_cast<unsigned char*>(const_cast<char*>(v->data())),
-                    static_cast<int>(v->size()), buffer, room, true);
-                pfree(buffer);
-                return done == static_cast<int>(v->size());
-            },
-            conversion, &v);
-        out.push_back(fits ? v : ascii_escaped(v));
+        auto hold = [&](const std::string& s) {
+            return call(held_text, conversion, s.data(), static_cast<int>(s.size()));
+        };
+        text* held = hold(v);
+        out.push_back(PointerGetDatum(held ? held : hold(ascii_escaped(v))));
     }
     return out;
 }
-Datum server_texts(const std::vector<std::string>& raw, Oid conversion) {
-    std::vector<std::string> values = holdable(raw, conversion);
+Datum server_texts(const std::vector<std::string>& values, Oid conversion) {
+    std::vector<Datum> datums = held_texts(values, conversion);
     return call(
-        [](const std::string* values, int n) {
-            Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * (n + 1)));
-            for (int i = 0; i < n; ++i)
-                datums[i] = PointerGetDatum(
-                    server_text(values[i].data(), static_cast<int>(values[i].size())));
+        [](Datum* datums, int n) {
             return PointerGetDatum(construct_array(datums, n, TEXTOID, -1, false, TYPALIGN_INT));
         },
-        values.data(), static_cast<int>(values.size()));
+        datums.data(), static_cast<int>(datums.size()));
 }
-Datum server_datum(const std::string& raw, Oid conversion) {
-    std::string value = holdable({raw}, conversion).front();
-    return PointerGetDatum(call(server_text, value.data(), static_cast<int>(value.size())));
+Datum server_datum(const std::string& value, Oid conversion) {
+    return held_texts({value}, conversion).front();
 }
 
 // An instant of a relationship: its day at midnight UTC plus its time;

@@ -209,11 +209,8 @@ class Planner {
     std::string text(const Kept& k) const {
         return k ? scratch_.substr(k.text.offset, k.text.length) : std::string();
     }
-    std::string xref_of(int person) const {
-        const Text& t = persons_[person].xref;
-        return plan_.pool.substr(t.offset, t.length);
-    }
-    std::string xref_of_family(int family) const { return text(families_[family].xref); }
+    std::string xref_of(int person) const { return std::string(person_xref(person)); }
+    std::string xref_of_family(int family) const { return std::string(family_xref(family)); }
 
     // A name or a place: left out when it breaks the text rule.
     Text text_field(const std::string& value, int line, const std::string& xref, const char* what,
@@ -244,7 +241,7 @@ class Planner {
                 ++plan_.skipped_individuals;
                 skip(p.line, p.xref,
                      "a second INDI " + at(p.xref) + " (the first is at line " +
-                         std::to_string(lines_[first]) + "): not imported");
+                         std::to_string(persons_[first].line) + "): not imported");
                 for (const ChildOf& c : p.child_of)
                     loose_.push_back({p.xref, c.family, c.line, p.xref,
                                       "the link of a second INDI " + at(p.xref) + " to " +
@@ -276,7 +273,6 @@ class Planner {
                              c.pedigree.empty() ? Kept{} : stash(c.pedigree, c.line),
                              stash(c.father_rank), stash(c.mother_rank)});
         persons_.push_back(n);
-        lines_.push_back(p.line);
         if (n.xref.present) person_of_.insert(p.xref, index, [this](int i) { return person_xref(i); });
     }
 
@@ -655,7 +651,6 @@ class Planner {
     std::uint64_t steps_ = 0;
     Plan plan_;
     std::vector<NewPerson> persons_;  // as in the file
-    std::vector<int> lines_;
     XrefIndex person_of_, family_of_;
     std::unordered_map<int, std::optional<Day>> death_;
     std::vector<FamilyRecord> families_;
