@@ -139,6 +139,8 @@ class Parser {
     // The first day of the value's first date (once value() has read it).
     std::optional<Day> first_day() const { return first_; }
 
+    const std::vector<std::string>& tokens() const { return tokens_; }
+
   private:
     bool done() const { return at_ == tokens_.size(); }
     std::string_view peek() const { return tokens_[at_]; }
@@ -281,7 +283,48 @@ class Parser {
     std::optional<Day> first_;
 };
 
+// The words that start a value other than a single date.
+bool range_keyword(const std::string& word) {
+    for (const char* k : {"FROM", "TO", "BEF", "AFT", "BET", "ABT", "CAL", "EST", "INT"})
+        if (word == k) return true;
+    return false;
+}
+
 }  // namespace
+
+Date7 to_gedcom7(std::string_view text) {
+    Parser parser(text);
+    const std::vector<std::string>& tokens = parser.tokens();
+    auto inside = [](const std::string& phrase) { return phrase.substr(1, phrase.size() - 2); };
+    if (tokens.front()[0] == '(') return {"", inside(tokens.front())};
+    bool interpreted = upper(tokens.front()) == "INT";
+    std::size_t from = interpreted ? 1 : 0, to = tokens.size() - (interpreted ? 1 : 0);
+    std::string date;
+    for (std::size_t i = from; i < to; ++i) {
+        std::string word = upper(tokens[i]);
+        if (word == "@#DROMAN@" || word == "@#DUNKNOWN@") return {"", std::string(text)};
+        if (word == "@#DFRENCH R@")
+            word = "FRENCH_R";
+        else if (word[0] == '@')
+            word = word.substr(3, word.size() - 4);  // @#DJULIAN@: JULIAN
+        else if (word == "B.C.")
+            word = "BCE";
+        else if (word.find('/') != std::string::npos)  // a dual year: its second
+            word = std::to_string(std::stoi(word.substr(0, word.find('/'))) + 1);
+        date += (date.empty() ? "" : " ") + word;
+    }
+    if (interpreted) return {date, inside(tokens.back())};
+    return {date, date == text ? "" : std::string(text)};
+}
+
+std::string from_gedcom7(std::string_view date, std::string_view phrase) {
+    if (phrase.empty()) return std::string(date);
+    if (!date_error(phrase) && to_gedcom7(phrase) == Date7{std::string(date), std::string(phrase)})
+        return std::string(phrase);
+    if (date.empty()) return "(" + std::string(phrase) + ")";
+    if (date_error(date) || range_keyword(upper(Parser(date).tokens().front()))) return std::string(date);
+    return "INT " + std::string(date) + " (" + std::string(phrase) + ")";
+}
 
 std::optional<std::string> date_error(std::string_view text) {
     for (char c : text) {

@@ -44,4 +44,27 @@ struct Day {
 // (PostgreSQL's days start in 4713 B.C.) or is not a date.
 std::optional<Day> first_day(std::string_view text);
 
+// A date in GEDCOM 7's spelling: the DATE payload and its PHRASE ("" when
+// none). GEDCOM 7 has no calendar escapes, dual years, B.C., INT or bare
+// phrases, and takes keywords in capitals only:
+//   "12 MAR 1850"            -> "12 MAR 1850"
+//   "INT 1850 (about then)"  -> "1850", phrase "about then"
+//   "(the winter)"           -> "", phrase "the winter"
+//   "@#DJULIAN@ 1 JAN 1700"  -> "JULIAN 1 JAN 1700", phrase "@#DJULIAN@ 1 JAN 1700"
+//   "12 MAR 1699/00"         -> "12 MAR 1700", phrase "12 MAR 1699/00"
+//   "@#DROMAN@ 12 AD"        -> "", phrase "@#DROMAN@ 12 AD" (no such calendar)
+// Any other change of spelling keeps the text as written in the phrase.
+// `text` must be a GEDCOM date (date_error says nothing).
+struct Date7 {
+    std::string date, phrase;
+    bool operator==(const Date7& o) const { return date == o.date && phrase == o.phrase; }
+};
+Date7 to_gedcom7(std::string_view text);
+
+// The date a DATE payload and its PHRASE stand for, as family keeps it:
+// the phrase itself when it is the date as written (to_gedcom7 of it gives
+// them back), else "INT date (phrase)" for a single date, "(phrase)" without
+// a date, else the date alone. Not checked: date_error says whether it is one.
+std::string from_gedcom7(std::string_view date, std::string_view phrase);
+
 }  // namespace family::gedcom

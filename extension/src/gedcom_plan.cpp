@@ -83,7 +83,7 @@ struct FamilyRecord {
     Kept xref;  // with the record's line
     Kept husband_xref, wife_xref;
     Kept marriage_date, marriage_time, divorce_date, divorce_time;
-    bool divorced = false;
+    bool divorced = false, current = false, parents_only = false;
     int husband = -1, wife = -1;  // persons, once resolved
 };
 
@@ -300,6 +300,8 @@ class Planner {
         r.divorce_date = stash(f.divorce.date);
         r.divorce_time = stash(f.divorce.time);
         r.divorced = f.divorced;
+        r.current = f.current;
+        r.parents_only = f.parents_only;
         families_.push_back(r);
         if (!f.xref.empty()) family_of_.insert(f.xref, index, [this](int i) { return family_xref(i); });
     }
@@ -544,7 +546,10 @@ class Planner {
 
     // A relationship per family with two partners. It ends at its divorce,
     // else when either partner's next relationship starts or either dies,
-    // whichever comes first; else it is current.
+    // whichever comes first; else it is current. A family marked _CURRENT
+    // (by export_gedcom) is current unless divorced; one marked
+    // _PARENTS_ONLY has no relationship when another family of the same two
+    // has one (else its children's parents would be no couple).
     void relationships() {
         struct Pending {
             NewRelationship r;
@@ -552,9 +557,22 @@ class Planner {
             bool divorced;
             std::optional<Instant> divorce;  // with a known day
         };
+        auto couple = [](const FamilyRecord& f) {
+            return std::pair{std::min(f.husband, f.wife), std::max(f.husband, f.wife)};
+        };
+        std::set<std::pair<int, int>> couples;  // of the families with their own relationship
+        for (const FamilyRecord& f : families_)
+            if (f.husband >= 0 && f.wife >= 0 && !f.parents_only) couples.insert(couple(f));
         std::vector<Pending> all;
         for (const FamilyRecord& f : families_) {
             if (f.husband < 0 || f.wife < 0) continue;
+            if (f.parents_only) {
+                if (couples.count(couple(f))) continue;
+                warn(f.xref.line, text(f.xref),
+                     std::string(gedcom::kParentsOnlyTag) + ", but no other family of " +
+                         at(xref_of(f.husband)) + " and " + at(xref_of(f.wife)) +
+                         " makes them a couple: this one does");
+            }
             Pending p{{}, &f, f.divorced, std::nullopt};
             p.r.a = f.husband;
             p.r.b = f.wife;
@@ -583,7 +601,7 @@ class Planner {
             step();
             Pending& p = all[i];
             std::optional<Instant> end = p.divorce;
-            if (!end) {
+            if (!end && !(p.f->current && !p.divorced)) {
                 for (int side : {0, 1}) {
                     int partner = side == 0 ? p.r.a : p.r.b;
                     const auto& list = of_person[partner];
@@ -606,8 +624,24 @@ class Planner {
                 end = p.r.started;
             }
             p.r.ended = end;
-            plan_.relationships.push_back(p.r);
         }
+        // A person has one current relationship at most: only _CURRENT can
+        // give them more, and then the latest to start stays current, the
+        // others end when it starts.
+        std::vector<std::size_t> current;
+        for (auto& [person, list] : of_person) {
+            current.clear();
+            for (std::size_t i : list)
+                if (!all[i].r.ended) current.push_back(i);
+            for (std::size_t k = 0; k + 1 < current.size(); ++k) {
+                Pending& p = all[current[k]];
+                const Instant& next = all[current.back()].r.started;
+                p.r.ended = next < p.r.started ? p.r.started : next;
+                warn(p.f->xref.line, text(p.f->xref),
+                     at(xref_of(person)) + " has a later current relationship: this one ends when it starts");
+            }
+        }
+        for (const Pending& p : all) plan_.relationships.push_back(p.r);
     }
 
     // Persons by layer (stable), every index renumbered, in place (a second

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "gedcom_date.hpp"
+
 namespace family::gedcom {
 
 namespace {
@@ -165,8 +167,13 @@ Event Reader::event(std::size_t at) const {
         const Node& n = nodes_[i];
         if (n.tag == "DATE" && !e.date) {
             e.date = field(n);
-            for (std::size_t j : below(i))
+            Field phrase;
+            for (std::size_t j : below(i)) {
                 if (nodes_[j].tag == "TIME" && !e.time) e.time = field(nodes_[j]);
+                if (nodes_[j].tag == "PHRASE" && !phrase) phrase = field(nodes_[j]);
+            }
+            // GEDCOM 7's date as written, or its words about the date.
+            if (phrase) e.date.value = from_gedcom7(e.date.value, phrase.value);
         }
         if (n.tag == "PLAC" && !e.place) e.place = field(n);
     }
@@ -252,6 +259,10 @@ Family Reader::family() const {
         } else if (n.tag == "DIV" && !f.divorced) {
             f.divorced = true;
             f.divorce = event(i);
+        } else if (n.tag == kCurrentTag) {
+            f.current = true;
+        } else if (n.tag == kParentsOnlyTag) {
+            f.parents_only = true;
         }
     }
     return f;

@@ -73,6 +73,11 @@ struct Family {
     std::vector<Pointer> children;
     Event marriage, divorce;
     bool divorced = false;  // a DIV, with or without a date
+    // The extension tags export_gedcom writes on a FAM: its relationship
+    // has not ended, whatever the partners' deaths and other relationships
+    // (_CURRENT); it has no relationship of its own, its partners' being
+    // another FAM's (_PARENTS_ONLY).
+    bool current = false, parents_only = false;
 };
 
 using Record = std::variant<Individual, Family>;
@@ -80,6 +85,8 @@ using Record = std::variant<Individual, Family>;
 // The extension tags of `family` (documented in HEAD.SCHMA by the export).
 inline constexpr const char* kFatherRankTag = "_FATHER_RANK";
 inline constexpr const char* kMotherRankTag = "_MOTHER_RANK";
+inline constexpr const char* kCurrentTag = "_CURRENT";
+inline constexpr const char* kParentsOnlyTag = "_PARENTS_ONLY";
 
 class Reader {
   public:

@@ -149,3 +149,43 @@ BOOST_AUTO_TEST_CASE(gedcom_dates_first_day) {
         BOOST_TEST(!first_day(none).has_value());
     }
 }
+
+BOOST_AUTO_TEST_CASE(gedcom_dates_in_gedcom_7) {
+    using family::gedcom::Date7;
+    using family::gedcom::from_gedcom7;
+    using family::gedcom::to_gedcom7;
+    auto is = [](const char* text, Date7 want) {
+        BOOST_TEST_INFO(text);
+        Date7 got = to_gedcom7(text);
+        BOOST_TEST(got.date == want.date);
+        BOOST_TEST(got.phrase == want.phrase);
+    };
+    is("12 MAR 1850", {"12 MAR 1850", ""});
+    is("BET 1800 AND 1810", {"BET 1800 AND 1810", ""});
+    is("abt  1850", {"ABT 1850", "abt  1850"});
+    is("INT 1850 (about then)", {"1850", "about then"});
+    is("INT ABT 1850 (about then)", {"ABT 1850", "about then"});
+    is("(the winter of the war)", {"", "the winter of the war"});
+    is("@#DJULIAN@ 1 JAN 1700", {"JULIAN 1 JAN 1700", "@#DJULIAN@ 1 JAN 1700"});
+    is("@#DGREGORIAN@ 1 JAN 1700", {"GREGORIAN 1 JAN 1700", "@#DGREGORIAN@ 1 JAN 1700"});
+    is("@#DFRENCH R@ 1 VEND 5", {"FRENCH_R 1 VEND 5", "@#DFRENCH R@ 1 VEND 5"});
+    is("@#DHEBREW@ 1 TSH 5000", {"HEBREW 1 TSH 5000", "@#DHEBREW@ 1 TSH 5000"});
+    is("12 MAR 1699/00", {"12 MAR 1700", "12 MAR 1699/00"});
+    is("44 B.C.", {"44 BCE", "44 B.C."});
+    is("@#DROMAN@ 12", {"", "@#DROMAN@ 12"});
+    is("@#DUNKNOWN@ 1850", {"", "@#DUNKNOWN@ 1850"});
+
+    // Back: the phrase when it is the date as written, else INT or a bare phrase.
+    BOOST_TEST(from_gedcom7("12 MAR 1850", "") == "12 MAR 1850");
+    BOOST_TEST(from_gedcom7("JULIAN 1 JAN 1700", "@#DJULIAN@ 1 JAN 1700") == "@#DJULIAN@ 1 JAN 1700");
+    BOOST_TEST(from_gedcom7("ABT 1850", "abt  1850") == "abt  1850");
+    BOOST_TEST(from_gedcom7("", "@#DROMAN@ 12") == "@#DROMAN@ 12");
+    BOOST_TEST(from_gedcom7("1850", "about then") == "INT 1850 (about then)");
+    BOOST_TEST(from_gedcom7("30 JAN 1649", "30 January 1648/49") == "INT 30 JAN 1649 (30 January 1648/49)");
+    // A phrase that is a date, but not this one, is the date's words.
+    BOOST_TEST(from_gedcom7("1850", "1851") == "INT 1850 (1851)");
+    BOOST_TEST(from_gedcom7("", "the winter") == "(the winter)");
+    // A range keeps its date; the phrase has no place in 5.5.1's spelling.
+    BOOST_TEST(from_gedcom7("BET 1800 AND 1810", "in the 1800s") == "BET 1800 AND 1810");
+    BOOST_TEST(from_gedcom7("not a date", "words") == "not a date");
+}

@@ -284,6 +284,46 @@ BOOST_AUTO_TEST_CASE(gedcom_plan_relationship_times) {
     BOOST_TEST(l.issues() == issues, boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(gedcom_plan_extension_tags_of_families) {
+    // _CURRENT: current though a partner died and remarried after the start.
+    // Two _CURRENT of one person: the later stays current. _PARENTS_ONLY
+    // with the couple's own FAM: no second relationship; without one: it
+    // makes them a couple after all.
+    Look l("0 @I1@ INDI\n1 DEAT\n2 DATE 1950\n0 @I2@ INDI\n0 @I3@ INDI\n0 @I4@ INDI\n"  // 5-10
+           "0 @F1@ FAM\n1 HUSB @I1@\n1 WIFE @I2@\n1 MARR\n2 DATE 1900\n1 _CURRENT\n"            // 11
+           "0 @F2@ FAM\n1 HUSB @I1@\n1 WIFE @I3@\n1 MARR\n2 DATE 1890\n1 DIV\n2 DATE 1895\n"  // 17
+           "0 @F3@ FAM\n1 HUSB @I2@\n1 WIFE @I1@\n1 CHIL @I4@\n1 _PARENTS_ONLY\n"               // 24
+           "0 @I5@ INDI\n0 @I6@ INDI\n0 @I7@ INDI\n0 @I8@ INDI\n1 FAMC @F6@\n"                 // 29
+           "0 @F4@ FAM\n1 HUSB @I5@\n1 WIFE @I6@\n1 MARR\n2 DATE 1900\n1 _CURRENT\n"            // 34
+           "0 @F5@ FAM\n1 HUSB @I5@\n1 WIFE @I7@\n1 MARR\n2 DATE 1910\n1 _CURRENT\n"            // 40
+           "0 @F6@ FAM\n1 HUSB @I6@\n1 WIFE @I7@\n1 CHIL @I8@\n1 _PARENTS_ONLY\n");             // 46
+    std::vector<std::string> got;
+    for (const NewRelationship& r : l.plan.relationships)
+        got.push_back(l.xref(r.a) + "+" + l.xref(r.b) + " " + day(r.started) + " to " +
+                      (r.ended ? day(*r.ended) : "now"));
+    std::vector<std::string> want{"I1+I2 1900-1-1 to now", "I1+I3 1890-1-1 to 1895-1-1",
+                                  "I5+I6 1900-1-1 to 1910-1-1", "I5+I7 1910-1-1 to now",
+                                  "I6+I7 unknown to 1900-1-1"};
+    BOOST_TEST(got == want, boost::test_tools::per_element());
+    BOOST_TEST(l.parents("I4") == "I2/3 I1/3");
+    BOOST_TEST(l.parents("I8") == "I6/3 I7/3");
+    std::vector<std::string> issues{
+        "34 warning @I5@ has a later current relationship: this one ends when it starts",
+        "46 warning _PARENTS_ONLY, but no other family of @I6@ and @I7@ makes them a couple: this "
+        "one does"};
+    BOOST_TEST(l.issues() == issues, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(gedcom_plan_dates_with_phrases) {
+    // GEDCOM 7's DATE with PHRASE: the date as written, or its words.
+    Look l("0 @I1@ INDI\n1 BIRT\n2 DATE JULIAN 1 JAN 1700\n3 PHRASE @@#DJULIAN@ 1 JAN 1700\n"
+           "1 DEAT\n2 DATE 1850\n3 PHRASE about then\n"
+           "0 @I2@ INDI\n1 BIRT\n2 DATE\n3 PHRASE the winter\n");
+    BOOST_TEST(l.text(l["I1"].birth_date) == "@#DJULIAN@ 1 JAN 1700");
+    BOOST_TEST(l.text(l["I1"].death_date) == "INT 1850 (about then)");
+    BOOST_TEST(l.text(l["I2"].birth_date) == "(the winter)");
+}
+
 BOOST_AUTO_TEST_CASE(gedcom_plan_odd_partners) {
     Look l("0 @I1@ INDI\n0 @I2@ INDI\n1 FAMC @F1@\n"
            "0 @F1@ FAM\n1 HUSB @I1@\n1 WIFE @I1@\n1 MARR\n2 DATE 31 FEB 1900\n");

@@ -2,7 +2,9 @@
 // which reads what clients send and what genealogy files hold. Any bytes are
 // accepted or refused with a reason; nothing else may happen. What is
 // accepted stays accepted in upper case, and with its spaces doubled; its
-// first day, when it has one, is a day.
+// first day, when it has one, is a day. Its GEDCOM 7 spelling is a date in
+// capitals without 5.5.1's escapes, and reads back as the same date
+// (exactly, unless it holds a phrase, which may come back respelled).
 #include <cctype>
 #include <cstdint>
 #include <cstdlib>
@@ -29,6 +31,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             for (char c : text) spaced += c == ' ' ? std::string("  ") : std::string(1, c);
             if (spaced.size() <= 200 && family::gedcom::date_error(spaced)) std::abort();
         }
+        family::gedcom::Date7 seven = family::gedcom::to_gedcom7(text);
+        if (!seven.date.empty()) {
+            if (family::gedcom::date_error(seven.date)) std::abort();
+            for (char c : seven.date)
+                if (std::islower(static_cast<unsigned char>(c)) || c == '@' || c == '/' || c == '(')
+                    std::abort();
+            if (seven.date.find("B.C.") != std::string::npos) std::abort();
+        }
+        std::string back = family::gedcom::from_gedcom7(seven.date, seven.phrase);
+        if (family::gedcom::date_error(back)) std::abort();
+        if (family::gedcom::first_day(back) != family::gedcom::first_day(text)) std::abort();
+        if (text.find('(') == std::string::npos && back != text) std::abort();
     }
     return 0;
 }
