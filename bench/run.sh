@@ -4,7 +4,7 @@
 #   FAMILY_BENCH_PERSONS  size of the genealogy (default 1000000)
 #   FAMILY_BENCH_REUSE=1  keep the genealogy loaded by the previous run
 #   FAMILY_BENCH_ONLY=check  only the consistency check's benchmarks
-#   FAMILY_BENCH_ONLY=import only the GEDCOM import (against plain COPY)
+#   FAMILY_BENCH_ONLY=import only the GEDCOM import and export (against plain COPY)
 #   FAMILY_BENCH_ONLY=kinship   only kinship on random pairs
 # Then the REST service's benchmarks (bench/web.sh, a cluster of their own).
 set -euo pipefail

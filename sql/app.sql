@@ -194,6 +194,34 @@ SELECT p.id, pg_catalog.row_to_json(j)::text, h.private
  WHERE p.id = ANY (ids)
 $$;
 
+-- A person's lines as a GEDCOM file (family.export_gedcom: ancestors and
+-- descendants within `depth` generations, with their partners) as `viewer`
+-- may see them: the sex and birth of the living are left out unless the
+-- viewer is staff, that person, their partner, an ancestor or a descendant
+-- (as app.persons_json shows them). NULL for no such person.
+CREATE OR REPLACE FUNCTION app.gedcom_export(person bigint, depth integer, viewer bigint,
+                                             staff boolean)
+    RETURNS text
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+WITH line AS (SELECT person AS id
+              UNION SELECT a.person_id FROM family.ancestors(person, depth) AS a
+              UNION SELECT d.person_id FROM family.descendants(person, depth) AS d),
+     kept AS (SELECT id FROM line
+              UNION SELECT r.person_b FROM line JOIN family.relationship AS r ON r.person_a = line.id
+              UNION SELECT r.person_a FROM line JOIN family.relationship AS r ON r.person_b = line.id),
+     seen AS (SELECT viewer AS id
+              UNION SELECT a.person_id FROM family.ancestors(viewer) AS a
+              UNION SELECT d.person_id FROM family.descendants(viewer) AS d
+              UNION SELECT family.partner_of(viewer))
+SELECT family.export_gedcom(person, depth, CASE WHEN NOT staff THEN ARRAY(
+           SELECT p.id FROM family.person AS p JOIN kept AS k ON k.id = p.id
+            WHERE p.death_date IS NULL
+              AND (p.sex IS NOT NULL OR p.birth_date IS NOT NULL OR p.birth_place IS NOT NULL)
+              AND NOT EXISTS (SELECT 1 FROM seen WHERE seen.id = p.id)) END)
+ WHERE EXISTS (SELECT 1 FROM family.person AS p WHERE p.id = person)
+$$;
+
 -- One person as `viewer` sees them; NULL for no such person.
 DROP FUNCTION IF EXISTS app.person_json(bigint);  -- before privacy: one argument
 CREATE OR REPLACE FUNCTION app.person_json(person bigint, viewer bigint, staff boolean)
@@ -517,12 +545,17 @@ GRANT EXECUTE ON FUNCTION family.add_person(text, text),
                           app.person_json(bigint, bigint, boolean),
                           app.persons_json(bigint[], bigint, boolean),
                           app.related(bigint, bigint),
+                          family.kinship(bigint, bigint),
+                          family.export_gedcom(bigint, integer, bigint[]),
+                          family.import_gedcom(bytea, integer),
+                          app.gedcom_export(bigint, integer, bigint, boolean),
                           app.line_page(bigint, boolean, integer, bigint, integer, bigint, integer,
                                         bigint, boolean),
                           app.search_page(text, integer, text, text, bigint, integer, bigint,
                                           boolean)
                           TO family_web;
 GRANT SELECT, INSERT, UPDATE, DELETE ON app.line_walk, app.line_level TO family_web;
+GRANT SELECT ON family.gedcom_import, family.gedcom_issue TO family_web;  -- POST /api/imports
 GRANT SELECT, INSERT ON app.account TO family_web;
 GRANT UPDATE (password_hash) ON app.account TO family_web;  -- PUT /api/me/password
 GRANT SELECT, INSERT, DELETE ON app.token TO family_web;

@@ -89,8 +89,9 @@ void fetch_all(Portal portal, Each&& each) {
     call(SPI_cursor_close, portal);
 }
 
-std::string export_gedcom(std::optional<int64> person, std::optional<int32> depth,
-                          std::vector<int64> withhold) {
+// The file as pieces (a file of 150 MiB is never held twice whole).
+std::vector<std::string> export_gedcom(std::optional<int64> person, std::optional<int32> depth,
+                                       std::vector<int64> withhold) {
     if (depth && !person) fail("22023", "export_gedcom: a depth needs a person");
     if (depth && *depth < 0)
         fail("22023", "export_gedcom: depth must be 0 or more, not " + std::to_string(*depth));
@@ -163,14 +164,21 @@ std::string export_gedcom(std::optional<int64> person, std::optional<int32> dept
             writer.relationship(row);
         }
     });
-    std::string file =
-        writer.write(extension_version, [] { call([] { CHECK_FOR_INTERRUPTS(); }); });
-    if (file.size() > MaxAllocSize - VARHDRSZ)  // LCOV_EXCL_START: millions of persons, not in tests
+    std::vector<std::string> pieces;
+    std::size_t size = 0;
+    writer.write(
+        extension_version,
+        [&](std::string_view piece) {
+            size += piece.size();
+            pieces.emplace_back(piece);
+        },
+        [] { call([] { CHECK_FOR_INTERRUPTS(); }); });
+    if (size > MaxAllocSize - VARHDRSZ)  // LCOV_EXCL_START: millions of persons, not in tests
         fail("54000", "export_gedcom: the file of " + std::to_string(writer.persons()) +
-                          " persons would take " + std::to_string(file.size()) +
+                          " persons would take " + std::to_string(size) +
                           " bytes, more than a text holds (1 GB)",
              "Export a part: export_gedcom(person, depth).");  // LCOV_EXCL_STOP
-    return file;
+    return pieces;
 }
 
 }  // namespace
@@ -202,11 +210,18 @@ Datum family_export_gedcom(PG_FUNCTION_ARGS) {
                 if (!nulls[i]) hidden.push_back(DatumGetInt64(elems[i]));
         }
         Spi spi;
-        std::string file = export_gedcom(person, depth, std::move(hidden));
+        std::vector<std::string> pieces = export_gedcom(person, depth, std::move(hidden));
         spi.finish();
-        return PointerGetDatum(call(
-            [](const char* s, std::size_t n) { return cstring_to_text_with_len(s, static_cast<int>(n)); },
-            file.data(), file.size()));
+        std::size_t size = 0;
+        for (const std::string& p : pieces) size += p.size();
+        text* file = call([](std::size_t n) { return static_cast<text*>(palloc(n + VARHDRSZ)); }, size);
+        SET_VARSIZE(file, size + VARHDRSZ);
+        char* at = VARDATA(file);
+        for (std::string& p : pieces) {  // each piece freed once copied
+            at = std::copy(p.begin(), p.end(), at);
+            std::string().swap(p);
+        }
+        return PointerGetDatum(file);
     });
 }
 }

@@ -25,9 +25,13 @@ bool before(const Moment& x, const Moment& y) {
            std::tuple(rank(y), y.day.year, y.day.month, y.day.day, y.micros);
 }
 
+// The file, a piece of about kPiece bytes (whole records) at a time.
 class Out {
   public:
-    explicit Out(std::string& s) : s_(s) {}
+    static constexpr std::size_t kPiece = 1 << 20;
+    explicit Out(const std::function<void(std::string_view)>& sink) : sink_(sink) {
+        s_.reserve(kPiece + 64 * 1024);
+    }
     Out& operator<<(std::string_view v) {
         s_.append(v);
         return *this;
@@ -45,9 +49,16 @@ class Out {
     }
     Out& person(std::int64_t id) { return *this << "@I" << id << "@"; }
     Out& family(std::size_t f) { return *this << "@F" << static_cast<std::int64_t>(f + 1) << "@"; }
+    // After a record: hands the piece on once it is large enough (`last`: now).
+    void record_done(bool last = false) {
+        if (s_.size() < kPiece && !last) return;
+        sink_(s_);
+        s_.clear();
+    }
 
   private:
-    std::string& s_;
+    const std::function<void(std::string_view)>& sink_;
+    std::string s_;
 };
 
 }  // namespace
@@ -95,6 +106,13 @@ void Writer::relationship(const RelationshipRow& r) {
 }
 
 std::string Writer::write(std::string_view version, void (*tick)()) {
+    std::string file;
+    write(version, [&](std::string_view piece) { file.append(piece); }, tick);
+    return file;
+}
+
+void Writer::write(std::string_view version, const std::function<void(std::string_view)>& sink,
+                   void (*tick)()) {
     auto by_id = [](const Stored& x, const Stored& y) { return x.id < y.id; };
     if (!std::is_sorted(persons_.begin(), persons_.end(), by_id))
         std::sort(persons_.begin(), persons_.end(), by_id);
@@ -224,9 +242,7 @@ std::string Writer::write(std::string_view version, void (*tick)()) {
     auto [fams_start, spouse_of] = group(
         [&](std::size_t f) { return std::array<int, 2>{fams[f].husband, fams[f].wife}; }, n, fams.size());
 
-    std::string s;
-    s.reserve(pool_.size() + static_cast<std::size_t>(n) * 96 + fams.size() * 64 + 1024);
-    Out out(s);
+    Out out(sink);
     out << "0 HEAD\n1 GEDC\n2 VERS 7.0\n1 SCHMA\n";
     for (const char* tag : {kCurrentTag, kFatherRankTag, kMotherRankTag, kParentsOnlyTag})
         out << "2 TAG " << tag << " https://family.example/gedcom/" << tag << "\n";
@@ -256,6 +272,7 @@ std::string Writer::write(std::string_view version, void (*tick)()) {
         if (tick && i % 4096 == 0) tick();
         const Stored& p = persons_[i];
         auto t = texts(i);
+        out.record_done();
         out << "0 ";
         out.person(p.id) << " INDI\n";
         if (!t[kFirst]->empty() || !t[kLast]->empty()) {
@@ -288,6 +305,7 @@ std::string Writer::write(std::string_view version, void (*tick)()) {
     for (std::size_t f = 0; f < fams.size(); ++f) {
         if (tick && f % 4096 == 0) tick();
         const Fam& fam = fams[f];
+        out.record_done();
         out << "0 ";
         out.family(f) << " FAM\n";
         if (fam.husband >= 0) out << "1 HUSB ", out.person(persons_[fam.husband].id) << "\n";
@@ -305,7 +323,7 @@ std::string Writer::write(std::string_view version, void (*tick)()) {
             out << "1 " << kCurrentTag << "\n";
     }
     out << "0 TRLR\n";
-    return s;
+    out.record_done(true);
 }
 
 }  // namespace family::gedcom

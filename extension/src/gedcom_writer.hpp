@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -57,8 +58,12 @@ class Writer {
     // them is left out (an export of part of a family).
     void person(const PersonRow& p);
     void relationship(const RelationshipRow& r);
-    // The file. `version` goes to HEAD.SOUR.VERS. `tick`, when given, is
-    // called every few thousand persons and may throw to stop.
+    // The file, a piece at a time: `sink` gets each (about 1 MiB of whole
+    // records) in order. `version` goes to HEAD.SOUR.VERS. `tick`, when
+    // given, is called every few thousand persons and may throw to stop.
+    void write(std::string_view version, const std::function<void(std::string_view)>& sink,
+               void (*tick)() = nullptr);
+    // The file whole.
     std::string write(std::string_view version, void (*tick)() = nullptr);
     std::size_t persons() const { return persons_.size(); }
 

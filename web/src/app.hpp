@@ -43,6 +43,7 @@ struct Config {
     enum class Proxy { None, Loopback, Any } trust_proxy = Proxy::None;
     // Origins whose pages may call the API (CORS), lower case: "https://a.example".
     std::vector<std::string> cors_origins;
+    int import_mb = 64;  // the largest GEDCOM file POST /api/imports takes
 };
 // Reads FAMILY_WEB_* through `get`; throws std::invalid_argument naming the
 // variable for a value that is not allowed.
@@ -92,6 +93,9 @@ struct Call {
     PageQuery page(char kind, std::size_t fields) const;
 };
 
+// The most a request body may hold, but for a route that says otherwise.
+constexpr std::size_t kMaxBody = 64 * 1024;
+
 enum class Access { Anyone, User, Loopback };
 enum class Caching { None, Shared, PerUser };
 
@@ -103,6 +107,7 @@ struct Route {
     std::function<Reply(Call&)> handler;
     std::vector<std::string> segments;  // filled by add()
     std::string name;                   // "GET /api/persons/{id}", for metrics and logs
+    std::size_t max_body = kMaxBody;    // the most its request body may hold
 };
 
 class App {
@@ -133,14 +138,12 @@ class App {
     bool drain(std::chrono::milliseconds deadline);
 };
 
-// The most a request body may hold.
-constexpr std::size_t kMaxBody = 64 * 1024;
-
 // Each resource family adds its routes (api_*.cpp).
 void add_auth_routes(App& app);
 void add_person_routes(App& app);
 void add_couple_routes(App& app);
 void add_children_routes(App& app);
+void add_gedcom_routes(App& app);
 void add_system_routes(App& app);
 // OPTIONS for every path of the routes above: Allow, and CORS preflight.
 void add_options_routes(App& app);

@@ -1,12 +1,14 @@
 #include "framing.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 
 namespace family::web {
 
 namespace {
 
+std::atomic<int> uploads{0};  // see kMaxUploads
 
 bool same_name(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -37,7 +39,7 @@ bool request_line(std::string_view line) {
 }  // namespace
 
 int Framer::status(Reason r) {
-    static const int kStatus[] = {0, 400, 400, 411, 400, 400, 413, 431};
+    static const int kStatus[] = {0, 400, 400, 411, 400, 400, 413, 431, 503};
     return kStatus[r];
 }
 
@@ -49,6 +51,8 @@ const char* Framer::title(Reason r) {
             return "Content Too Large";
         case 431:
             return "Request Header Fields Too Large";
+        case 503:
+            return "Service Unavailable";
         default:
             return "Bad Request";
     }
@@ -73,8 +77,10 @@ const char* Framer::why(Reason r) {
         "Send the body with a Content-Length, not a Transfer-Encoding.",
         "The request has more than one Content-Length.",
         "Content-Length is not a number of bytes.",
-        "A request body holds at most 64 KiB.",
+        "A request body holds at most 64 KiB; a GEDCOM file sent to POST /api/imports, at most "
+        "the service's FAMILY_WEB_IMPORT_MB.",
         "The request line and headers hold more than 16 KiB.",
+        "Other large uploads are being received; retry shortly.",
     };
     return kWhy[r];
 }
@@ -101,9 +107,20 @@ Framer::Reason Framer::check_head(std::uint64_t& body) const {
             !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }))
             return kBadLength;
         body = std::stoull(std::string(value));
-        if (body > kMaxAnnounced) return kBodyTooLarge;
     }
+    if (body <= kMaxAnnounced) return kNone;
+    // Only a GEDCOM file may be larger, up to its own limit.
+    std::string_view line(head_.data(), head_.find("\r\n"));
+    bool upload = line.rfind("POST /api/imports ", 0) == 0 || line.rfind("POST /api/imports?", 0) == 0;
+    if (!upload || body > upload_limit_) return kBodyTooLarge;
     return kNone;
+}
+
+Framer::~Framer() { end_upload(); }
+
+void Framer::end_upload() {
+    if (uploading_) --uploads;
+    uploading_ = false;
 }
 
 void Framer::feed(std::string_view data, const std::function<void(const Piece&)>& out) {
@@ -114,6 +131,7 @@ void Framer::feed(std::string_view data, const std::function<void(const Piece&)>
             data.remove_prefix(n);
             body_ -= n;
             in_body_ = body_ > 0;
+            if (!in_body_) end_upload();
             continue;
         }
         // The head's blank line may straddle two reads: look from 3 bytes
@@ -133,7 +151,16 @@ void Framer::feed(std::string_view data, const std::function<void(const Piece&)>
         }
         std::size_t head_end = end + 4 - before;  // where the head ends in `data`
         head_.resize(end + 4);
-        if (Reason r = check_head(body_)) {
+        Reason r = check_head(body_);
+        if (!r && body_ > kMaxAnnounced) {
+            if (++uploads > kMaxUploads) {
+                --uploads;
+                r = kUploadsBusy;
+            } else {
+                uploading_ = true;
+            }
+        }
+        if (r) {
             refused_ = true;
             out({{}, r});
             return;
@@ -142,6 +169,7 @@ void Framer::feed(std::string_view data, const std::function<void(const Piece&)>
                                        std::min<std::uint64_t>(body_, data.size() - head_end));
         body_ -= n - head_end;
         in_body_ = body_ > 0;
+        if (!in_body_) end_upload();
         head_.clear();
         out({data.substr(0, n)});
         data.remove_prefix(n);

@@ -26,8 +26,15 @@ class Framer {
         kBadLength,
         kBodyTooLarge,
         kHeadTooLarge,
+        kUploadsBusy,
         kReasons
     };
+    // `upload_limit`: the most a GEDCOM file sent to POST /api/imports may
+    // announce (FAMILY_WEB_IMPORT_MB); other bodies, kMaxAnnounced.
+    explicit Framer(std::uint64_t upload_limit = kMaxAnnounced) : upload_limit_(upload_limit) {}
+    ~Framer();
+    Framer(const Framer&) = delete;
+    Framer& operator=(const Framer&) = delete;
     static int status(Reason r);
     static const char* title(Reason r);  // the status's reason phrase
     static const char* why(Reason r);
@@ -48,6 +55,9 @@ class Framer {
     // The most a body may announce: room above the service's own limit
     // (kMaxBody, 64 KiB), so that handle() answers a bigger one itself.
     static constexpr std::uint64_t kMaxAnnounced = 1024 * 1024;
+    // Bodies over kMaxAnnounced (uploads) received at once, by all
+    // connections: each is held whole in memory until answered.
+    static constexpr int kMaxUploads = 2;
 
     // Splits `data` (what one read gave) into pieces, in order; no piece
     // holds bytes of two requests. After a refusal the rest is dropped, and
@@ -61,6 +71,10 @@ class Framer {
     // length, or why it is refused.
     Reason check_head(std::uint64_t& body) const;
 
+    void end_upload();
+
+    std::uint64_t upload_limit_;
+    bool uploading_ = false;  // this connection's body counts as an upload
     std::string head_;        // the request in progress's head, so far
     std::uint64_t body_ = 0;  // bytes of its body still to come
     bool in_body_ = false;

@@ -203,8 +203,6 @@ Outcome dispatch(App& app, const Request& request) {
             Framer::Reason r = Framer::refused_reason(request.resource());
             throw Problem(Framer::status(r), Framer::title(r), Framer::why(r));
         }
-        if (request.body().size() > kMaxBody)
-            throw Problem(413, "Content Too Large", "A request body holds at most 64 KiB.");
         std::vector<std::string> segments = split_path(request.resource()), params;
         std::string method = request.method();
         const Route* route = nullptr;
@@ -222,6 +220,12 @@ Outcome dispatch(App& app, const Request& request) {
         }
         if (!route) throw not_found("No such resource.");
         out.route = route->name;
+        if (request.body().size() > route->max_body)
+            throw Problem(413, "Content Too Large",
+                          route->max_body == kMaxBody
+                              ? "A request body holds at most 64 KiB."
+                              : "This body holds at most " + std::to_string(route->max_body >> 20) +
+                                    " MiB (FAMILY_WEB_IMPORT_MB).");
         if (route->access == Access::Loopback && !loopback(request))
             throw forbidden("This resource answers on loopback only.");
         Call call{request, params, std::nullopt};

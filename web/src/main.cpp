@@ -1,6 +1,7 @@
 // family-web: the REST service (SPEC section 7). Settings come from FAMILY_WEB_*
 // variables; SIGTERM or SIGINT stops it gracefully: no new connections,
 // requests in flight answered.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -50,12 +51,15 @@ class Requests : public Pistache::Http::Handler {
 class Framed : public Pistache::Http::Handler {
   public:
     HTTP_PROTOTYPE(Framed)
-    explicit Framed(family::web::App& app) : requests_(std::make_shared<Requests>(app)) {}
+    explicit Framed(family::web::App& app)
+        : requests_(std::make_shared<Requests>(app)),
+          upload_limit_(static_cast<std::uint64_t>(app.config.import_mb) << 20) {}
     // Each Transport's clone parses with a Requests of its own, with the
     // endpoint's settings.
     Framed(const Framed& other)
         : Pistache::Http::Handler(other),
-          requests_(std::static_pointer_cast<Requests>(other.requests_->clone())) {
+          requests_(std::static_pointer_cast<Requests>(other.requests_->clone())),
+          upload_limit_(other.upload_limit_) {
         requests_->setMaxRequestSize(other.getMaxRequestSize());
         requests_->setMaxResponseSize(other.getMaxResponseSize());
         requests_->setHeaderTimeout(other.getHeaderTimeout());
@@ -72,7 +76,7 @@ class Framed : public Pistache::Http::Handler {
         (*requests_).*transport_field() = transport();
         auto framer = std::static_pointer_cast<family::web::Framer>(peer->tryGetData(kFramer));
         if (!framer) {
-            framer = std::make_shared<family::web::Framer>();
+            framer = std::make_shared<family::web::Framer>(upload_limit_);
             peer->putData(kFramer, framer);
         }
         TcpHandler& parse = *requests_;
@@ -89,6 +93,7 @@ class Framed : public Pistache::Http::Handler {
 
     static constexpr const char* kFramer = "family.framer";
     std::shared_ptr<Requests> requests_;
+    std::uint64_t upload_limit_;
 };
 
 }  // namespace
@@ -155,7 +160,9 @@ int main(int argc, char** argv) {
             // Pistache answers a bigger request itself, in plain text:
             // room for what the Framer lets through, so that handle()
             // refuses a body over kMaxBody as problem+json.
-            .maxRequestSize(family::web::Framer::kMaxHead + family::web::Framer::kMaxAnnounced)
+            .maxRequestSize(family::web::Framer::kMaxHead +
+                            std::max<std::size_t>(family::web::Framer::kMaxAnnounced,
+                                                  std::size_t(config.import_mb) << 20))
             .headerTimeout(std::chrono::seconds(10))
             .bodyTimeout(std::chrono::seconds(30)));
     server.setHandler(Http::make_handler<Framed>(app));

@@ -115,6 +115,7 @@ Config config_from(const std::function<const char*(const char*)>& get) {
                 t + "\")");
     }
     c.drain_seconds = number(get, "FAMILY_WEB_DRAIN_SECONDS", c.drain_seconds, 0, 3600);
+    c.import_mb = number(get, "FAMILY_WEB_IMPORT_MB", c.import_mb, 1, 1000);
     if (const char* v = get("FAMILY_WEB_CORS_ORIGINS"); v && *v) {
         // scheme://host[:port], nothing after: what a browser sends as Origin.
         static const std::regex origin(R"(https?://(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:[0-9]{1,5})?)");
@@ -159,6 +160,7 @@ App::App(Config c)
     add_person_routes(*this);
     add_couple_routes(*this);
     add_children_routes(*this);
+    add_gedcom_routes(*this);
     add_system_routes(*this);
     add_options_routes(*this);
 }

@@ -300,3 +300,22 @@ BOOST_AUTO_TEST_CASE(gedcom_writer_withholds) {
     std::vector<P> persons{{1, "A", "", "F", "1 JAN 2000", "Here", std::nullopt, std::nullopt, 0, 0, 0, 0, true}};
     BOOST_TEST(write(persons, {}) == kHead + "0 @I1@ INDI\n1 NAME A //\n0 TRLR\n");
 }
+
+BOOST_AUTO_TEST_CASE(gedcom_writer_in_pieces) {
+    // A file of several MiB comes in pieces of whole records, about 1 MiB
+    // each, that make the whole file.
+    Genealogy g = random_genealogy(99, 40000);
+    Writer w;
+    for (const P& p : g.persons) w.person(row(p));
+    for (const RelationshipRow& r : g.relationships) w.relationship(r);
+    std::vector<std::string> pieces;
+    w.write("0.7.0", [&](std::string_view piece) { pieces.emplace_back(piece); });
+    std::string whole;
+    for (const std::string& p : pieces) {
+        BOOST_TEST(p.size() < (1u << 20) + 4096);
+        BOOST_TEST(p.substr(0, 2) == "0 ");  // a record starts each
+        whole += p;
+    }
+    BOOST_TEST(pieces.size() > 2u);
+    BOOST_TEST(whole == w.write("0.7.0"));
+}

@@ -2,6 +2,7 @@
 // bodies by Content-Length, reads split anywhere, and the refusals.
 #include <boost/test/unit_test.hpp>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -138,7 +139,7 @@ BOOST_AUTO_TEST_CASE(every_refusal_has_a_status_and_a_reason) {
     BOOST_TEST(Framer::status(Framer::kNone) == 0);
     for (int r = Framer::kRequestLine; r < Framer::kReasons; ++r) {
         auto reason = static_cast<Framer::Reason>(r);
-        BOOST_TEST((Framer::status(reason) >= 400 && Framer::status(reason) < 500));
+        BOOST_TEST((Framer::status(reason) >= 400 && Framer::status(reason) < 600));
         BOOST_TEST(std::string(Framer::why(reason)).size() > 10u);
     }
     BOOST_TEST(Framer::status(Framer::kTransferEncoding) == 411);
@@ -152,9 +153,60 @@ BOOST_AUTO_TEST_CASE(every_refusal_has_a_status_and_a_reason) {
     std::string request = Framer::refused_request(Framer::kHeadTooLarge);
     BOOST_TEST(request == "GET /.family/refused/7 HTTP/1.1\r\nConnection: close\r\n\r\n");
     BOOST_TEST(Framer::refused_reason("/.family/refused/7") == Framer::kHeadTooLarge);
-    for (const char* path : {"/.family/refused/", "/.family/refused/0", "/.family/refused/8",
+    BOOST_TEST(Framer::refused_reason("/.family/refused/8") == Framer::kUploadsBusy);
+    for (const char* path : {"/.family/refused/", "/.family/refused/0", "/.family/refused/9",
                              "/.family/refused/77", "/.family/refused/x"})
         BOOST_TEST(Framer::refused_reason(path) == Framer::kRequestLine, path);
     BOOST_TEST(Framer::status(Framer::kBodyTooLarge) == 413);
     BOOST_TEST(Framer::status(Framer::kHeadTooLarge) == 431);
+    BOOST_TEST(Framer::status(Framer::kUploadsBusy) == 503);
+    BOOST_TEST(Framer::title(Framer::kUploadsBusy) == std::string("Service Unavailable"));
+}
+
+BOOST_AUTO_TEST_CASE(uploads_to_imports_only_and_two_at_once) {
+    // A body over 1 MiB only for POST /api/imports, up to the upload limit.
+    auto head = [](const char* line, std::uint64_t length) {
+        return std::string(line) + " HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+               std::to_string(length) + "\r\n\r\n";
+    };
+    const std::uint64_t mib = 1 << 20;
+    auto refused = [&](Framer& f, const std::string& bytes) {
+        Framer::Reason r = Framer::kNone;
+        f.feed(bytes, [&](const Framer::Piece& p) { r = p.refused; });
+        return r;
+    };
+    {
+        Framer f(8 * mib);
+        BOOST_TEST(refused(f, head("POST /api/persons", 2 * mib)) == Framer::kBodyTooLarge);
+    }
+    {
+        Framer f(8 * mib);
+        BOOST_TEST(refused(f, head("POST /api/imports", 9 * mib)) == Framer::kBodyTooLarge);
+    }
+    {
+        Framer f(8 * mib);
+        BOOST_TEST(refused(f, head("PUT /api/imports", 2 * mib)) == Framer::kBodyTooLarge);
+    }
+    // Two uploads received at once; a third waits its turn (503) until one
+    // has its body, or its connection goes.
+    auto a = std::make_unique<Framer>(8 * mib), b = std::make_unique<Framer>(8 * mib);
+    BOOST_TEST(refused(*a, head("POST /api/imports", 2 * mib)) == Framer::kNone);
+    BOOST_TEST(refused(*b, head("POST /api/imports?x=1", 2 * mib)) == Framer::kNone);
+    {
+        Framer c(8 * mib);
+        BOOST_TEST(refused(c, head("POST /api/imports", 2 * mib)) == Framer::kUploadsBusy);
+    }
+    {
+        Framer small(8 * mib);  // a body of 1 MiB or less is no upload
+        BOOST_TEST(refused(small, head("POST /api/imports", mib)) == Framer::kNone);
+    }
+    BOOST_TEST(refused(*a, std::string(2 * mib, 'x')) == Framer::kNone);  // a's body is in
+    Framer d(8 * mib);
+    BOOST_TEST(refused(d, head("POST /api/imports", 2 * mib)) == Framer::kNone);
+    b.reset();  // b's connection closed half-way
+    Framer e(8 * mib);
+    BOOST_TEST(refused(e, head("POST /api/imports", 2 * mib) + std::string(2 * mib, 'y')) ==
+               Framer::kNone);  // head and body in one read
+    Framer g(8 * mib);
+    BOOST_TEST(refused(g, head("POST /api/imports", 2 * mib)) == Framer::kNone);
 }
