@@ -66,7 +66,9 @@ ROUTES = [("POST", "/api/auth/token"), ("DELETE", "/api/auth/token"), ("GET", "/
           ("GET", "/api/me/partner-requests"), ("PUT", "/api/me/password"),
           ("DELETE", "/api/me/relationship"),
           ("GET", "/api/children"), ("GET", "/api/children/{id}"), ("POST", "/api/children"),
-          ("PATCH", "/api/children/{id}"), ("GET", "/healthz"), ("GET", "/readyz"),
+          ("PATCH", "/api/children/{id}"), ("GET", "/api/persons/{id}/kinship/{other}"),
+          ("GET", "/api/persons/{id}/gedcom"), ("POST", "/api/imports"),
+          ("GET", "/healthz"), ("GET", "/readyz"),
           ("GET", "/metrics"), ("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/")]
 # What a client must never see: the database's own words.
 LEAKS = re.compile(r"ERROR:|DETAIL:|CONTEXT:|HINT:|SQLSTATE|violates|\brelation\b|pqxx|libpq|"
@@ -657,6 +659,12 @@ def test_matrix(ctx):
         ("POST /api/children", "/api/children", child_body, E(401, 201, 403, 201, 403)),
         ("PATCH /api/children/{id}", f"/api/children/{C}", {"mother_rank": 4},
          E(401, 200, 403, 200, 403)),
+        ("GET /api/persons/{id}/kinship/{other}", f"/api/persons/{C}/kinship/{U.id}", None,
+         E(401, 200, 200, 200, 200)),
+        ("GET /api/persons/{id}/gedcom", f"/api/persons/{C}/gedcom?depth=1", None,
+         E(401, 200, 200, 200, 200)),
+        ("POST /api/imports", "/api/imports", b"0 HEAD\n0 @I1@ INDI\n1 NAME Matrix /Test/\n0 TRLR\n",
+         E(401, 403, 403, 403, 201)),
         ("GET /healthz", "/healthz", None, E(200, 200, 200, 200, 200)),
         ("GET /readyz", "/readyz", None, E(200, 200, 200, 200, 200)),
         ("GET /metrics", "/metrics", None, E(200, 200, 200, 200, 200)),
@@ -692,7 +700,11 @@ def test_matrix(ctx):
             headers = {"X-Forwarded-For": "203.0.113.9"} if extra == "proxy" else None
             p = path(role) if callable(path) else path
             b = body(role) if callable(body) else body
-            r = call(svc, method, p, b, token=token, headers=headers)
+            if isinstance(b, bytes):  # a file, not JSON
+                r = call(svc, method, p, raw=b, token=token,
+                         headers={"Content-Type": "text/vnd.familysearch.gedcom"})
+            else:
+                r = call(svc, method, p, b, token=token, headers=headers)
             if r.status != want[role]:
                 mismatches.append(f"{name} as {role}: expected {want[role]}, got {r!r}")
             mismatches += [f"{name} as {role}: {e}" for e in problem_errors(r)]
@@ -2802,6 +2814,14 @@ def test_privacy(ctx):
                      "/api/persons?q=me+test", "/api/persons"):
             items, _ = walk_pages(svc, path, tok, 1000)
             assert shown({"items": items}, me.id) == want, (who, path)
+    # A person's file: the same rule, for the INDI of each person in it.
+    for who, tok in list(sees.items()) + list(hidden.items()):
+        r = expect(call(svc, "GET", f"/api/persons/{me.id}/gedcom?depth=1", token=tok), 200,
+                   f"{who}: gedcom")
+        record = r.body.decode().split(f"0 @I{me.id}@ INDI\n")[1].split("\n0 ")[0]
+        assert record.startswith("1 NAME Me /Test/"), record
+        shows = ("1 SEX F" in record, "2 DATE 12 MAR 1990" in record, "2 PLAC Leeds" in record)
+        assert shows == ((True,) * 3 if who in sees else (False,) * 3), (who, record)
     # A partner who asked: the one asked sees them as anyone does.
     expect(call(svc, "PUT", "/api/me/partner-request", {"partner_id": stranger.id},
                 token=sib.token), 202, "sibling asks the stranger")
@@ -2819,6 +2839,147 @@ def test_privacy(ctx):
           lambda: expect(call(svc, "GET", f"/api/persons/{me.id}", token=stranger.token), 200,
                          "dead now").json(),
           lambda got: shown(got, me.id) == private)
+
+
+GEDCOM_TYPE = {"Content-Type": "text/vnd.familysearch.gedcom"}
+
+
+def test_kinship(ctx):
+    """GET /api/persons/{id}/kinship/{other}: family.kinship with each
+    nearest common ancestor as a PERSON (privacy of the living applied),
+    nearest first; strangers have no relation; unknown persons 404."""
+    svc, u = ctx.svc, ctx.sql_account("Kin")
+    gpa, gma = ctx.person("Gpa"), ctx.person("Gma")
+    ctx.couple(gpa, gma)
+    mum, uncle = ctx.child(gpa, gma, first="Mum"), ctx.child(gpa, gma, first="Uncle")
+    dad, aunt = ctx.person("Dad"), ctx.person("Aunt")
+    ctx.couple(dad, mum)
+    ctx.couple(uncle, aunt)
+    me, cousin = ctx.child(dad, mum, first="Me"), ctx.child(uncle, aunt, first="Cousin")
+    ctx.q("UPDATE family.person SET sex = 'F', birth_date = '1950' WHERE id = %s", (gma,))
+    r = expect(call(svc, "GET", f"/api/persons/{me}/kinship/{cousin}", token=u.token), 200,
+               "cousins").json()
+    assert list(r) == ["relations"], r
+    got = [(x["ancestor"]["id"], x["up"], x["down"], x["term"]) for x in r["relations"]]
+    assert got == [(gpa, 2, 2, "first cousin"), (gma, 2, 2, "first cousin")], got
+    assert list(r["relations"][0]) == ["ancestor", "up", "down", "term"], r
+    assert set(r["relations"][1]["ancestor"]) == PERSON_KEYS, r
+    # Grandma is living: her sex and birth only to those who may see them.
+    assert (r["relations"][1]["ancestor"]["sex"], r["relations"][1]["ancestor"]["birth_date"]) == \
+        (None, None), r
+    r = expect(call(svc, "GET", f"/api/persons/{me}/kinship/{cousin}", token=ctx.staff.token), 200,
+               "staff").json()
+    assert r["relations"][1]["ancestor"]["birth_date"] == "1950", r
+    r = expect(call(svc, "GET", f"/api/persons/{cousin}/kinship/{gma}", token=u.token), 200,
+               "grandmother").json()
+    assert [(x["up"], x["down"], x["term"]) for x in r["relations"]] == [(2, 0, "grandmother")], r
+    r = expect(call(svc, "GET", f"/api/persons/{me}/kinship/{me}", token=u.token), 200,
+               "self").json()
+    assert [(x["ancestor"]["id"], x["term"]) for x in r["relations"]] == [(me, "self")], r
+    r = expect(call(svc, "GET", f"/api/persons/{me}/kinship/{aunt}", token=u.token), 200,
+               "by marriage only").json()
+    assert r == {"relations": []}, r
+    for path, status in ((f"/api/persons/{10**15}/kinship/{me}", 404),
+                         (f"/api/persons/{me}/kinship/{10**15}", 404),
+                         (f"/api/persons/{me}/kinship/x", 404),
+                         (f"/api/persons/{me}/kinship/-1", 404)):
+        r = expect(call(svc, "GET", path, token=u.token), status, path)
+        assert not problem_errors(r), (path, problem_errors(r))
+    assert str(10**15) in call(svc, "GET", f"/api/persons/{me}/kinship/{10**15}",
+                               token=u.token).json()["detail"]
+
+
+def test_gedcom(ctx):
+    """GET /api/persons/{id}/gedcom: a person's lines as a GEDCOM 7 file
+    (an attachment); POST /api/imports: staff send a file of any of the
+    four media types, up to FAMILY_WEB_IMPORT_MB, and get the import's
+    counts and first 100 issues. A file exported, then imported, gives the
+    same family back."""
+    svc, S, u = ctx.svc, ctx.staff.token, ctx.sql_account("Ged")
+    a, b = ctx.person("Ann"), ctx.person("Bob")
+    ctx.couple(a, b)
+    kid = ctx.child(a, b, 4, 2, first="Kid")
+    ctx.q("UPDATE family.person SET death_date = 'ABT 1990', death_place = 'Bergen' WHERE id = %s",
+          (a,))
+    r = expect(call(svc, "GET", f"/api/persons/{kid}/gedcom", token=u.token), 200, "export")
+    assert r.headers["content-type"] == "text/vnd.familysearch.gedcom", r.headers
+    assert r.headers["content-disposition"] == f'attachment; filename="family-{kid}.ged"', r.headers
+    text = r.body.decode()
+    assert text.startswith("0 HEAD\n1 GEDC\n2 VERS 7.0\n") and text.endswith("0 TRLR\n"), text
+    for line in (f"0 @I{kid}@ INDI", f"0 @I{a}@ INDI", "2 _FATHER_RANK 4", "2 _MOTHER_RANK 2",
+                 "2 DATE ABT 1990", "2 PLAC Bergen"):
+        assert line + "\n" in text, (line, text)
+    only = expect(call(svc, "GET", f"/api/persons/{kid}/gedcom?depth=0", token=u.token), 200,
+                  "depth 0").body.decode()
+    assert f"0 @I{kid}@ INDI" in only and f"@I{a}@" not in only, only
+    for path, status in ((f"/api/persons/{10**15}/gedcom", 404),
+                         (f"/api/persons/{kid}/gedcom?depth=-1", 422),
+                         (f"/api/persons/{kid}/gedcom?depth=x", 422),
+                         (f"/api/persons/{kid}/gedcom?depth=100001", 422)):
+        r = expect(call(svc, "GET", path, token=u.token), status, path)
+        assert not problem_errors(r), (path, problem_errors(r))
+
+    # The export imported: three more persons, the same links and ranks.
+    before = ctx.one("SELECT count(*) FROM family.person")
+    r = expect(call(svc, "POST", "/api/imports", raw=text.encode(), token=S, headers=GEDCOM_TYPE),
+               201, "import the export").json()
+    assert list(r) == ["import_id", "persons", "relationships", "parent_links", "issues",
+                       "issues_total"], r
+    assert (r["persons"], r["relationships"], r["parent_links"], r["issues"], r["issues_total"]) == \
+        (3, 1, 1, [], 0), r  # one link: Kid and the family of Ann and Bob
+    assert ctx.one("SELECT count(*) FROM family.person") == before + 3
+    got = ctx.q("""SELECT p.first_name, p.father_rank, p.mother_rank, f.first_name, f.death_date
+                     FROM family.gedcom_xref AS x JOIN family.person AS p ON p.id = x.person_id
+                     JOIN family.person AS f ON f.id = p.father_id
+                    WHERE x.import_id = %s""", (r["import_id"],))
+    assert got == [("Kid", 4, 2, "Ann", "ABT 1990")], got
+
+    # Every media type the route takes; any other is 415.
+    small = b"0 HEAD\n0 @I1@ INDI\n1 NAME Typed /Test/\n0 TRLR\n"
+    for media in ("text/vnd.familysearch.gedcom", "application/x-gedcom",
+                  "text/plain; charset=utf-8", "application/octet-stream", "TEXT/PLAIN"):
+        expect(call(svc, "POST", "/api/imports", raw=small, token=S,
+                    headers={"Content-Type": media}), 201, media)
+    for media in ("application/json", "image/png", "text/vnd.familysearch.gedcomx"):
+        r = expect(call(svc, "POST", "/api/imports", raw=small, token=S,
+                        headers={"Content-Type": media}), 415, media)
+        assert not problem_errors(r), problem_errors(r)
+    # Not GEDCOM: 422 naming the line, nothing imported; an empty body too.
+    imports = ctx.one("SELECT count(*) FROM family.gedcom_import")
+    r = expect(call(svc, "POST", "/api/imports", raw=b"0 HEAD\n0 @I1@ INDI\nx NAME\n0 TRLR\n",
+                    token=S, headers=GEDCOM_TYPE), 422, "not GEDCOM")
+    assert "line 3" in r.json()["detail"] and not problem_errors(r), (r.json(), problem_errors(r))
+    expect(call(svc, "POST", "/api/imports", raw=b"", token=S, headers=GEDCOM_TYPE), 422, "empty")
+    assert ctx.one("SELECT count(*) FROM family.gedcom_import") == imports
+    # What is skipped: listed, the first 100 of them, and their total.
+    lines = ["0 HEAD\n1 GEDC\n2 VERS 7.0"] + [f"0 @I{i}@ INDI\n1 FAMC @NONE@" for i in range(150)] + \
+        ["0 TRLR", ""]
+    r = expect(call(svc, "POST", "/api/imports", raw="\n".join(lines).encode(), token=S,
+                    headers=GEDCOM_TYPE), 201, "issues").json()
+    assert (r["persons"], len(r["issues"]), r["issues_total"]) == (150, 100, 150), r
+    assert r["issues"][0] == {"line": 5, "xref": "I0", "severity": "error",
+                              "message": "FAMC @NONE@ is no FAM of the file: the link is not imported"}, r
+    assert [x["line"] for x in r["issues"]] == sorted(x["line"] for x in r["issues"])
+    # A file over 64 KiB (the JSON routes' limit) is taken; one over
+    # FAMILY_WEB_IMPORT_MB is 413, announced or not, and nothing is imported.
+    svc1 = Service("import-1mb", {"FAMILY_WEB_IMPORT_MB": "1"})
+    ctx.services.append(svc1)
+    svc1.wait_ready()
+    big = ["0 HEAD"] + [f"0 @I{i}@ INDI\n1 NAME Many /Persons/" for i in range(20000)] + ["0 TRLR", ""]
+    big = "\n".join(big).encode()
+    assert 64 * 1024 < len(big) < 1 << 20, len(big)
+    r = expect(call(svc1, "POST", "/api/imports", raw=big, token=S, headers=GEDCOM_TYPE), 201,
+               "a file of 600 KiB").json()
+    assert r["persons"] == 20000, r
+    imports = ctx.one("SELECT count(*) FROM family.gedcom_import")
+    huge = big + b"0 NOTE " + b"x" * (1 << 20) + b"\n"
+    r = expect(call(svc1, "POST", "/api/imports", raw=huge, token=S, headers=GEDCOM_TYPE), 413,
+               "over 1 MiB")
+    assert "FAMILY_WEB_IMPORT_MB" in r.json()["detail"], r
+    r = expect(call(svc, "POST", "/api/persons", raw=b'{"first_name": "' + b"a" * 70000 + b'"}',
+                    token=S), 413, "a JSON body over 64 KiB")
+    assert ctx.one("SELECT count(*) FROM family.gedcom_import") == imports
+    svc1.stop()
 
 
 def pager(host, port, path, token, seconds, out):
@@ -2951,7 +3112,7 @@ def ctx_account(cur, first):
 TESTS = [test_app_schema, test_account_migration, test_create_staff, test_system, test_matrix, test_children, test_cache,
          test_bad_input, test_race_paths, test_partner_race, test_notifications, test_token,
          test_login_throttle, test_partner_request_hides_accounts, test_login_flood, test_framing,
-         test_partner_inbox, test_password_change, test_cors, test_paging, test_search, test_genealogy, test_privacy, test_paging_load,
+         test_partner_inbox, test_password_change, test_cors, test_paging, test_search, test_genealogy, test_privacy, test_kinship, test_gedcom, test_paging_load,
          test_listener_kill, test_shutdown, test_process_errors, test_pool_exhausted,
          test_deadlock_retried, test_database_misconfigured, test_listener_down_write,
          test_listener_pings, test_trusted_proxy, test_drain_deadline, test_lock_timeout, test_restart, test_truncate]

@@ -99,21 +99,20 @@ Reply import(App& app, Call& call) {
     const std::string& file = call.request.body();
     if (file.empty()) throw invalid("The body is the GEDCOM file, and it is empty.");
     Reply reply;
-    try {
-        app.write([&](pqxx::work& t) {
-            t.exec(kImportTimeout);
-            std::int64_t id =
-                gedcom_import.one(t, pqxx::binarystring(file.data(), file.size()))[0].as<std::int64_t>();
-            reply.body = gedcom_imported.one(t, id)[0].c_str();
-        });
-    } catch (const pqxx::sql_error& e) {
-        if (e.sqlstate() != "22P02") throw;
-        // Our own words on where the file stops being GEDCOM: the line.
-        std::string why = e.what();
-        std::size_t at = why.find("nothing imported: ");
-        why = at == std::string::npos ? "" : why.substr(at + 18);
-        throw invalid("The file is not GEDCOM; nothing was imported: " + why.substr(0, why.find('\n')));
-    }
+    app.write([&](pqxx::work& t) {
+        t.exec(kImportTimeout);
+        std::int64_t id = 0;
+        try {
+            id = gedcom_import.one(t, pqxx::binarystring(file.data(), file.size()))[0].as<std::int64_t>();
+        } catch (const pqxx::sql_error& e) {
+            if (e.sqlstate() != "22P02") throw;
+            // Our own words on where the file stops being GEDCOM: the line.
+            std::string why = e.what();
+            why = why.substr(why.find("nothing imported: ") + 18);
+            throw invalid("The file is not GEDCOM; nothing was imported: " + why.substr(0, why.find('\n')));
+        }
+        reply.body = gedcom_imported.one(t, id)[0].c_str();
+    });
     reply.status = 201;
     return reply;
 }

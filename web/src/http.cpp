@@ -222,10 +222,8 @@ Outcome dispatch(App& app, const Request& request) {
         out.route = route->name;
         if (request.body().size() > route->max_body)
             throw Problem(413, "Content Too Large",
-                          route->max_body == kMaxBody
-                              ? "A request body holds at most 64 KiB."
-                              : "This body holds at most " + std::to_string(route->max_body >> 20) +
-                                    " MiB (FAMILY_WEB_IMPORT_MB).");
+                          "A request body here holds at most " +
+                              std::to_string(route->max_body >> 10) + " KiB.");
         if (route->access == Access::Loopback && !loopback(request))
             throw forbidden("This resource answers on loopback only.");
         Call call{request, params, std::nullopt};
