@@ -117,6 +117,21 @@ def test_requests_through_nginx():
     # A body over 64 KiB stops at nginx.
     status, _, _ = fetch(f"{NGINX}/api/persons", "POST", b"{" + b" " * 70000 + b"}", auth)
     assert status == 413, status
+    # A GEDCOM file of 2 MiB goes through (POST /api/imports takes up to
+    # FAMILY_WEB_IMPORT_MB, 64 MiB); one over that stops at nginx.
+    ged = "0 HEAD\n1 GEDC\n2 VERS 7.0\n" + "".join(
+        f"0 @I{i}@ INDI\n1 NAME Through /Nginx/\n1 BIRT\n2 PLAC {'x' * 40}\n" for i in range(25000)) \
+        + "0 TRLR\n"
+    assert len(ged) > 2 << 20, len(ged)
+    typed = dict(auth, **{"Content-Type": "text/vnd.familysearch.gedcom"})
+    status, _, body = fetch(f"{NGINX}/api/imports", "POST", ged.encode(), typed)
+    assert status == 201 and json.loads(body)["persons"] == 25000, (status, body[:300])
+    # (Announced, not sent: nginx answers on the Content-Length alone.)
+    with socket.create_connection(("127.0.0.1", PORTS["NGINX"]), timeout=10) as sock:
+        sock.sendall((f"POST /api/imports HTTP/1.1\r\nHost: x\r\nAuthorization: {auth['Authorization']}"
+                      f"\r\nContent-Type: text/plain\r\nContent-Length: {65 << 20}\r\n\r\n").encode())
+        answer = sock.recv(200)
+    assert answer.startswith(b"HTTP/1.1 413"), answer
     # Metrics are for loopback scrapers, not through the proxy.
     status, _, _ = fetch(f"{NGINX}/metrics")
     assert status == 404, status
@@ -206,10 +221,16 @@ def test_tree_page():
            account={"email": "clara@example.org", "password": "clara-secret"})
     person("s", "Oscar", "Lind", sex="M")
     person("k", "Ida", "Lind", sex="F", birth_date="2 JUN 1980")
-    for a, b, child in (("g1", "g2", "p1"), ("p1", "p2", "me"), ("s", "me", "k")):
-        api("POST", "/api/relationships", {"person_a": ids[a], "person_b": ids[b]}, staff)
+    person("u", "Paul", "Weston", sex="M")
+    person("c", "Rose", "Weston", sex="F")
+    for a, b, child in (("g1", "g2", "p1"), ("p1", "p2", "me"), ("s", "me", "k"),
+                        ("g1", "g2", "u")):
+        if child != "u":  # Henry's brother Paul: his parents are a couple already
+            api("POST", "/api/relationships", {"person_a": ids[a], "person_b": ids[b]}, staff)
         api("PATCH", f"/api/persons/{ids[child]}",
             {"father_id": ids[a], "father_rank": 4, "mother_id": ids[b], "mother_rank": 5}, staff)
+    # Rose, daughter of Paul (Henry's brother) alone: Clara's first cousin.
+    api("PATCH", f"/api/persons/{ids['c']}", {"father_id": ids["u"], "father_rank": 3}, staff)
 
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
@@ -259,6 +280,11 @@ def test_tree_page():
         for key in ("me", "p1", "p2", "g1", "g2", "s", "k"):
             assert node(ids[key]), f"{key} (person {ids[key]}) is not drawn"
         assert driver.find_element(By.CSS_SELECTOR, "#card h2").text == "Clara Weston"
+
+        def related():  # the card's "Related to you" line (family.kinship)
+            return driver.find_element(
+                By.XPATH, "//div[@id='card']//dt[.='Related to you']/following-sibling::dd[1]").text
+        assert related() == "you", related()
         check_screenshot(1280, "Clara Weston")
         check_screenshot(390, "Clara Weston")
         driver.set_window_size(1280, 900)
@@ -267,6 +293,7 @@ def test_tree_page():
                               node(ids["p1"])[0])
         centred_on(ids["p1"])
         assert driver.current_url.endswith(f"#/person/{ids['p1']}")
+        wait.until(lambda d: related() == "your father")
         assert node(ids["g1"]) and node(ids["me"]), "parents and child of Henry"
         # The keyboard: Enter on a person moves there too.
         driver.execute_script("arguments[0].focus()", node(ids["g2"])[0])
@@ -280,6 +307,11 @@ def test_tree_page():
         assert link.text.startswith("Agnes Brontë"), link.text
         driver.switch_to.active_element.send_keys(Keys.ENTER)  # the first result has focus
         centred_on(ids["g2"])
+        wait.until(lambda d: related() == "your grandmother")
+        # A cousin: through both grandparents.
+        driver.get(f"{NGINX}/#/person/{ids['c']}")
+        centred_on(ids["c"])
+        wait.until(lambda d: related() == "your first cousin, through Walter Weston and Agnes Brontë")
         # Nothing but the origin; no console error.
         origin = NGINX + "/"
         urls = set()
