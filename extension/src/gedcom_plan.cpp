@@ -546,7 +546,8 @@ class Planner {
 
     // A relationship per family with two partners. It ends at its divorce,
     // else when either partner's next relationship starts or either dies,
-    // whichever comes first; else it is current. A family marked _CURRENT
+    // whichever comes first; else it is current. Divorced on no known day,
+    // it ends then, or when it started if that is unknown too. A family marked _CURRENT
     // (by export_gedcom) is current unless divorced; one marked
     // _PARENTS_ONLY has no relationship when another family of the same two
     // has one (else its children's parents would be no couple).
@@ -601,6 +602,9 @@ class Planner {
             step();
             Pending& p = all[i];
             std::optional<Instant> end = p.divorce;
+            // Divorced, both times unknown: nothing to end it by but its
+            // start (as export_gedcom writes a relationship of no known time).
+            if (!end && p.divorced && !p.r.started.day) end = p.r.started;
             if (!end && !(p.f->current && !p.divorced)) {
                 for (int side : {0, 1}) {
                     int partner = side == 0 ? p.r.a : p.r.b;

@@ -314,6 +314,19 @@ BOOST_AUTO_TEST_CASE(gedcom_plan_extension_tags_of_families) {
     BOOST_TEST(l.issues() == issues, boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(gedcom_plan_divorced_at_no_known_time) {
+    // Divorced on no day, married on none: it ends when it starts (unknown),
+    // not when a later relationship of a partner starts.
+    Look l("0 @I1@ INDI\n0 @I2@ INDI\n0 @I3@ INDI\n"
+           "0 @F1@ FAM\n1 HUSB @I1@\n1 WIFE @I2@\n1 DIV Y\n"
+           "0 @F2@ FAM\n1 HUSB @I1@\n1 WIFE @I3@\n1 MARR\n2 DATE 1900\n");
+    BOOST_TEST_REQUIRE(l.plan.relationships.size() == 2u);
+    BOOST_TEST(day(l.plan.relationships[0].started) == "unknown");
+    BOOST_TEST_REQUIRE(l.plan.relationships[0].ended.has_value());
+    BOOST_TEST(day(*l.plan.relationships[0].ended) == "unknown");
+    BOOST_TEST(!l.plan.relationships[1].ended.has_value());
+}
+
 BOOST_AUTO_TEST_CASE(gedcom_plan_dates_with_phrases) {
     // GEDCOM 7's DATE with PHRASE: the date as written, or its words.
     Look l("0 @I1@ INDI\n1 BIRT\n2 DATE JULIAN 1 JAN 1700\n3 PHRASE @@#DJULIAN@ 1 JAN 1700\n"
