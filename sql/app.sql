@@ -198,10 +198,13 @@ $$;
 -- descendants within `depth` generations, with their partners) as `viewer`
 -- may see them: the sex and birth of the living are left out unless the
 -- viewer is staff, that person, their partner, an ancestor or a descendant
--- (as app.persons_json shows them). NULL for no such person.
+-- (as app.persons_json shows them). At most `most` persons (NULL: any
+-- number): past that, no file, and `persons` says how many it would hold.
+-- No row for no such person.
+DROP FUNCTION IF EXISTS app.gedcom_export(bigint, integer, bigint, boolean);
 CREATE OR REPLACE FUNCTION app.gedcom_export(person bigint, depth integer, viewer bigint,
-                                             staff boolean)
-    RETURNS text
+                                             staff boolean, most integer)
+    RETURNS TABLE (file text, persons bigint)
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
     AS $$
 WITH line AS (SELECT person AS id
@@ -210,16 +213,33 @@ WITH line AS (SELECT person AS id
      kept AS (SELECT id FROM line
               UNION SELECT r.person_b FROM line JOIN family.relationship AS r ON r.person_a = line.id
               UNION SELECT r.person_a FROM line JOIN family.relationship AS r ON r.person_b = line.id),
-     seen AS (SELECT viewer AS id
-              UNION SELECT a.person_id FROM family.ancestors(viewer) AS a
-              UNION SELECT d.person_id FROM family.descendants(viewer) AS d
-              UNION SELECT family.partner_of(viewer))
-SELECT family.export_gedcom(person, depth, CASE WHEN NOT staff THEN ARRAY(
-           SELECT p.id FROM family.person AS p JOIN kept AS k ON k.id = p.id
-            WHERE p.death_date IS NULL
-              AND (p.sex IS NOT NULL OR p.birth_date IS NOT NULL OR p.birth_place IS NOT NULL)
-              AND NOT EXISTS (SELECT 1 FROM seen WHERE seen.id = p.id)) END)
+     n AS (SELECT count(*) AS persons FROM kept)
+SELECT CASE WHEN most IS NULL OR n.persons <= most THEN family.export_gedcom(person, depth,
+           CASE WHEN NOT staff THEN ARRAY(
+               SELECT p.id FROM family.person AS p JOIN kept AS k ON k.id = p.id
+                WHERE p.death_date IS NULL
+                  AND (p.sex IS NOT NULL OR p.birth_date IS NOT NULL OR p.birth_place IS NOT NULL)
+                  AND NOT app.related(viewer, p.id)) END) END,
+       n.persons
+  FROM n
  WHERE EXISTS (SELECT 1 FROM family.person AS p WHERE p.id = person)
+$$;
+
+-- A kinship term without the sex it tells (family.kinship's words for a
+-- person whose sex the viewer may not see): "granddaughter" is
+-- "grandchild", "half-brother" "half-sibling", "great-aunt"... "great-uncle
+-- or great-aunt".
+CREATE OR REPLACE FUNCTION app.neutral_term(term text) RETURNS text
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+SELECT CASE
+    WHEN term ~ ' or ' THEN term
+    WHEN term ~ '(son|daughter)$' THEN regexp_replace(term, '(son|daughter)$', 'child')
+    WHEN term ~ '(father|mother)$' THEN regexp_replace(term, '(father|mother)$', 'parent')
+    WHEN term ~ '(brother|sister)$' THEN regexp_replace(term, '(brother|sister)$', 'sibling')
+    WHEN term ~ '(nephew|niece)$' THEN regexp_replace(term, '^(.*)(nephew|niece)$', '\1nephew or \1niece')
+    WHEN term ~ '(uncle|aunt)$' THEN regexp_replace(term, '^(.*)(uncle|aunt)$', '\1uncle or \1aunt')
+    ELSE term END
 $$;
 
 -- One person as `viewer` sees them; NULL for no such person.
@@ -548,7 +568,8 @@ GRANT EXECUTE ON FUNCTION family.add_person(text, text),
                           family.kinship(bigint, bigint),
                           family.export_gedcom(bigint, integer, bigint[]),
                           family.import_gedcom(bytea, integer),
-                          app.gedcom_export(bigint, integer, bigint, boolean),
+                          app.gedcom_export(bigint, integer, bigint, boolean, integer),
+                          app.neutral_term(text),
                           app.line_page(bigint, boolean, integer, bigint, integer, bigint, integer,
                                         bigint, boolean),
                           app.search_page(text, integer, text, text, bigint, integer, bigint,

@@ -321,9 +321,12 @@ std::string from_gedcom7(std::string_view date, std::string_view phrase) {
     if (phrase.empty()) return std::string(date);
     if (!date_error(phrase) && to_gedcom7(phrase) == Date7{std::string(date), std::string(phrase)})
         return std::string(phrase);
-    if (date.empty()) return "(" + std::string(phrase) + ")";
-    if (date_error(date) || range_keyword(upper(Parser(date).tokens().front()))) return std::string(date);
-    return "INT " + std::string(date) + " (" + std::string(phrase) + ")";
+    std::string words = date.empty() ? "(" + std::string(phrase) + ")"
+                        : date_error(date) || range_keyword(upper(Parser(date).tokens().front()))
+                            ? std::string(date)
+                            : "INT " + std::string(date) + " (" + std::string(phrase) + ")";
+    // A phrase 5.5.1 cannot hold (a ")" in it): the date alone.
+    return date_error(words) ? std::string(date) : words;
 }
 
 std::optional<std::string> date_error(std::string_view text) {

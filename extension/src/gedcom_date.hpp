@@ -64,7 +64,8 @@ Date7 to_gedcom7(std::string_view text);
 // The date a DATE payload and its PHRASE stand for, as family keeps it:
 // the phrase itself when it is the date as written (to_gedcom7 of it gives
 // them back), else "INT date (phrase)" for a single date, "(phrase)" without
-// a date, else the date alone. Not checked: date_error says whether it is one.
+// a date, else (a range, or a phrase with a ")") the date alone. Not
+// checked: date_error says whether it is one.
 std::string from_gedcom7(std::string_view date, std::string_view phrase);
 
 }  // namespace family::gedcom

@@ -41,10 +41,16 @@ class Out {
         s_.append(buf, std::to_chars(buf, buf + sizeof buf, n).ptr);
         return *this;
     }
-    // A line's payload: GEDCOM 7 doubles a leading @ (else it reads as a pointer).
+    // A line's payload: GEDCOM 7 doubles a leading @ (else it reads as a
+    // pointer). A control character (which only a row written before the
+    // names' rules of 0.4.0 can hold) becomes a space: a line break would
+    // start a line of its own.
     Out& payload(std::string_view v) {
         if (!v.empty() && v[0] == '@') s_ += '@';
-        s_.append(v);
+        return text(v);
+    }
+    Out& text(std::string_view v) {
+        for (char c : v) s_ += (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) ? ' ' : c;
         return *this;
     }
     Out& person(std::int64_t id) { return *this << "@I" << id << "@"; }
@@ -93,8 +99,7 @@ void Writer::person(const PersonRow& p) {
     for (int i = 0; i < kTexts; ++i) {
         std::string_view t = texts[i].value_or("");
         if (texts[i]) s.present |= static_cast<std::uint8_t>(1u << i);
-        // A name, place or date holds at most 200 characters: 800 bytes.
-        std::uint16_t length = static_cast<std::uint16_t>(t.size());
+        std::uint32_t length = static_cast<std::uint32_t>(t.size());  // a text is under 1 GB
         pool_.append(reinterpret_cast<const char*>(&length), sizeof length);
         pool_.append(t);
     }
@@ -126,7 +131,7 @@ void Writer::write(std::string_view version, const std::function<void(std::strin
         std::array<std::optional<std::string_view>, kTexts> out;
         std::size_t at = persons_[i].text;
         for (int k = 0; k < kTexts; ++k) {
-            std::uint16_t length;
+            std::uint32_t length;
             pool_.copy(reinterpret_cast<char*>(&length), sizeof length, at);
             at += sizeof length;
             if (persons_[i].present & (1u << k)) out[k] = std::string_view(pool_).substr(at, length);
@@ -179,8 +184,10 @@ void Writer::write(std::string_view version, const std::function<void(std::strin
         int lo = items[at].lo, hi = items[at].hi;
         std::size_t next_free = fams.size();
         for (std::size_t k = at; k < end && items[k].kind == 0; ++k) {
-            // Until children say otherwise: the man as HUSB when the woman is WIFE.
-            bool swap = sex(lo) == "F" && sex(hi) == "M";
+            // Until children say otherwise: the man as HUSB when the woman is
+            // WIFE, unless that would tell a withheld sex.
+            bool swap = sex(lo) == "F" && sex(hi) == "M" && !persons_[lo].withhold &&
+                        !persons_[hi].withhold;
             fams.push_back({swap ? hi : lo, swap ? lo : hi, items[k].ref, false});
         }
         const std::size_t relationships_end = fams.size();
@@ -277,7 +284,8 @@ void Writer::write(std::string_view version, const std::function<void(std::strin
         out.person(p.id) << " INDI\n";
         if (!t[kFirst]->empty() || !t[kLast]->empty()) {
             out << "1 NAME ";
-            out.payload(*t[kFirst]) << (t[kFirst]->empty() ? "/" : " /") << *t[kLast] << "/\n";
+            out.payload(*t[kFirst]) << (t[kFirst]->empty() ? "/" : " /");
+            out.text(*t[kLast]) << "/\n";
         }
         if (!p.withhold && t[kSex]) out << "1 SEX " << *t[kSex] << "\n";
         if (!p.withhold) event("BIRT", t[kBirthDate], t[kBirthPlace]);

@@ -70,7 +70,7 @@ class Writer {
   private:
     struct Stored {
         std::int64_t id, father, mother;
-        std::size_t text;  // offset in pool_ of its texts, each two bytes of length then the bytes
+        std::size_t text;  // offset in pool_ of its texts, each four bytes of length then the bytes
         std::uint8_t father_rank, mother_rank, present;  // present: bit per optional text
         bool withhold;
     };

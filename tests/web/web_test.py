@@ -2870,9 +2870,17 @@ def test_kinship(ctx):
     r = expect(call(svc, "GET", f"/api/persons/{me}/kinship/{cousin}", token=ctx.staff.token), 200,
                "staff").json()
     assert r["relations"][1]["ancestor"]["birth_date"] == "1950", r
+    # Her sex shows in the term only to those who may see it.
     r = expect(call(svc, "GET", f"/api/persons/{cousin}/kinship/{gma}", token=u.token), 200,
                "grandmother").json()
-    assert [(x["up"], x["down"], x["term"]) for x in r["relations"]] == [(2, 0, "grandmother")], r
+    assert [(x["up"], x["down"], x["term"]) for x in r["relations"]] == [(2, 0, "grandparent")], r
+    r = expect(call(svc, "GET", f"/api/persons/{cousin}/kinship/{gma}", token=ctx.staff.token),
+               200, "grandmother to staff").json()
+    assert [x["term"] for x in r["relations"]] == ["grandmother"], r
+    ctx.q("UPDATE family.person SET death_date = '2000' WHERE id = %s", (gma,))
+    r = expect(call(svc, "GET", f"/api/persons/{cousin}/kinship/{gma}", token=u.token), 200,
+               "grandmother, dead").json()
+    assert [x["term"] for x in r["relations"]] == ["grandmother"], r
     r = expect(call(svc, "GET", f"/api/persons/{me}/kinship/{me}", token=u.token), 200,
                "self").json()
     assert [(x["ancestor"]["id"], x["term"]) for x in r["relations"]] == [(me, "self")], r
@@ -2962,7 +2970,7 @@ def test_gedcom(ctx):
     assert [x["line"] for x in r["issues"]] == sorted(x["line"] for x in r["issues"])
     # A file over 64 KiB (the JSON routes' limit) is taken; one over
     # FAMILY_WEB_IMPORT_MB is 413, announced or not, and nothing is imported.
-    svc1 = Service("import-1mb", {"FAMILY_WEB_IMPORT_MB": "1"})
+    svc1 = Service("import-1mb", {"FAMILY_WEB_IMPORT_MB": "1", "FAMILY_WEB_GEDCOM_PERSONS": "2"})
     ctx.services.append(svc1)
     svc1.wait_ready()
     big = ["0 HEAD"] + [f"0 @I{i}@ INDI\n1 NAME Many /Persons/" for i in range(20000)] + ["0 TRLR", ""]
@@ -2979,7 +2987,29 @@ def test_gedcom(ctx):
     r = expect(call(svc, "POST", "/api/persons", raw=b'{"first_name": "' + b"a" * 70000 + b'"}',
                     token=S), 413, "a JSON body over 64 KiB")
     assert ctx.one("SELECT count(*) FROM family.gedcom_import") == imports
+    # A user's file holds FAMILY_WEB_GEDCOM_PERSONS at most (here 2); staff's any number.
+    r = expect(call(svc1, "GET", f"/api/persons/{kid}/gedcom", token=u.token), 422, "too many")
+    assert "3 persons, more than 2" in r.json()["detail"] and not problem_errors(r), r
+    expect(call(svc1, "GET", f"/api/persons/{kid}/gedcom?depth=0", token=u.token), 200, "1 person")
+    expect(call(svc1, "GET", f"/api/persons/{kid}/gedcom", token=S), 200, "staff")
     svc1.stop()
+    # Two imports at once; a third meanwhile is 503 (each holds its file).
+    lock = connect()
+    lock.autocommit = False
+    with lock.cursor() as cur:
+        cur.execute("LOCK TABLE family.gedcom_import IN ACCESS EXCLUSIVE MODE")
+        waiting = [in_thread(call, svc, "POST", "/api/imports", None, S, GEDCOM_TYPE, small)
+                   for _ in range(2)]
+        assert wait_lock_waiters(ctx, 2), "the two imports do not wait"
+        r = expect(call(svc, "POST", "/api/imports", raw=small, token=S, headers=GEDCOM_TYPE), 503,
+                   "a third import")
+        assert not problem_errors(r) or problem_errors(r) == ["status 503"], problem_errors(r)
+    lock.rollback()
+    lock.close()
+    for t, out in waiting:
+        t.join()
+        assert "value" in out and out["value"].status == 201, out
+    expect(call(svc, "POST", "/api/imports", raw=small, token=S, headers=GEDCOM_TYPE), 201, "after")
 
 
 def pager(host, port, path, token, seconds, out):

@@ -3,6 +3,7 @@
 // with the privacy of the living), and a GEDCOM file imported by staff
 // (family.import_gedcom).
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 
 #include "app.hpp"
@@ -17,17 +18,25 @@ const Statement missing_person{
     "SELECT x FROM unnest(ARRAY[$1::bigint, $2::bigint]) AS x"
     " WHERE NOT EXISTS (SELECT 1 FROM family.person AS p WHERE p.id = x) LIMIT 1"};
 // Each nearest common ancestor as viewer $3 (staff: $4) sees them, nearest
-// first; their ids.
+// first, and the term: without the sex it tells when the viewer may not
+// see $2's (privacy of the living, as app.persons_json decides).
 const Statement kinship{
     "kinship",
-    "WITH k AS MATERIALIZED (SELECT * FROM family.kinship($1, $2))"
+    "WITH k AS MATERIALIZED (SELECT * FROM family.kinship($1, $2)),"
+    "     hide AS (SELECT NOT $4 AND p.death_date IS NULL AND p.sex IS NOT NULL"
+    "                     AND NOT app.related($3, p.id) AS sex"
+    "                FROM family.person AS p WHERE p.id = $2)"
     "SELECT coalesce(string_agg('{\"ancestor\":' || j.json || ',\"up\":' || k.up || ',\"down\":'"
-    "                           || k.down || ',\"term\":' || to_json(k.term)::text || '}', ','"
-    "                           ORDER BY k.up + k.down, k.ancestor), ''),"
-    "       coalesce(string_agg(k.ancestor::text, ','), '')"
+    "                           || k.down || ',\"term\":' || to_json(CASE WHEN hide.sex"
+    "                           THEN app.neutral_term(k.term) ELSE k.term END)::text || '}', ','"
+    "                           ORDER BY k.up + k.down, k.ancestor), '')"
     "  FROM k JOIN app.persons_json(ARRAY(SELECT ancestor FROM k), $3, $4) AS j"
-    "    ON j.id = k.ancestor"};
-const Statement gedcom_export{"gedcom_export", "SELECT app.gedcom_export($1, $2, $3, $4)"};
+    "    ON j.id = k.ancestor CROSS JOIN hide"};
+const Statement gedcom_export{"gedcom_export", "SELECT * FROM app.gedcom_export($1, $2, $3, $4, $5)"};
+
+// Imports running at once: each holds its file, and more wait for none.
+constexpr int kMaxImports = 2;
+std::atomic<int> importing{0};
 const Statement gedcom_import{"gedcom_import", "SELECT family.import_gedcom($1)"};
 const Statement gedcom_imported{
     "gedcom_imported",
@@ -65,11 +74,18 @@ Reply gedcom(App& app, Call& call) {
         if (!n || *n > 100000) throw invalid("depth must be an integer from 0 to 100000.");
         depth = static_cast<int>(*n);
     }
+    // Staff export what they like; others a file of so many persons at most.
+    std::optional<int> most;
+    if (!call.user().is_staff) most = app.config.gedcom_persons;
     Reply reply;
     app.pool.transact([&](pqxx::work& t) {
-        pqxx::row r = gedcom_export.one(t, id, depth, call.user().person_id, call.user().is_staff);
-        if (r[0].is_null()) throw not_found("No person " + std::to_string(id) + ".");
-        reply.body = r[0].c_str();
+        pqxx::result r = gedcom_export(t, id, depth, call.user().person_id, call.user().is_staff, most);
+        if (r.empty()) throw not_found("No person " + std::to_string(id) + ".");
+        if (r[0][0].is_null())
+            throw invalid("The file would hold " + std::string(r[0][1].c_str()) +
+                          " persons, more than " + std::to_string(*most) +
+                          ": ask for fewer generations (depth).");
+        reply.body = r[0][0].c_str();
     });
     reply.content_type = "text/vnd.familysearch.gedcom";
     reply.headers.push_back(
@@ -98,6 +114,15 @@ Reply import(App& app, Call& call) {
                       "application/octet-stream.");
     const std::string& file = call.request.body();
     if (file.empty()) throw invalid("The body is the GEDCOM file, and it is empty.");
+    struct Slot {
+        Slot() {
+            if (++importing > kMaxImports) {
+                --importing;
+                throw unavailable("Two imports are running; retry when one has ended.");
+            }
+        }
+        ~Slot() { --importing; }
+    } slot;
     Reply reply;
     app.write([&](pqxx::work& t) {
         t.exec(kImportTimeout);
@@ -108,8 +133,9 @@ Reply import(App& app, Call& call) {
             if (e.sqlstate() != "22P02") throw;
             // Our own words on where the file stops being GEDCOM: the line.
             std::string why = e.what();
-            why = why.substr(why.find("nothing imported: ") + 18);
-            throw invalid("The file is not GEDCOM; nothing was imported: " + why.substr(0, why.find('\n')));
+            std::size_t at = why.find("nothing imported: ");
+            why = at == std::string::npos ? "" : ": " + why.substr(at + 18, why.find('\n', at) - at - 18);
+            throw invalid("The file is not GEDCOM; nothing was imported" + why);
         }
         reply.body = gedcom_imported.one(t, id)[0].c_str();
     });

@@ -44,6 +44,7 @@ struct Config {
     // Origins whose pages may call the API (CORS), lower case: "https://a.example".
     std::vector<std::string> cors_origins;
     int import_mb = 64;  // the largest GEDCOM file POST /api/imports takes
+    int gedcom_persons = 100000;  // the most persons of a file GET .../gedcom gives a user
 };
 // Reads FAMILY_WEB_* through `get`; throws std::invalid_argument naming the
 // variable for a value that is not allowed.

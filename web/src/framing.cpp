@@ -92,6 +92,7 @@ Framer::Reason Framer::check_head(std::uint64_t& body) const {
     if (!request_line(head.substr(0, eol))) return kRequestLine;
     body = 0;
     int lengths = 0;
+    bool authorized = false;
     while (eol != std::string_view::npos) {
         head.remove_prefix(eol + 2);
         eol = head.find("\r\n");
@@ -101,6 +102,7 @@ Framer::Reason Framer::check_head(std::uint64_t& body) const {
             return kHeaderLine;
         std::string_view name = line.substr(0, colon), value = trim(line.substr(colon + 1));
         if (same_name(name, "transfer-encoding")) return kTransferEncoding;
+        if (same_name(name, "authorization")) authorized = !value.empty();
         if (!same_name(name, "content-length")) continue;
         if (++lengths > 1) return kTwoLengths;
         if (value.empty() || value.size() > 15 ||
@@ -109,10 +111,11 @@ Framer::Reason Framer::check_head(std::uint64_t& body) const {
         body = std::stoull(std::string(value));
     }
     if (body <= kMaxAnnounced) return kNone;
-    // Only a GEDCOM file may be larger, up to its own limit.
+    // Only a GEDCOM file may be larger, up to its own limit, sent with a
+    // token (who holds none takes no upload's room).
     std::string_view line(head_.data(), head_.find("\r\n"));
     bool upload = line.rfind("POST /api/imports ", 0) == 0 || line.rfind("POST /api/imports?", 0) == 0;
-    if (!upload || body > upload_limit_) return kBodyTooLarge;
+    if (!upload || !authorized || body > upload_limit_) return kBodyTooLarge;
     return kNone;
 }
 

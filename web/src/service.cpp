@@ -116,6 +116,7 @@ Config config_from(const std::function<const char*(const char*)>& get) {
     }
     c.drain_seconds = number(get, "FAMILY_WEB_DRAIN_SECONDS", c.drain_seconds, 0, 3600);
     c.import_mb = number(get, "FAMILY_WEB_IMPORT_MB", c.import_mb, 1, 1000);
+    c.gedcom_persons = number(get, "FAMILY_WEB_GEDCOM_PERSONS", c.gedcom_persons, 1, 10000000);
     if (const char* v = get("FAMILY_WEB_CORS_ORIGINS"); v && *v) {
         // scheme://host[:port], nothing after: what a browser sends as Origin.
         static const std::regex origin(R"(https?://(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:[0-9]{1,5})?)");

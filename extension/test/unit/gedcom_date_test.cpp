@@ -188,4 +188,7 @@ BOOST_AUTO_TEST_CASE(gedcom_dates_in_gedcom_7) {
     // A range keeps its date; the phrase has no place in 5.5.1's spelling.
     BOOST_TEST(from_gedcom7("BET 1800 AND 1810", "in the 1800s") == "BET 1800 AND 1810");
     BOOST_TEST(from_gedcom7("not a date", "words") == "not a date");
+    // A phrase with ")" has no 5.5.1 spelling: the date stays.
+    BOOST_TEST(from_gedcom7("1850", "about (circa) then") == "1850");
+    BOOST_TEST(from_gedcom7("", "a) b") == "");
 }

@@ -299,6 +299,26 @@ BOOST_AUTO_TEST_CASE(gedcom_writer_children_both_ways_round) {
 BOOST_AUTO_TEST_CASE(gedcom_writer_withholds) {
     std::vector<P> persons{{1, "A", "", "F", "1 JAN 2000", "Here", std::nullopt, std::nullopt, 0, 0, 0, 0, true}};
     BOOST_TEST(write(persons, {}) == kHead + "0 @I1@ INDI\n1 NAME A //\n0 TRLR\n");
+    // A couple of a woman and a man: the man is HUSB, unless either's sex is
+    // withheld (their order would tell it).
+    std::vector<P> couple{{1, "W", "", "F"}, {2, "M", "", "M"}};
+    std::string shown = write(couple, {{1, 2, at(1900, 1, 1), std::nullopt}});
+    BOOST_TEST(shown.find("1 HUSB @I2@\n1 WIFE @I1@\n") != std::string::npos);
+    couple[0].withhold = true;
+    std::string hidden = write(couple, {{1, 2, at(1900, 1, 1), std::nullopt}});
+    BOOST_TEST(hidden.find("1 HUSB @I1@\n1 WIFE @I2@\n") != std::string::npos);
+    BOOST_TEST(hidden.find("1 SEX F") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(gedcom_writer_texts_older_rules_allowed) {
+    // A name of 70,000 bytes, and one with a line break (rows written
+    // before 0.4.0's rules): written whole, on one line.
+    std::vector<P> persons{{1, std::string(70000, 'x'), "Long"}, {2, "Two\nLines", "Tab\there"}};
+    std::string file = write(persons, {});
+    BOOST_TEST(file.find("1 NAME " + std::string(70000, 'x') + " /Long/\n") != std::string::npos);
+    BOOST_TEST(file.find("1 NAME Two Lines /Tab here/\n") != std::string::npos);
+    Plan plan = plan_import(file, 3);
+    BOOST_TEST(plan.persons.size() == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(gedcom_writer_in_pieces) {

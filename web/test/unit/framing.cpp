@@ -166,7 +166,7 @@ BOOST_AUTO_TEST_CASE(every_refusal_has_a_status_and_a_reason) {
 BOOST_AUTO_TEST_CASE(uploads_to_imports_only_and_two_at_once) {
     // A body over 1 MiB only for POST /api/imports, up to the upload limit.
     auto head = [](const char* line, std::uint64_t length) {
-        return std::string(line) + " HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+        return std::string(line) + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nContent-Length: " +
                std::to_string(length) + "\r\n\r\n";
     };
     const std::uint64_t mib = 1 << 20;
@@ -186,6 +186,11 @@ BOOST_AUTO_TEST_CASE(uploads_to_imports_only_and_two_at_once) {
     {
         Framer f(8 * mib);
         BOOST_TEST(refused(f, head("PUT /api/imports", 2 * mib)) == Framer::kBodyTooLarge);
+    }
+    {
+        Framer f(8 * mib);  // no token, no upload
+        BOOST_TEST(refused(f, "POST /api/imports HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n") ==
+                   Framer::kBodyTooLarge);
     }
     // Two uploads received at once; a third waits its turn (503) until one
     // has its body, or its connection goes.
