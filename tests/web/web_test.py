@@ -2844,6 +2844,13 @@ def test_privacy(ctx):
 GEDCOM_TYPE = {"Content-Type": "text/vnd.familysearch.gedcom"}
 
 
+def refused(svc, token, cases):
+    """Each (path, status): a GET answered with that status, as a problem."""
+    for path, status in cases:
+        r = expect(call(svc, "GET", path, token=token), status, path)
+        assert not problem_errors(r), (path, problem_errors(r))
+
+
 def test_kinship(ctx):
     """GET /api/persons/{id}/kinship/{other}: family.kinship with each
     nearest common ancestor as a PERSON (privacy of the living applied),
@@ -2887,12 +2894,10 @@ def test_kinship(ctx):
     r = expect(call(svc, "GET", f"/api/persons/{me}/kinship/{aunt}", token=u.token), 200,
                "by marriage only").json()
     assert r == {"relations": []}, r
-    for path, status in ((f"/api/persons/{10**15}/kinship/{me}", 404),
-                         (f"/api/persons/{me}/kinship/{10**15}", 404),
-                         (f"/api/persons/{me}/kinship/x", 404),
-                         (f"/api/persons/{me}/kinship/-1", 404)):
-        r = expect(call(svc, "GET", path, token=u.token), status, path)
-        assert not problem_errors(r), (path, problem_errors(r))
+    refused(svc, u.token, ((f"/api/persons/{10**15}/kinship/{me}", 404),
+                           (f"/api/persons/{me}/kinship/{10**15}", 404),
+                           (f"/api/persons/{me}/kinship/x", 404),
+                           (f"/api/persons/{me}/kinship/-1", 404)))
     assert str(10**15) in call(svc, "GET", f"/api/persons/{me}/kinship/{10**15}",
                                token=u.token).json()["detail"]
 
@@ -2920,12 +2925,10 @@ def test_gedcom(ctx):
     only = expect(call(svc, "GET", f"/api/persons/{kid}/gedcom?depth=0", token=u.token), 200,
                   "depth 0").body.decode()
     assert f"0 @I{kid}@ INDI" in only and f"@I{a}@" not in only, only
-    for path, status in ((f"/api/persons/{10**15}/gedcom", 404),
-                         (f"/api/persons/{kid}/gedcom?depth=-1", 422),
-                         (f"/api/persons/{kid}/gedcom?depth=x", 422),
-                         (f"/api/persons/{kid}/gedcom?depth=100001", 422)):
-        r = expect(call(svc, "GET", path, token=u.token), status, path)
-        assert not problem_errors(r), (path, problem_errors(r))
+    refused(svc, u.token, ((f"/api/persons/{10**15}/gedcom", 404),
+                           (f"/api/persons/{kid}/gedcom?depth=-1", 422),
+                           (f"/api/persons/{kid}/gedcom?depth=x", 422),
+                           (f"/api/persons/{kid}/gedcom?depth=100001", 422)))
 
     # The export imported: three more persons, the same links and ranks.
     before = ctx.one("SELECT count(*) FROM family.person")
