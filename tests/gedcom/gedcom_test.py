@@ -209,6 +209,72 @@ def facts(conn, import_id, rename=None):
     return persons, couples
 
 
+# GEDCOM 7.0's line grammar and the structures export_gedcom may write:
+# each tag and the tags allowed under it (written from the GEDCOM 7.0
+# specification, not from the writer).
+LINE7 = re.compile(r"^(0|[1-9][0-9]*) (?:(@[A-Z0-9_]+@) )?([A-Z_][A-Z0-9_]*)(?: (.*))?$")
+UNDER = {
+    None: {"HEAD", "INDI", "FAM", "TRLR"},
+    "HEAD": {"GEDC", "SCHMA", "SOUR"}, "HEAD.GEDC": {"VERS"}, "HEAD.SCHMA": {"TAG"},
+    "HEAD.SOUR": {"VERS", "NAME"},
+    "INDI": {"NAME", "SEX", "BIRT", "DEAT", "FAMC", "FAMS"},
+    "INDI.BIRT": {"DATE", "PLAC"}, "INDI.DEAT": {"DATE", "PLAC"},
+    "INDI.BIRT.DATE": {"TIME", "PHRASE"}, "INDI.DEAT.DATE": {"TIME", "PHRASE"},
+    "INDI.FAMC": {"_FATHER_RANK", "_MOTHER_RANK"},
+    "FAM": {"HUSB", "WIFE", "CHIL", "MARR", "DIV", "_CURRENT", "_PARENTS_ONLY"},
+    "FAM.MARR": {"DATE"}, "FAM.DIV": {"DATE"}, "FAM.MARR.DATE": {"TIME"}, "FAM.DIV.DATE": {"TIME"},
+}
+# GEDCOM 7's DATE payload (no 5.5.1 escapes, dual years, B.C. or INT).
+DATE7 = re.compile(r"^((?:(?:GREGORIAN|JULIAN|FRENCH_R|HEBREW) )?(?:(?:\d{1,2} )?[A-Z]{3,4} )?\d+(?: BCE)?)$")
+RANGE7 = re.compile(r"^(?:(?:BEF|AFT|ABT|CAL|EST|TO) (.+)|FROM (.+?)(?: TO (.+))?|BET (.+) AND (.+))$")
+
+
+def check_gedcom7(text):
+    """The file's shape against GEDCOM 7.0: HEAD first and TRLR last, levels
+    one deeper at most, xrefs and tags as the grammar has them, every
+    structure where 7.0 (or HEAD.SCHMA, for ours) allows it, every pointer
+    to a record of the file, dates in 7.0's grammar, times as hh:mm:ss."""
+    lines = text.split("\n")
+    assert lines[-1] == "" and lines[0] == "0 HEAD" and lines[-2] == "0 TRLR", (lines[:2], lines[-3:])
+    path, records, pointers, declared = [], set(), [], set()
+    for n, line in enumerate(lines[:-1], 1):
+        m = LINE7.match(line)
+        assert m, f"line {n} breaks GEDCOM 7's grammar: {line!r}"
+        level, xref, tag, value = int(m[1]), m[2], m[3], m[4]
+        assert level <= len(path), f"line {n} skips a level: {line!r}"
+        path = path[:level]
+        parent = ".".join(path) or None
+        assert tag in UNDER.get(parent, ()), f"line {n}: {tag} under {parent}"
+        assert level == 0 or xref is None, f"line {n}: an xref below level 0"
+        if xref:
+            records.add(xref)
+        if tag.startswith("_") and parent != "HEAD.SCHMA":
+            assert tag in declared, f"line {n}: {tag} not in HEAD.SCHMA"
+        if parent == "HEAD.SCHMA":
+            name, uri = value.split(" ", 1)
+            assert name.startswith("_") and re.match(r"^https?://\S+$", uri), line
+            declared.add(name)
+        if tag in ("FAMC", "FAMS", "HUSB", "WIFE", "CHIL"):
+            assert re.match(r"^@[A-Z0-9_]+@$", value or ""), f"line {n}: pointer {value!r}"
+            pointers.append((n, value))
+        if tag == "SEX":
+            assert value in ("M", "F", "X", "U"), line
+        if tag in ("_FATHER_RANK", "_MOTHER_RANK"):
+            assert value in "12345" and len(value) == 1, line
+        if tag == "DATE" and value:
+            r = RANGE7.match(value)
+            for part in ([g for g in r.groups() if g] if r else [value]):
+                assert DATE7.match(part), f"line {n}: DATE {value!r} is not GEDCOM 7"
+        if tag == "TIME":
+            assert re.match(r"^\d\d:\d\d:\d\d(\.\d+)?Z$", value), line
+        if value and value.startswith("@") and tag not in ("FAMC", "FAMS", "HUSB", "WIFE", "CHIL"):
+            assert value.startswith("@@"), f"line {n}: a text starting with @ not escaped"
+        path.append(tag)
+    for n, pointer in pointers:
+        assert pointer in records, f"line {n} points to {pointer}, no record of the file"
+    return len(records)
+
+
 def test_round_trips(conn):
     """Each real file imported, exported (family.export_gedcom) and the
     export imported again: the same persons (names, sex, dates, places),
@@ -219,7 +285,9 @@ def test_round_trips(conn):
         # Back to the first import's xref through the person's id.
         xref_of = dict(q(conn, "SELECT 'I' || person_id, xref FROM family.gedcom_xref"
                                " WHERE import_id = %s", (first,)))
-        exported = q(conn, "SELECT family.export_gedcom()")[0][0].encode()
+        text = q(conn, "SELECT family.export_gedcom()")[0][0]
+        check_gedcom7(text)
+        exported = text.encode()
         second, again = import_file(conn, exported)
         assert again["issues"] == 0, (name, q(conn, "SELECT line, message FROM family.gedcom_issue"
                                                     " WHERE import_id = %s LIMIT 5", (second,)))
@@ -288,6 +356,7 @@ def test_charsets(conn):
     want = seen["UTF-8"]
     for name, got in seen.items():
         assert got == want, (name, got, want)
+    check_gedcom7(q(conn, "SELECT family.export_gedcom()")[0][0])
     persons = {p[0]: p for p in want[0][0]}
     # F3 names two WIFEs (a same-sex couple as GEDCOM 5 writes it): the
     # second is read past (an issue); Kim's birth family is F3.
@@ -318,8 +387,9 @@ def test_deep_line(conn):
                         JOIN family.person AS p ON p.id = x.person_id
                        WHERE x.import_id = %s AND x.xref = %s""", (import_id, f"L{n - 1}"))[0][0] == n - 1
     assert q(conn, "SELECT family.repair()")[0][0] == 0
-    exported = q(conn, "SELECT family.export_gedcom()")[0][0].encode()
-    _, again = import_file(conn, exported)
+    text = q(conn, "SELECT family.export_gedcom()")[0][0]
+    assert check_gedcom7(text) == 2 * n - 1  # the persons and the families
+    _, again = import_file(conn, text.encode())
     assert (again["persons"], again["parent_links"], again["issues"]) == (n, n - 1, 0), again
 
 
