@@ -148,6 +148,7 @@ class Parser {
 
     void phrase() {
         std::string_view p = next();
+        if (p.front() != '(') throw std::string("a phrase is in parentheses");
         if (p.size() < 2 || p.back() != ')') throw std::string("a phrase ends with \")\"");
         if (p.size() == 2) throw std::string("a phrase holds text");
     }

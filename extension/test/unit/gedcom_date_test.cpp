@@ -58,6 +58,7 @@ BOOST_AUTO_TEST_CASE(what_is_not_a_gedcom_date) {
                             " ",
                             "yesterday",
                             "12/03/1850",
+                            "INT 1850 about then)",  // a phrase without its "(" (found by the fuzzer)
                             "1850-03-12",
                             "31 FEB 1850",
                             "29 FEB 1900",
@@ -172,6 +173,7 @@ BOOST_AUTO_TEST_CASE(gedcom_dates_in_gedcom_7) {
     is("@#DHEBREW@ 1 TSH 5000", {"HEBREW 1 TSH 5000", "@#DHEBREW@ 1 TSH 5000"});
     is("12 MAR 1699/00", {"12 MAR 1700", "12 MAR 1699/00"});
     is("44 B.C.", {"44 BCE", "44 B.C."});
+    is("MAR 9999/00", {"MAR 10000", "MAR 9999/00"});  // GEDCOM 7 years have any length
     is("@#DROMAN@ 12", {"", "@#DROMAN@ 12"});
     is("@#DUNKNOWN@ 1850", {"", "@#DUNKNOWN@ 1850"});
 
@@ -179,6 +181,7 @@ BOOST_AUTO_TEST_CASE(gedcom_dates_in_gedcom_7) {
     BOOST_TEST(from_gedcom7("12 MAR 1850", "") == "12 MAR 1850");
     BOOST_TEST(from_gedcom7("JULIAN 1 JAN 1700", "@#DJULIAN@ 1 JAN 1700") == "@#DJULIAN@ 1 JAN 1700");
     BOOST_TEST(from_gedcom7("ABT 1850", "abt  1850") == "abt  1850");
+    BOOST_TEST(from_gedcom7("MAR 10000", "MAR 9999/00") == "MAR 9999/00");
     BOOST_TEST(from_gedcom7("", "@#DROMAN@ 12") == "@#DROMAN@ 12");
     BOOST_TEST(from_gedcom7("1850", "about then") == "INT 1850 (about then)");
     BOOST_TEST(from_gedcom7("30 JAN 1649", "30 January 1648/49") == "INT 30 JAN 1649 (30 January 1648/49)");

@@ -33,7 +33,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         family::gedcom::Date7 seven = family::gedcom::to_gedcom7(text);
         if (!seven.date.empty()) {
-            if (family::gedcom::date_error(seven.date)) std::abort();
+            // Ours, but for a dual year's second year past 9999 (GEDCOM 7
+            // has years of any length); then the phrase brings it back.
+            if (family::gedcom::date_error(seven.date) && seven.phrase.empty()) std::abort();
             for (char c : seven.date)
                 if (std::islower(static_cast<unsigned char>(c)) || c == '@' || c == '/' || c == '(')
                     std::abort();
@@ -41,7 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         std::string back = family::gedcom::from_gedcom7(seven.date, seven.phrase);
         if (family::gedcom::date_error(back)) std::abort();
-        if (family::gedcom::first_day(back) != family::gedcom::first_day(text)) std::abort();
+        if (!(family::gedcom::first_day(back) == family::gedcom::first_day(text))) std::abort();
         if (text.find('(') == std::string::npos && back != text) std::abort();
     }
     return 0;
