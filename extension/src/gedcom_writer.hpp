@@ -65,7 +65,6 @@ class Writer {
                void (*tick)() = nullptr);
     // The file whole.
     std::string write(std::string_view version, void (*tick)() = nullptr);
-    std::size_t persons() const { return persons_.size(); }
 
   private:
     struct Stored {

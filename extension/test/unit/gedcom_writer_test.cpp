@@ -281,6 +281,22 @@ BOOST_AUTO_TEST_CASE(gedcom_writer_round_trips) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(gedcom_writer_a_couple_twice_from_no_known_time) {
+    // The same two, twice, both from -infinity: the FAMs in the order the
+    // relationships were given; the first ended (DIV Y: at its start), the
+    // second current.
+    std::vector<P> persons{{1, "A", ""}, {2, "B", ""}};
+    Moment never{Moment::Kind::MinusInfinity};
+    std::string file = write(persons, {{1, 2, never, never}, {2, 1, never, std::nullopt}});
+    BOOST_TEST(file.find("0 @F1@ FAM\n1 HUSB @I1@\n1 WIFE @I2@\n1 DIV Y\n"
+                         "0 @F2@ FAM\n1 HUSB @I1@\n1 WIFE @I2@\n1 _CURRENT\n") != std::string::npos,
+               file);
+    Plan plan = plan_import(file, 3);
+    BOOST_TEST_REQUIRE(plan.relationships.size() == 2u);
+    BOOST_TEST((plan.relationships[0].ended && !plan.relationships[0].ended->day));
+    BOOST_TEST(!plan.relationships[1].ended);
+}
+
 BOOST_AUTO_TEST_CASE(gedcom_writer_children_both_ways_round) {
     // Two children of one couple, each with the other as father, and one
     // relationship: the second child's FAM carries no relationship.
