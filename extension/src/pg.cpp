@@ -172,6 +172,15 @@ bool lock_row(Relation table, TupleTableSlot* slot, Oid index_oid, const int64* 
     IndexScanDesc scan = begin_scan(table, index, snapshot, keys, nkeys);
     bool found = false;
     while (!found && index_getnext_slot(scan, ForwardScanDirection, slot)) {
+        // A row this transaction inserted: no other one sees it, so none
+        // can lock, change or delete it before this one ends; a lock would
+        // hold nothing back (an import's parents, a statement's earlier rows).
+        bool should_free = false;
+        HeapTuple tuple = ExecFetchSlotHeapTuple(slot, false, &should_free);
+        if (TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmin(tuple->t_data))) {
+            found = !accept.test || accept.test(slot, accept.arg);
+            continue;
+        }
         TM_FailureData failure;
         ItemPointerData tid = slot->tts_tid;
         // As ExecLockRows: at READ COMMITTED the latest version is locked
