@@ -34,40 +34,6 @@ using rules::couple_of;
 using rules::RowLinks;
 
 // Attribute numbers of family.person, looked up by name.
-struct PersonColumns {
-    int id, father_id, mother_id, father_rank, mother_rank, generation, rank, sums, counts,
-        updated_at;
-    explicit PersonColumns(Relation d)
-        : id(column(d, "id")),
-          father_id(column(d, "father_id")),
-          mother_id(column(d, "mother_id")),
-          father_rank(column(d, "father_rank")),
-          mother_rank(column(d, "mother_rank")),
-          generation(column(d, "generation")),
-          rank(column(d, "ancestor_relationship_rank")),
-          sums(column(d, "link_rank_sums")),
-          counts(column(d, "link_counts")),
-          updated_at(column(d, "updated_at")) {}
-};
-
-// The columns of family.person, looked up once (every row of every write
-// needs them) and again after any change to the table's definition.
-std::optional<PersonColumns> columns;
-Oid columns_table = InvalidOid;
-
-void forget_columns(Datum, Oid table) {
-    if (table == InvalidOid || table == columns_table) columns.reset();
-}
-
-const PersonColumns& columns_of(Relation table) {
-    if (!columns || columns_table != RelationGetRelid(table)) {
-        columns.reset();
-        columns.emplace(table);
-        columns_table = RelationGetRelid(table);
-    }
-    return *columns;
-}
-
 std::optional<int64> attr_int(HeapTuple t, TupleDesc d, int col) {
     bool isnull = false;
     Datum v = heap_getattr(t, col, d, &isnull);

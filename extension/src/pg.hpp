@@ -278,7 +278,6 @@ Datum int64_array(const std::vector<int64>& values);
 Datum float8_array(const std::vector<double>& values);
 Datum int32_array(const std::vector<int32>& values);
 Datum nullable_int64_array(const std::vector<std::optional<int64>>& values);
-Datum nullable_float8_array(const std::vector<std::optional<double>>& values);
 Datum text_array(const std::vector<std::string>& values);
 Datum text_datum(const std::string& value);
 
@@ -294,7 +293,20 @@ std::string database_name();
 // cached copies of them.
 void notify_changed(const std::vector<int64>& persons);
 
-// Derived values for one set-wise UPDATE; persons' vectors are slices
+// The attribute numbers of family.person's columns.
+struct PersonColumns {
+    int id, father_id, mother_id, father_rank, mother_rank, generation, rank, sums, counts,
+        updated_at;
+    explicit PersonColumns(Relation d);
+};
+
+// The columns of family.person, looked up once (every row of every write
+// needs them) and again after any change to the table's definition
+// (forget_columns, a relcache callback). A reference valid until then.
+const PersonColumns& columns_of(Relation table);
+void forget_columns(Datum, Oid table);
+
+// Derived values for one set-wise write; persons' vectors are slices
 // [lo, hi] of two shared arrays.
 class DerivedBatch {
   public:
@@ -302,11 +314,17 @@ class DerivedBatch {
     std::size_t size() const { return ids_.size(); }
     // Writes the values that differ from the stored ones, for rows whose
     // links are still those given (else the row changed concurrently and is
-    // left alone), with the triggers' bookkeeping bypassed. Returns the ids
-    // of the rows written.
+    // left alone). Row by row, as logical replication applies a change: each
+    // row found through the primary key, locked as an UPDATE locks it, then
+    // written with its constraints, indexes and row triggers (ours lets it
+    // through), but no statement triggers: no transition tables to fill and
+    // read back for rows whose links did not change. Returns the ids of the
+    // rows written.
     std::vector<int64> write();
 
   private:
+    static void write_rows(const DerivedBatch* batch, Relation table, const PersonColumns* c,
+                           std::vector<int64>* written);
     std::vector<int64> ids_;
     std::vector<std::optional<int64>> fathers_, mothers_, father_ranks_, mother_ranks_;
     std::vector<int32> generations_, lo_, hi_;
