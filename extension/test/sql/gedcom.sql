@@ -93,6 +93,7 @@ SET client_min_messages = warning;
 
 -- Not GEDCOM: nothing imported, 22P02 naming the line.
 SELECT count(*) AS imports_before FROM family.gedcom_import \gset
+\set VERBOSITY terse
 SELECT family.import_gedcom(convert_to('<html><body>family</body></html>', 'UTF8'));
 SELECT family.import_gedcom(convert_to(E'0 HEAD\n1 CHAR IBMPC\n0 TRLR\n', 'UTF8'));
 SELECT family.import_gedcom(convert_to(E'0 HEAD\n0 @I1@ INDI\n2 NAME x\n0 TRLR\n', 'UTF8'));
@@ -154,3 +155,20 @@ SELECT family.import_gedcom(convert_to(E'0 HEAD\n0 TRLR\n', 'UTF8'));
 RESET ROLE;
 REVOKE USAGE ON SCHEMA family FROM gedcom_stranger;
 DROP ROLE gedcom_stranger;
+
+-- A write the import makes that fails (here a user's trigger refusing a
+-- name) fails the whole import: no person, no record of it stays.
+CREATE FUNCTION public.refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'no Boom here';
+END $$;
+CREATE TRIGGER refuse_boom BEFORE INSERT ON family.person
+    FOR EACH ROW WHEN (NEW.first_name = 'Boom') EXECUTE FUNCTION public.refuse_boom();
+SELECT count(*) AS imports_before FROM family.gedcom_import \gset
+\set VERBOSITY terse
+SELECT family.import_gedcom(convert_to(E'0 HEAD\n0 @B1@ INDI\n1 NAME Ann /Quorvath/\n0 @B2@ INDI\n1 NAME Boom /Quorvath/\n0 TRLR\n', 'UTF8'));
+\set VERBOSITY default
+SELECT count(*) - :imports_before AS imports_added FROM family.gedcom_import;
+SELECT count(*) AS quorvaths FROM family.person WHERE last_name = 'Quorvath';
+DROP TRIGGER refuse_boom ON family.person;
+DROP FUNCTION public.refuse_boom();

@@ -167,5 +167,30 @@ SELECT pg_temp.fails('UPDATE family.person SET father_rank = 4 WHERE id = 3');
 DROP TRIGGER meddle ON family.person;
 DROP FUNCTION public.meddle();
 SELECT id, father_rank, generation FROM family.person WHERE id IN (3, 5) ORDER BY id;
+-- Statement triggers run for statements: a user's sees the row of the rank
+-- change, not the descendants the extension rewrites without a statement
+-- (a row trigger sees those).
+CREATE TABLE public.seen (kind text, n bigint);
+CREATE FUNCTION public.count_statement() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.seen SELECT 'statement', count(*) FROM changed;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION public.count_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.seen VALUES ('row', NEW.id);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER count_statement AFTER UPDATE ON family.person REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION public.count_statement();
+CREATE TRIGGER count_row AFTER UPDATE ON family.person
+    FOR EACH ROW EXECUTE FUNCTION public.count_row();
+UPDATE family.person SET father_rank = 2 WHERE id = 3;
+SELECT kind, n FROM public.seen ORDER BY kind, n;
+DROP TABLE public.seen;
+DROP TRIGGER count_statement ON family.person;
+DROP TRIGGER count_row ON family.person;
+DROP FUNCTION public.count_statement();
+DROP FUNCTION public.count_row();
 SELECT count(*) AS wrong_ranks FROM family.person
  WHERE ancestor_relationship_rank IS DISTINCT FROM family.compute_ancestor_rank(id);
