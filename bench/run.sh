@@ -6,6 +6,7 @@
 #   FAMILY_BENCH_ONLY=check  only the consistency check's benchmarks
 #   FAMILY_BENCH_ONLY=import only the GEDCOM import and export (against plain COPY)
 #   FAMILY_BENCH_ONLY=kinship   only kinship on random pairs
+#   FAMILY_BENCH_SKIP="import kinship"  leave these out (at 10M persons, say)
 # Then the REST service's benchmarks (bench/web.sh, a cluster of their own).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +23,7 @@ trap '"$top/scripts/cluster.sh" stop "$dir"' EXIT
 reuse=()
 [ -n "${FAMILY_BENCH_REUSE:-}" ] && reuse=(--reuse)
 [ -n "${FAMILY_BENCH_ONLY:-}" ] && reuse+=(--only "$FAMILY_BENCH_ONLY")
+for skip in ${FAMILY_BENCH_SKIP:-}; do reuse+=(--skip "$skip"); done
 /usr/bin/python3 "$top/bench/bench.py" "host=$dir port=$port user=postgres dbname=family" \
     --persons "${FAMILY_BENCH_PERSONS:-1000000}" "${reuse[@]}"
 if [ -z "${FAMILY_BENCH_ONLY:-}" ]; then
