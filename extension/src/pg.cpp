@@ -7,6 +7,9 @@ extern "C" {
 #include "commands/async.h"
 #include "commands/dbcommands.h"
 #include "executor/executor.h"
+#include "executor/nodeModifyTable.h"
+#include "catalog/pg_trigger.h"
+#include "parser/parse_func.h"
 #include "storage/proc.h"
 #include "utils/guc.h"
 #include "utils/fmgroids.h"
@@ -42,6 +45,8 @@ class InternalWrite {
         auto it = std::lower_bound(rows_.begin(), rows_.end(), id);
         return it != rows_.end() && *it == id ? it - rows_.begin() : -1;
     }
+    // The batch writes its rows without our row trigger: none may pass it.
+    void spend_all() { passed_.assign(passed_.size(), true); }
     bool pass(int64 id) {
         std::ptrdiff_t i = find(id);
         if (i < 0 || passed_[i]) return false;
@@ -658,6 +663,19 @@ void DerivedBatch::write_rows(const DerivedBatch* b, Relation table, const Perso
     EvalPlanQualInit(&epq, estate, nullptr, NIL, -1);
     AfterTriggerBeginQuery();
 
+    CheckCmdReplicaIdentity(table, CMD_UPDATE);
+    // Row triggers that run before an update, other than ours (which lets
+    // the batch's rows through).
+    Oid ours = LookupFuncName(list_make2(makeString(pstrdup("family")),
+                                         makeString(pstrdup("person_before_write"))),
+                              0, nullptr, true);
+    bool user_trigger = false;
+    for (int t = 0; target->ri_TrigDesc && t < target->ri_TrigDesc->numtriggers; ++t) {
+        const Trigger& trigger = target->ri_TrigDesc->triggers[t];
+        user_trigger |= TRIGGER_FOR_ROW(trigger.tgtype) && TRIGGER_FOR_BEFORE(trigger.tgtype) &&
+                        TRIGGER_FOR_UPDATE(trigger.tgtype) && trigger.tgfoid != ours;
+    }
+    if (!user_trigger) InternalWrite::current->spend_all();
     TupleDesc d = RelationGetDescr(table);
     TupleTableSlot* row = table_slot_create(table, &estate->es_tupleTable);
     TupleTableSlot* next = ExecInitExtraTupleSlot(estate, d, &TTSOpsVirtual);
@@ -697,13 +715,10 @@ void DerivedBatch::write_rows(const DerivedBatch* b, Relation table, const Perso
         bool found = index_getnext_slot(scan, ForwardScanDirection, row);
         MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
         if (!found || !wanted()) continue;
-        bool should_free = false;
-        HeapTuple tuple = ExecFetchSlotHeapTuple(row, false, &should_free);
-        if (!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmin(tuple->t_data))) {
-            // As an UPDATE locks a row it is about to write (the row trigger
-            // does, through GetTupleForTrigger): at READ COMMITTED the latest
-            // version, checked again if it is not the one read; with a fixed
-            // snapshot a change since it is a serialization failure.
+        // The latest version of the row, locked, at READ COMMITTED (with a
+        // fixed snapshot a change since it is a serialization failure); false
+        // if it is gone or no longer wanted.
+        auto lock_latest = [&] {
             TM_FailureData failure;
             ItemPointerData tid = row->tts_tid;
             TM_Result result = table_tuple_lock(
@@ -711,8 +726,7 @@ void DerivedBatch::write_rows(const DerivedBatch* b, Relation table, const Perso
                 LockWaitBlock, fixed ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &failure);
             switch (result) {
                 case TM_Ok:
-                    if (failure.traversed && !wanted()) continue;
-                    break;
+                    return !failure.traversed || wanted();
                 case TM_Updated:
                 case TM_Deleted:
                     if (fixed)
@@ -720,7 +734,7 @@ void DerivedBatch::write_rows(const DerivedBatch* b, Relation table, const Perso
                                 (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
                                  errmsg("could not serialize access due to concurrent %s",
                                         result == TM_Updated ? "update" : "delete")));
-                    continue;  // deleted meanwhile
+                    return false;  // deleted meanwhile
                 // LCOV_EXCL_START: TM_SelfModified, TM_Invisible, TM_BeingModified,
                 // TM_WouldBlock: not for a row this command found visible after
                 // CommandCounterIncrement(), locked with LockWaitBlock.
@@ -729,22 +743,71 @@ void DerivedBatch::write_rows(const DerivedBatch* b, Relation table, const Perso
                          static_cast<int>(result));
                     // LCOV_EXCL_STOP
             }
+        };
+        // The row with the derived values, checked as an UPDATE checks it.
+        auto compose = [&] {
+            slot_getallattrs(row);
+            ExecClearTuple(next);
+            std::copy(row->tts_values, row->tts_values + d->natts, next->tts_values);
+            std::copy(row->tts_isnull, row->tts_isnull + d->natts, next->tts_isnull);
+            next->tts_values[c->generation - 1] = Int32GetDatum(b->generations_[i]);
+            next->tts_isnull[c->rank - 1] = !b->ranks_[i];
+            next->tts_values[c->rank - 1] = Float8GetDatum(b->ranks_[i].value_or(0));
+            next->tts_values[c->sums - 1] = float8s(sums, depth);
+            next->tts_isnull[c->sums - 1] = false;
+            next->tts_values[c->counts - 1] = float8s(counts, depth);
+            next->tts_isnull[c->counts - 1] = false;
+            next->tts_values[c->updated_at - 1] = now;
+            next->tts_isnull[c->updated_at - 1] = false;
+            ExecStoreVirtualTuple(next);
+        };
+        auto check = [&] {
+            if (d->constr && d->constr->has_generated_stored)
+                ExecComputeStoredGenerated(target, estate, next, CMD_UPDATE);
+            if (d->constr) ExecConstraints(target, next, estate);
+        };
+        bool should_free = false;
+        HeapTuple tuple = ExecFetchSlotHeapTuple(row, false, &should_free);
+        bool own = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmin(tuple->t_data));
+        // A user's row trigger gets the row locked, as an UPDATE with row
+        // triggers locks it (GetTupleForTrigger). Without one, no lock first:
+        // the update waits for a concurrent writer of the row, and follows
+        // its change only if there is one.
+        if (user_trigger && !own && !lock_latest()) continue;
+        compose();
+        if (user_trigger && !ExecBRUpdateTriggers(estate, &epq, target, &row->tts_tid, nullptr,
+                                                  next, nullptr))
+            continue;  // the user's trigger skipped it
+        check();
+        bool done = false, update_indexes = false;
+        for (;;) {
+            TM_FailureData failure;
+            LockTupleMode mode;
+            ItemPointerData tid = row->tts_tid;
+            TM_Result result = table_tuple_update(table, &tid, next, estate->es_output_cid,
+                                                  snapshot, InvalidSnapshot, true, &failure,
+                                                  &mode, &update_indexes);
+            if (result == TM_Ok) {
+                done = true;
+                break;
+            }
+            // LCOV_EXCL_START: TM_SelfModified, TM_Invisible, TM_BeingModified,
+            // TM_WouldBlock: as for the lock above, not for a row found visible
+            // after CommandCounterIncrement(), written with wait.
+            if (result != TM_Updated && result != TM_Deleted)
+                elog(ERROR, "family: unexpected result %d writing a row",
+                     static_cast<int>(result));
+            // LCOV_EXCL_STOP
+            if (!lock_latest()) break;
+            compose();
+            check();
         }
-        slot_getallattrs(row);
-        ExecClearTuple(next);
-        std::copy(row->tts_values, row->tts_values + d->natts, next->tts_values);
-        std::copy(row->tts_isnull, row->tts_isnull + d->natts, next->tts_isnull);
-        next->tts_values[c->generation - 1] = Int32GetDatum(b->generations_[i]);
-        next->tts_isnull[c->rank - 1] = !b->ranks_[i];
-        next->tts_values[c->rank - 1] = Float8GetDatum(b->ranks_[i].value_or(0));
-        next->tts_values[c->sums - 1] = float8s(sums, depth);
-        next->tts_isnull[c->sums - 1] = false;
-        next->tts_values[c->counts - 1] = float8s(counts, depth);
-        next->tts_isnull[c->counts - 1] = false;
-        next->tts_values[c->updated_at - 1] = now;
-        next->tts_isnull[c->updated_at - 1] = false;
-        ExecStoreVirtualTuple(next);
-        ExecSimpleRelationUpdate(target, estate, &epq, row, next);
+        if (!done) continue;  // gone, or its links changed meanwhile
+        List* recheck = NIL;
+        if (target->ri_NumIndices > 0 && update_indexes)
+            recheck = ExecInsertIndexTuples(target, next, estate, true, false, nullptr, NIL);
+        ExecARUpdateTriggers(estate, target, nullptr, nullptr, &row->tts_tid, nullptr, next,
+                             recheck, nullptr, false);
         written->push_back(b->ids_[i]);
     }
     MemoryContextSwitchTo(estate->es_query_cxt);

@@ -315,11 +315,13 @@ class DerivedBatch {
     // Writes the values that differ from the stored ones, for rows whose
     // links are still those given (else the row changed concurrently and is
     // left alone). Row by row, as logical replication applies a change: each
-    // row found through the primary key, locked as an UPDATE locks it, then
-    // written with its constraints, indexes and row triggers (ours lets it
-    // through), but no statement triggers: no transition tables to fill and
-    // read back for rows whose links did not change. Returns the ids of the
-    // rows written.
+    // row found through the primary key and written with its constraints,
+    // indexes and row triggers, but no statement triggers: no transition
+    // tables to fill and read back for rows whose links did not change. Our
+    // BEFORE trigger is not called (it would let the row through): unless a
+    // user's BEFORE trigger is there, a row is not locked before its write
+    // (one WAL record, not two), and a concurrent change of it is followed
+    // as an UPDATE follows it. Returns the ids of the rows written.
     std::vector<int64> write();
 
   private:
@@ -341,8 +343,9 @@ void check_init();
 
 // The extension's own writes of derived values (a DerivedBatch): the person
 // triggers let them through without recomputing or propagating them. While
-// a batch writes, pass_internal_write(id) is true once for each of its rows
-// (its own write of it, which leaves the links as they were);
+// a batch writes with row triggers (a user's BEFORE UPDATE trigger is there;
+// else it does not call ours), pass_internal_write(id) is true once for each
+// of its rows (its own write of it, which leaves the links as they were);
 // internal_write_of(id) says whether the row is one of the batch's. Any
 // other write meanwhile (a user's trigger fired by the batch, writing any
 // row, the batch's own included) is checked as usual.

@@ -192,5 +192,43 @@ DROP TRIGGER count_statement ON family.person;
 DROP TRIGGER count_row ON family.person;
 DROP FUNCTION public.count_statement();
 DROP FUNCTION public.count_row();
+-- A user's BEFORE row trigger gets the extension's writes too, and may skip
+-- one (returning NULL): that row keeps its values until repair().
+CREATE TABLE public.seen (id bigint, generation int, rank float8);
+CREATE FUNCTION public.before_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.seen VALUES (NEW.id, NEW.generation, NEW.ancestor_relationship_rank);
+    RETURN CASE WHEN NEW.id = 9 THEN NULL ELSE NEW END;
+END $$;
+CREATE TRIGGER before_row BEFORE UPDATE ON family.person
+    FOR EACH ROW EXECUTE FUNCTION public.before_row();
+UPDATE family.person SET father_rank = 4 WHERE id = 8;
+SELECT id, generation, rank FROM public.seen ORDER BY id;
+SELECT id, ancestor_relationship_rank FROM family.person WHERE id IN (6, 8, 9) ORDER BY id;
+DROP TRIGGER before_row ON family.person;
+SELECT family.repair() AS repaired;
+-- With a user's BEFORE trigger in place, a user's trigger still cannot set a
+-- derived column of a row the extension writes.
+CREATE OR REPLACE FUNCTION public.before_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN NEW;
+END $$;
+CREATE TRIGGER before_row BEFORE UPDATE ON family.person
+    FOR EACH ROW EXECUTE FUNCTION public.before_row();
+CREATE FUNCTION public.meddle() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE family.person SET generation = 99 WHERE id = 9;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER meddle AFTER UPDATE ON family.person
+    FOR EACH ROW WHEN (NEW.id = 9 AND NEW.generation <> 99) EXECUTE FUNCTION public.meddle();
+SELECT pg_temp.fails('UPDATE family.person SET father_rank = 2 WHERE id = 8');
+DROP TRIGGER meddle ON family.person;
+DROP FUNCTION public.meddle();
+DROP TRIGGER before_row ON family.person;
+DROP FUNCTION public.before_row();
+DROP TABLE public.seen;
+SELECT count(*) AS wrong_ranks FROM family.person
+ WHERE ancestor_relationship_rank IS DISTINCT FROM family.compute_ancestor_rank(id);
 SELECT count(*) AS wrong_ranks FROM family.person
  WHERE ancestor_relationship_rank IS DISTINCT FROM family.compute_ancestor_rank(id);
