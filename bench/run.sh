@@ -7,10 +7,12 @@
 #   FAMILY_BENCH_ONLY=import only the GEDCOM import and export (against plain COPY)
 #   FAMILY_BENCH_ONLY=kinship   only kinship on random pairs
 #   FAMILY_BENCH_SKIP="import kinship"  leave these out (at 10M persons, say)
+#   FAMILY_BENCH_DIR      the cluster's directory (default .run/bench): one
+#                         per genealogy size keeps each for FAMILY_BENCH_REUSE
 # Then the REST service's benchmarks (bench/web.sh, a cluster of their own).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-dir="$top/.run/bench"
+dir="${FAMILY_BENCH_DIR:-$top/.run/bench}"
 PGBIN=/usr/lib/postgresql/15/bin
 port=$("$top/scripts/free-port.sh")
 "$top/scripts/cluster.sh" stop "$dir" 2>/dev/null || true
