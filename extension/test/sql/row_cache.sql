@@ -230,5 +230,13 @@ DROP FUNCTION public.before_row();
 DROP TABLE public.seen;
 SELECT count(*) AS wrong_ranks FROM family.person
  WHERE ancestor_relationship_rank IS DISTINCT FROM family.compute_ancestor_rank(id);
+-- A stored generated column of the user's follows the derived values the
+-- extension writes.
+ALTER TABLE family.person ADD COLUMN rank_x10 float8
+    GENERATED ALWAYS AS (round(ancestor_relationship_rank * 10)) STORED;
+UPDATE family.person SET father_rank = 5 WHERE id = 8;
+SELECT id, rank_x10, round(ancestor_relationship_rank * 10) AS expected
+  FROM family.person WHERE id IN (8, 9) ORDER BY id;
+ALTER TABLE family.person DROP COLUMN rank_x10;
 SELECT count(*) AS wrong_ranks FROM family.person
  WHERE ancestor_relationship_rank IS DISTINCT FROM family.compute_ancestor_rank(id);
