@@ -31,7 +31,7 @@ namespace {
 class InternalWrite {
   public:
     explicit InternalWrite(std::vector<int64> ids)
-        : rows_(std::move(ids)), passed_(rows_.size(), false), outer_(current) {
+        : rows_(std::move(ids)), outer_(current) {
         std::sort(rows_.begin(), rows_.end());
         current = this;
     }
@@ -45,18 +45,20 @@ class InternalWrite {
         auto it = std::lower_bound(rows_.begin(), rows_.end(), id);
         return it != rows_.end() && *it == id ? it - rows_.begin() : -1;
     }
-    // The batch writes its rows without our row trigger: none may pass it.
-    void spend_all() { passed_.assign(passed_.size(), true); }
+    // The row the batch is writing, while its row triggers run: only that
+    // write of it passes ours, once (not a row the batch skipped, nor any
+    // other write a trigger makes meanwhile).
+    void in_flight(int64 id) { in_flight_ = id; }
+    void landed() { in_flight_.reset(); }
     bool pass(int64 id) {
-        std::ptrdiff_t i = find(id);
-        if (i < 0 || passed_[i]) return false;
-        passed_[i] = true;
+        if (!in_flight_ || *in_flight_ != id) return false;
+        in_flight_.reset();
         return true;
     }
 
   private:
     std::vector<int64> rows_;
-    std::vector<bool> passed_;
+    std::optional<int64> in_flight_;
     InternalWrite* outer_;
 };
 InternalWrite* InternalWrite::current = nullptr;
@@ -604,7 +606,10 @@ std::optional<int64> slot_int(TupleTableSlot* slot, int col) {
 // Whether a float8[] datum holds exactly these values.
 bool same_float8s(Datum array, const double* values, int n) {
     ArrayType* a = DatumGetArrayTypeP(array);
-    if (ARR_HASNULL(a) || ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a)) != n) return false;
+    // As array equality: dimensions and lower bound too.
+    if (ARR_HASNULL(a) || ARR_NDIM(a) != (n ? 1 : 0) ||
+        ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a)) != n || (n && ARR_LBOUND(a)[0] != 1))
+        return false;
     const double* stored = reinterpret_cast<const double*>(ARR_DATA_PTR(a));
     return std::equal(values, values + n, stored);
 }
@@ -652,6 +657,10 @@ void DerivedBatch::write_rows(const DerivedBatch* b, Relation table, const Perso
     rte->relid = RelationGetRelid(table);
     rte->relkind = table->rd_rel->relkind;
     rte->rellockmode = RowExclusiveLock;
+    // What an UPDATE of them would say it updates: triggers on these columns
+    // (UPDATE OF ...) fire, and index AMs hear which columns change.
+    for (int col : {c->generation, c->rank, c->sums, c->counts, c->updated_at})
+        rte->updatedCols = bms_add_member(rte->updatedCols, col - FirstLowInvalidHeapAttributeNumber);
     ExecInitRangeTable(estate, list_make1(rte));
     ResultRelInfo* target = makeNode(ResultRelInfo);
     InitResultRelInfo(target, table, 1, nullptr, 0);
@@ -675,7 +684,6 @@ void DerivedBatch::write_rows(const DerivedBatch* b, Relation table, const Perso
         user_trigger |= TRIGGER_FOR_ROW(trigger.tgtype) && TRIGGER_FOR_BEFORE(trigger.tgtype) &&
                         TRIGGER_FOR_UPDATE(trigger.tgtype) && trigger.tgfoid != ours;
     }
-    if (!user_trigger) InternalWrite::current->spend_all();
     TupleDesc d = RelationGetDescr(table);
     TupleTableSlot* row = table_slot_create(table, &estate->es_tupleTable);
     TupleTableSlot* next = ExecInitExtraTupleSlot(estate, d, &TTSOpsVirtual);
@@ -775,9 +783,22 @@ void DerivedBatch::write_rows(const DerivedBatch* b, Relation table, const Perso
         // its change only if there is one.
         if (user_trigger && !own && !lock_latest()) continue;
         compose();
-        if (user_trigger && !ExecBRUpdateTriggers(estate, &epq, target, &row->tts_tid, nullptr,
-                                                  next, nullptr))
-            continue;  // the user's trigger skipped it
+        if (user_trigger) {
+            InternalWrite::current->in_flight(b->ids_[i]);
+            bool keep =
+                ExecBRUpdateTriggers(estate, &epq, target, &row->tts_tid, nullptr, next, nullptr);
+            InternalWrite::current->landed();
+            if (!keep) continue;  // the user's trigger skipped it
+            // Its descendants would keep values derived from the old links.
+            for (int col : {c->father_id, c->mother_id, c->father_rank, c->mother_rank})
+                if (slot_int(row, col) != slot_int(next, col))
+                    ereport(ERROR,
+                            (errcode(ERRCODE_TRIGGERED_DATA_CHANGE_VIOLATION),
+                             errmsg("person %ld: a trigger changed its parent links while the "
+                                    "extension wrote its derived values",
+                                    static_cast<long>(b->ids_[i])),
+                             errhint("Change parent links with a statement of their own.")));
+        }
         check();
         bool done = false, update_indexes = false;
         for (;;) {
@@ -825,8 +846,21 @@ void DerivedBatch::write_rows(const DerivedBatch* b, Relation table, const Perso
 std::vector<int64> DerivedBatch::write() {
     std::vector<int64> written;
     if (ids_.empty()) return written;
-    Relation table = call(table_open, relation_named("person", call(get_namespace_oid, "family", false)),
-                          static_cast<LOCKMODE>(RowExclusiveLock));
+    Oid relid = relation_named("person", call(get_namespace_oid, "family", false));
+    // Rows are written without a query, so no policy would apply: as for the
+    // walks (Scanner), row-level security is refused, not bypassed.
+    call(
+        [](Oid relid) {
+            if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+                ereport(ERROR,
+                        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                         errmsg("family: %s has row-level security enabled, which the "
+                                "extension's writes of derived values do not apply",
+                                get_rel_name(relid)),
+                         errhint("Disable row-level security on it.")));
+        },
+        relid);
+    Relation table = call(table_open, relid, static_cast<LOCKMODE>(RowExclusiveLock));
     // A copy: the cache may be reset by an invalidation while we write.
     const PersonColumns c = columns_of(table);
     InternalWrite scope(ids_);

@@ -223,13 +223,50 @@ END $$;
 CREATE TRIGGER meddle AFTER UPDATE ON family.person
     FOR EACH ROW WHEN (NEW.id = 9 AND NEW.generation <> 99) EXECUTE FUNCTION public.meddle();
 SELECT pg_temp.fails('UPDATE family.person SET father_rank = 2 WHERE id = 8');
+-- Nor of a row the batch does not write (8, whose values its own UPDATE
+-- already set).
+CREATE OR REPLACE FUNCTION public.meddle() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE family.person SET generation = 99 WHERE id = 8;
+    RETURN NULL;
+END $$;
+SELECT pg_temp.fails('UPDATE family.person SET father_rank = 2 WHERE id = 8');
 DROP TRIGGER meddle ON family.person;
 DROP FUNCTION public.meddle();
+-- A user's BEFORE trigger may not change the links of a row the extension
+-- writes (its descendants would keep values derived from the old ones).
+CREATE FUNCTION public.relink() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.id = 9 THEN
+        NEW.father_rank := 1 + NEW.father_rank % 5;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER relink BEFORE UPDATE ON family.person
+    FOR EACH ROW EXECUTE FUNCTION public.relink();
+SELECT pg_temp.fails('UPDATE family.person SET father_rank = 2 WHERE id = 8');
+DROP TRIGGER relink ON family.person;
+DROP FUNCTION public.relink();
 DROP TRIGGER before_row ON family.person;
 DROP FUNCTION public.before_row();
 DROP TABLE public.seen;
 SELECT count(*) AS wrong_ranks FROM family.person
  WHERE ancestor_relationship_rank IS DISTINCT FROM family.compute_ancestor_rank(id);
+-- A user's trigger on a derived column (UPDATE OF) fires for the
+-- extension's writes of it.
+CREATE TABLE public.seen (id bigint);
+CREATE FUNCTION public.rank_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.seen VALUES (NEW.id);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER rank_changed AFTER UPDATE OF ancestor_relationship_rank ON family.person
+    FOR EACH ROW EXECUTE FUNCTION public.rank_changed();
+UPDATE family.person SET father_rank = 3 WHERE id = 8;
+SELECT id FROM public.seen ORDER BY id;
+DROP TRIGGER rank_changed ON family.person;
+DROP FUNCTION public.rank_changed();
+DROP TABLE public.seen;
 -- A stored generated column of the user's follows the derived values the
 -- extension writes.
 ALTER TABLE family.person ADD COLUMN rank_x10 float8
