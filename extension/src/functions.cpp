@@ -138,6 +138,10 @@ int64 repair() {
     constexpr long kChunk = 10000;
     static Statement lock("LOCK TABLE family.person IN SHARE ROW EXCLUSIVE MODE", {});
     lock.run({});
+    // Generations may change, and writes that bypassed the triggers
+    // (session_replication_role) are what repair is for: family.kinship's
+    // copies of the parents are stale from now on.
+    note_link_change();
     std::vector<Links> all;
     Portal portal = call([] {
         // Every row: a sequential scan, planned now (Spi turned them off for

@@ -134,4 +134,116 @@ std::vector<Relation> nearest_common_ancestors(PersonId a, PersonId b,
     return out;
 }
 
+namespace {
+enum : std::uint8_t { kFromA = 1, kFromB = 2, kStale = 4, kQueued = 8 };
+}
+
+GraphWalk::Seen& GraphWalk::find(std::int32_t index, bool& fresh) {
+    if ((used_ + 1) * 2 > table_.size()) grow();
+    std::size_t mask = table_.size() - 1, slot = slot_of(index);
+    while (table_[slot].index != index) {
+        if (table_[slot].index < 0) {
+            fresh = true;
+            ++used_;
+            touched_.push_back(static_cast<std::uint32_t>(slot));
+            return table_[slot] = {index, 0, 0, 0};
+        }
+        slot = (slot + 1) & mask;
+    }
+    fresh = false;
+    return table_[slot];
+}
+
+GraphWalk::Seen& GraphWalk::at(std::int32_t index) {
+    std::size_t mask = table_.size() - 1, slot = slot_of(index);
+    while (table_[slot].index != index) slot = (slot + 1) & mask;
+    return table_[slot];
+}
+
+void GraphWalk::grow() {
+    std::vector<Seen> old(std::max<std::size_t>(1024, table_.size() * 2), Seen{-1, 0, 0, 0});
+    old.swap(table_);
+    touched_.clear();
+    shift_ = 64;
+    for (std::size_t n = table_.size(); n > 1; n /= 2) --shift_;
+    std::size_t mask = table_.size() - 1;
+    for (const Seen& s : old) {
+        if (s.index < 0) continue;
+        std::size_t slot = slot_of(s.index);
+        while (table_[slot].index >= 0) slot = (slot + 1) & mask;
+        table_[slot] = s;
+        touched_.push_back(static_cast<std::uint32_t>(slot));
+    }
+}
+
+std::optional<std::vector<Relation>> GraphWalk::run(const ParentGraph& g, std::int32_t a,
+                                                     std::int32_t b) {
+    for (std::uint32_t slot : touched_) table_[slot].index = -1;
+    touched_.clear();
+    used_ = 0;
+    int top = std::max(g.generation[a], g.generation[b]);
+    // Generations of a consistent graph lie in [0, size).
+    if (std::min(g.generation[a], g.generation[b]) < 0 || top >= g.size()) return std::nullopt;
+    if (buckets_.size() < static_cast<std::size_t>(top) + 1) buckets_.resize(top + 1);
+    for (int level = 0; level <= top; ++level) buckets_[level].clear();
+    long open_a = 0, open_b = 0;  // as in nearest_common_ancestors
+    auto count = [&](std::uint8_t flags, int delta) {
+        if (flags & kStale) return;
+        if (flags & kFromA) open_a += delta;
+        if (flags & kFromB) open_b += delta;
+    };
+    auto reach = [&](std::int32_t i, std::uint8_t flags, std::int32_t from_a, std::int32_t from_b) {
+        bool fresh = false;
+        Seen& s = find(i, fresh);
+        bool queued = s.flags & kQueued;
+        if (queued) count(s.flags, -1);
+        bool changed = fresh || (s.flags | flags) != s.flags;
+        if ((flags & kFromA) && (!(s.flags & kFromA) || from_a < s.from_a)) {
+            s.from_a = from_a;
+            changed = true;
+        }
+        if ((flags & kFromB) && (!(s.flags & kFromB) || from_b < s.from_b)) {
+            s.from_b = from_b;
+            changed = true;
+        }
+        s.flags |= flags;
+        if (!queued && changed) {
+            buckets_[g.generation[i]].push_back(i);
+            s.flags |= kQueued;
+            queued = true;
+        }
+        if (queued) count(s.flags, +1);
+    };
+    reach(a, kFromA, 0, 0);
+    reach(b, kFromB, 0, 0);
+    std::vector<Relation> out;
+    int level = top;
+    while (open_a > 0 && open_b > 0) {
+        // Never below 0: a person counted open is queued.
+        while (buckets_[level].empty()) --level;
+        std::int32_t i = buckets_[level].back();
+        buckets_[level].pop_back();
+        Seen& s = at(i);
+        count(s.flags, -1);
+        s.flags &= static_cast<std::uint8_t>(~kQueued);
+        std::uint8_t flags = s.flags;
+        if ((flags & kFromA) && (flags & kFromB) && !(flags & kStale)) {
+            out.push_back({i, s.from_a, s.from_b});
+            flags |= kStale;
+        }
+        std::int32_t from_a = s.from_a + 1, from_b = s.from_b + 1;  // s may move: reach() grows
+        for (std::int32_t parent : {g.father[i], g.mother[i]}) {
+            if (parent == ParentGraph::kNone) continue;
+            // A parent met later than its child: its children may not all
+            // have been met before it.
+            if (g.generation[parent] >= level || g.generation[parent] < 0) return std::nullopt;
+            reach(parent, flags, from_a, from_b);
+        }
+    }
+    std::sort(out.begin(), out.end(), [](const Relation& x, const Relation& y) {
+        return std::tuple(x.up + x.down, x.up, x.ancestor) < std::tuple(y.up + y.down, y.up, y.ancestor);
+    });
+    return out;
+}
+
 }  // namespace family::kinship

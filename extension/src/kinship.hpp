@@ -39,6 +39,60 @@ struct Relation {
 std::vector<Relation> nearest_common_ancestors(PersonId a, PersonId b,
                                                const std::function<Person(PersonId)>& fetch);
 
+// Every person's parents and generation in flat arrays, by index (12 bytes
+// a person): what family.kinship keeps between calls. Indices, not ids: the
+// caller maps them.
+struct ParentGraph {
+    static constexpr std::int32_t kNone = -1;
+    std::vector<std::int32_t> father, mother, generation;
+    std::int32_t add(std::int32_t f, std::int32_t m, std::int32_t g) {
+        father.push_back(f);
+        mother.push_back(m);
+        generation.push_back(g);
+        return static_cast<std::int32_t>(generation.size() - 1);
+    }
+    std::int32_t size() const { return static_cast<std::int32_t>(generation.size()); }
+    void resize(std::int32_t n) {
+        father.resize(n);
+        mother.resize(n);
+        generation.resize(n);
+    }
+};
+
+// nearest_common_ancestors' walk over a ParentGraph: the same persons in
+// the same order of generations, but no hashing of persons into a map, no
+// heap (one bucket a generation) and no call per person. Its scratch (the
+// persons met, in an open-addressing table) is kept between runs, sized by
+// the largest walk, not by the graph.
+class GraphWalk {
+  public:
+    // Relation::ancestor is an index. Nothing if the stored generations are
+    // not below the children's (written behind the triggers' back): then
+    // only nearest_common_ancestors' walk is right.
+    std::optional<std::vector<Relation>> run(const ParentGraph& g, std::int32_t a, std::int32_t b);
+    std::size_t visited() const { return used_; }  // persons met by the last run
+
+  private:
+    struct Seen {
+        std::int32_t index;  // -1: a free slot
+        std::uint8_t flags;
+        std::int32_t from_a, from_b;
+    };
+    // The top bits of a Fibonacci hash: a slot of the power-of-two table.
+    std::size_t slot_of(std::int32_t index) const {
+        return static_cast<std::size_t>((static_cast<std::uint64_t>(index) * 0x9E3779B97F4A7C15ULL) >>
+                                        shift_);
+    }
+    Seen& find(std::int32_t index, bool& fresh);
+    Seen& at(std::int32_t index);
+    void grow();
+    std::vector<Seen> table_;
+    std::vector<std::uint32_t> touched_;  // slots used by this run
+    std::size_t used_ = 0;
+    int shift_ = 64;
+    std::vector<std::vector<std::int32_t>> buckets_;  // by generation
+};
+
 enum class Sex { Male, Female, Unknown };
 
 // `sex` is b's; `half`: a and b share one parent only (u = d = 1).

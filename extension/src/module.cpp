@@ -12,6 +12,7 @@ void _PG_init(void);
 void _PG_init(void) {
     family::pg::check_init();
     family::pg::person_triggers_init();
+    family::pg::kinship_init();
     MarkGUCPrefixReserved("family");
 }
 }

@@ -23,7 +23,10 @@
 #include "rules.hpp"
 
 extern "C" {
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "utils/inval.h"
+#include "utils/syscache.h"
 }
 
 namespace family::pg {
@@ -142,8 +145,13 @@ struct Locked {
 };
 Locked locked;
 
+// The transaction note_link_change() wrote its row for.
+FullTransactionId noted = InvalidFullTransactionId;
+
 void forget_on_abort(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
-    if (event == SUBXACT_EVENT_ABORT_SUB) locked.clear();
+    if (event != SUBXACT_EVENT_ABORT_SUB) return;
+    locked.clear();
+    noted = InvalidFullTransactionId;  // the row may have gone with it: again
 }
 
 // One row trigger's reads, without a query: the parents through the primary
@@ -265,6 +273,7 @@ HeapTuple before_write(TriggerData* td) {
         derived = checks.derive_row(links);
         bool parents_changed = insert || !attr_same(td->tg_trigtuple, row, d, c.father_id) ||
                                !attr_same(td->tg_trigtuple, row, d, c.mother_id);
+        if (parents_changed && !insert) note_link_change();
         if (links.father && links.mother && parents_changed) checks.check_couple(links);
         checks.finish();
     }
@@ -503,6 +512,37 @@ TriggerData* trigger_data(FunctionCallInfo fcinfo) {
 
 }  // namespace
 
+void note_link_change() {
+    FullTransactionId xact = call(GetTopFullTransactionId);
+    if (FullTransactionIdEquals(xact, noted)) return;
+    Oid ns = call(get_namespace_oid, "family", false);
+    // As a foreign key's check runs: as the owner of the table it writes.
+    Oid owner = call(
+        [](Oid ns) {
+            HeapTuple t = SearchSysCache2(RELNAMENSP, CStringGetDatum("link_change"),
+                                          ObjectIdGetDatum(ns));
+            if (!HeapTupleIsValid(t)) return InvalidOid;
+            Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(t))->relowner;
+            ReleaseSysCache(t);
+            return owner;
+        },
+        ns);
+    // The schema predates 0.8.0 (ALTER EXTENSION family UPDATE not run yet):
+    // without the table, family.kinship keeps no copy to warn either.
+    if (!OidIsValid(owner)) return;
+    Oid user = InvalidOid;
+    int context = 0;
+    GetUserIdAndSecContext(&user, &context);
+    SetUserIdAndSecContext(owner, context | SECURITY_LOCAL_USERID_CHANGE);
+    // An error aborts the (sub)transaction, which restores the user.
+    Spi spi;
+    static Statement note("SELECT family.note_link_change()", {});
+    note.run({});
+    spi.finish();
+    SetUserIdAndSecContext(user, context);
+    noted = xact;
+}
+
 void person_triggers_init() {
     RegisterSubXactCallback(forget_on_abort, nullptr);
     CacheRegisterRelcacheCallback(forget_columns, 0);
@@ -546,6 +586,7 @@ Datum family_person_after_delete(PG_FUNCTION_ARGS) {
         notify_changed(transition_ids(td->tg_oldtable, d, c.father_id));
         notify_changed(transition_ids(td->tg_oldtable, d, c.mother_id));
         if (!deleted.empty()) {
+            note_link_change();
             Spi spi;
             unlink_children(deleted);
             spi.finish();

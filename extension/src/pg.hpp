@@ -340,6 +340,8 @@ class DerivedBatch {
 void person_triggers_init();
 // The consistency check's settings (family.check_workers, family.smtp_url...).
 void check_init();
+// family.kinship's setting (family.kinship_cache_size, family.kinship_rent_ms).
+void kinship_init();
 
 // The extension's own writes of derived values (a DerivedBatch): the person
 // triggers let them through without recomputing or propagating them. While
@@ -350,6 +352,11 @@ void check_init();
 // other write meanwhile (a user's trigger fired by the batch, writing any
 // row, the batch's own included) is checked as usual.
 bool pass_internal_write(int64 id);
+
+// Writes this transaction into family.link_change (once), before it changes
+// any person's parents or generation, or deletes persons: family.kinship's
+// copies of the parents then know they may be stale.
+void note_link_change();
 bool internal_write_of(int64 id);
 
 // Raises a domain error (SQLSTATE from a five-character code).

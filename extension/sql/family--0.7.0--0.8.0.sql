@@ -1,0 +1,48 @@
+-- family 0.8.0: family.kinship keeps every person's parents in memory
+-- between calls, and knows from family.link_change when they may differ
+-- from what a query sees.
+\echo Use "ALTER EXTENSION family UPDATE" to load this file. \quit
+
+-- One row per transaction that changed a person's parents (or generation),
+-- deleted persons or truncated the table, written by the extension before
+-- that transaction commits. A backend's copy of the parents, taken on
+-- snapshot S, holds for a query's snapshot Q when every row here that Q sees
+-- was seen by S too (src/kinship_function.cpp). Inserting a person needs no
+-- row: nobody's parents change. `floor`: rows below this xact were deleted
+-- (by note_link_change); a copy whose S is older is stale.
+CREATE TABLE family.link_change (
+    xact xid8 NOT NULL,
+    floor boolean NOT NULL DEFAULT false
+);
+CREATE INDEX link_change_xact ON family.link_change (xact);
+REVOKE ALL ON family.link_change FROM PUBLIC;
+
+-- Notes the current transaction, and deletes the rows every snapshot taken
+-- from now on sees alike (below the current snapshot's xmin), leaving a
+-- floor row; rows another transaction is deleting are skipped, so writers
+-- never wait for each other here. The extension runs it as this table's
+-- owner; nobody else needs to.
+CREATE FUNCTION family.note_link_change() RETURNS void
+    LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    WITH old AS (SELECT ctid FROM family.link_change
+                  WHERE xact < pg_snapshot_xmin(pg_current_snapshot())
+                    FOR UPDATE SKIP LOCKED),
+         gone AS (DELETE FROM family.link_change AS c USING old WHERE c.ctid = old.ctid
+                  RETURNING 1)
+    INSERT INTO family.link_change (xact, floor)
+    SELECT pg_snapshot_xmin(pg_current_snapshot()), true WHERE EXISTS (SELECT FROM gone);
+    INSERT INTO family.link_change (xact) VALUES (pg_current_xact_id());
+$$;
+REVOKE EXECUTE ON FUNCTION family.note_link_change() FROM PUBLIC;
+
+-- TRUNCATE fires no row trigger. SECURITY DEFINER: a role allowed to
+-- truncate persons needs no right on link_change.
+CREATE FUNCTION family.note_truncate() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM family.note_link_change();
+    RETURN NULL;
+END $$;
+REVOKE EXECUTE ON FUNCTION family.note_truncate() FROM PUBLIC;
+CREATE TRIGGER note_truncate AFTER TRUNCATE ON family.person
+    FOR EACH STATEMENT EXECUTE FUNCTION family.note_truncate();
