@@ -138,6 +138,15 @@ namespace {
 enum : std::uint8_t { kFromA = 1, kFromB = 2, kStale = 4, kQueued = 8 };
 }
 
+bool ParentGraph::in_order(std::int32_t from, std::int32_t to) const {
+    for (std::int32_t i = from; i < to; ++i) {
+        if (generation[i] < 0) return false;
+        for (std::int32_t parent : {father[i], mother[i]})
+            if (parent != kNone && generation[parent] >= generation[i]) return false;
+    }
+    return true;
+}
+
 GraphWalk::Seen& GraphWalk::find(std::int32_t index, bool& fresh) {
     if ((used_ + 1) * 2 > table_.size()) grow();
     std::size_t mask = table_.size() - 1, slot = slot_of(index);

@@ -57,6 +57,14 @@ struct ParentGraph {
         mother.resize(n);
         generation.resize(n);
     }
+    void reserve(std::size_t n) {
+        father.reserve(n);
+        mother.reserve(n);
+        generation.reserve(n);
+    }
+    // Whether persons [from, to) have generations of at least 0, above
+    // their parents': what GraphWalk needs.
+    bool in_order(std::int32_t from, std::int32_t to) const;
 };
 
 // nearest_common_ancestors' walk over a ParentGraph: the same persons in
@@ -66,9 +74,11 @@ struct ParentGraph {
 // the largest walk, not by the graph.
 class GraphWalk {
   public:
-    // Relation::ancestor is an index. Nothing if the stored generations are
-    // not below the children's (written behind the triggers' back): then
-    // only nearest_common_ancestors' walk is right.
+    // Relation::ancestor is an index. The graph's generations must be in
+    // order (ParentGraph::in_order): stored generations written behind the
+    // triggers' back can make a walk that trusts them stop early, and only
+    // nearest_common_ancestors' walk is right then. Nothing if the walk
+    // meets such a generation anyway.
     std::optional<std::vector<Relation>> run(const ParentGraph& g, std::int32_t a, std::int32_t b);
     std::size_t visited() const { return used_; }  // persons met by the last run
 

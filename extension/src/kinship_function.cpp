@@ -32,6 +32,8 @@
 #include "pg.hpp"
 
 extern "C" {
+#include "access/genam.h"
+#include "catalog/pg_subscription.h"
 #include "storage/bufmgr.h"
 #include "utils/fmgroids.h"
 #include "storage/predicate.h"
@@ -50,6 +52,9 @@ int cache_kb = 256 * 1024;
 // must cost before the copy is read; -1: what reading it cost (estimated).
 int rent_ms = -1;
 constexpr std::size_t kBytesPerPerson = 20;  // id 8, father 4, mother 4, generation 4
+// Persons added since the copy was read that a walk reads through the
+// primary key before the copy is read again (plus one in a hundred).
+constexpr std::size_t kNewcomersAtMost = 1000;
 // Estimated time to read the copy, per block of family.person, before the
 // backend has read it once.
 constexpr double kBuildMsPerBlock = 0.008;
@@ -146,6 +151,7 @@ struct Cache {
     SnapshotCopy seen;       // S
     std::vector<int64> ids;  // sorted: an index's id
     kinship::ParentGraph graph;
+    bool in_order = true;  // the copy's generations (ParentGraph::in_order)
     kinship::GraphWalk walk;
     double build_ms = -1;  // the last reading's time, < 0 before the first
     double rented_ms = 0;  // walks through the primary key since there was no copy
@@ -188,8 +194,9 @@ void check_freshness(Snapshot q, Oid changes_oid, Oid index_oid, const SnapshotC
             if (TransactionIdPrecedes(xids[i], s.xmax) && !SnapshotCopy::in_progress(&s, xids[i]))
                 return;
     // No transaction Q sees but S did not changed parents. Below S's xmin
-    // both saw the same (finished) transactions; a floor above it means
-    // rows S's copy relied on may be gone.
+    // both saw the same (finished) transactions. (A row deleted by
+    // note_link_change was deleted by a transaction that wrote its own row:
+    // if S did not see that one, Q sees its row.)
     Relation changes = table_open(changes_oid, AccessShareLock);
     Relation index = index_open(index_oid, AccessShareLock);
     ScanKeyData key;
@@ -202,10 +209,7 @@ void check_freshness(Snapshot q, Oid changes_oid, Oid index_oid, const SnapshotC
     while (fresh && index_getnext_slot(scan, ForwardScanDirection, slot)) {
         bool isnull = false;
         FullTransactionId xact = DatumGetFullTransactionId(slot_getattr(slot, 1, &isnull));
-        if (DatumGetBool(slot_getattr(slot, 2, &isnull)))
-            fresh = FullTransactionIdPrecedesOrEquals(xact, s.full_xmin);
-        else
-            fresh = !SnapshotCopy::in_progress(&s, XidFromFullTransactionId(xact));
+        fresh = !SnapshotCopy::in_progress(&s, XidFromFullTransactionId(xact));
     }
     ExecDropSingleTupleTableSlot(slot);
     index_endscan(scan);
@@ -223,7 +227,7 @@ struct PersonLinks {
 struct Reading {
     int id, father, mother, generation;  // attribute numbers
     std::size_t limit;               // persons at most
-    std::vector<PersonLinks>* out;
+    std::vector<PersonLinks>* out;   // reserved for as many as the table is thought to hold
     bool over;  // more persons than limit
 };
 // Every person of `table` on `q`, by a sequential scan.
@@ -249,6 +253,18 @@ void read_persons(Relation table, Snapshot q, Reading* r) {
     table_endscan(scan);
 }
 
+// Whether this database subscribes to a logical publication.
+bool subscribes() {
+    Relation catalog = table_open(SubscriptionRelationId, AccessShareLock);
+    SysScanDesc scan = systable_beginscan(catalog, InvalidOid, false, nullptr, 0, nullptr);
+    bool found = false;
+    for (HeapTuple t; !found && HeapTupleIsValid(t = systable_getnext(scan));)
+        found = reinterpret_cast<Form_pg_subscription>(GETSTRUCT(t))->subdbid == MyDatabaseId;
+    systable_endscan(scan);
+    table_close(catalog, AccessShareLock);
+    return found;
+}
+
 // The full transaction id of a recent xid (a snapshot's xmin).
 FullTransactionId widen(TransactionId xid) {
     FullTransactionId next = ReadNextFullTransactionId();
@@ -263,14 +279,20 @@ bool build(const People& people, Snapshot q) {
     auto start = std::chrono::steady_clock::now();
     cache.drop();
     std::vector<PersonLinks> rows;
-    Reading r{people.id(), people.father(), people.mother(), people.generation(),
-              static_cast<std::size_t>(cache_kb) * 1024 / kBytesPerPerson, &rows, false};
+    std::size_t limit = static_cast<std::size_t>(cache_kb) * 1024 / kBytesPerPerson;
+    // No doubling on the way: at most 28 + 20 bytes a person while reading.
+    float4 thought = people.table()->rd_rel->reltuples;
+    rows.reserve(std::min(limit, static_cast<std::size_t>(std::max(thought, 0.0f)) + 1));
+    Reading r{people.id(), people.father(), people.mother(), people.generation(), limit, &rows,
+              false};
     call(read_persons, people.table(), q, &r);
     bool ok = !r.over;
     if (ok) {
         std::sort(rows.begin(), rows.end(),
                   [](const PersonLinks& x, const PersonLinks& y) { return x.id < y.id; });
         cache.ids.reserve(rows.size());
+        // Room for the newcomers a walk may add before the copy is read again.
+        cache.graph.reserve(rows.size() + rows.size() / 100 + kNewcomersAtMost);
         for (const PersonLinks& p : rows) cache.ids.push_back(p.id);
         for (const PersonLinks& p : rows) {
             int32 f = p.has_father ? cache.index_of(p.father) : kinship::ParentGraph::kNone;
@@ -283,6 +305,7 @@ bool build(const People& people, Snapshot q) {
         }
     }
     decltype(rows)().swap(rows);
+    cache.in_order = ok && cache.graph.in_order(0, cache.graph.size());
     double spent = ms_since(start);
     if (!ok) {
         // Tried for nothing: try again once the index has cost as much.
@@ -314,15 +337,24 @@ bool use_cache(const People& people) {
     Oid ns = RelationGetNamespace(people.table());
     Oid changes = call(get_relname_relid, "link_change", ns);
     Oid index = call(get_relname_relid, "link_change_xact", ns);
-    // The schema predates 0.8.0: nothing tells when a copy is stale.
-    if (!OidIsValid(changes) || !OidIsValid(index)) return false;
+    // The schema predates 0.8.0, or the database subscribes to a logical
+    // publication (its apply worker fires no trigger of ours): nothing tells
+    // when a copy is stale.
+    if (!OidIsValid(changes) || !OidIsValid(index) || call(subscribes)) {
+        if (cache.built) cache.drop();
+        return false;
+    }
     Snapshot q = call(GetActiveSnapshot);
     // A transaction that wrote sees its own changes, which no copy holds;
     // an overflowed snapshot does not list what it sees in progress.
     if (TransactionIdIsValid(GetTopTransactionIdIfAny()) || q->suboverflowed) return false;
     if (cache.built) {
         Freshness f = Freshness::kStale;  // family.person was dropped and made again
-        if (cache.table == RelationGetRelid(people.table()))
+        // Snapshots compare their xids modulo 2^32: a copy read more than
+        // 2^30 transactions ago is dropped before that can mislead.
+        uint64 age = U64FromFullTransactionId(call(ReadNextFullTransactionId)) -
+                     U64FromFullTransactionId(cache.seen.full_xmin);
+        if (cache.table == RelationGetRelid(people.table()) && age < (uint64{1} << 30))
             call(check_freshness, q, changes, index, &cache.seen, &f);
         if (f == Freshness::kFresh) return true;
         if (f == Freshness::kOlder) return false;  // the copy stays for newer queries
@@ -382,6 +414,11 @@ class Newcomers {
     int64 id_of(int32 index) const {
         return index < cached_ ? cache.ids[index] : ids_[index - cached_];
     }
+    int32 find(int64 id) const {  // of a person met by the walk
+        int32 i = cache.index_of(id);
+        return i >= 0 ? i : index_.at(id);
+    }
+    bool in_order() const { return cache.graph.in_order(cached_, cache.graph.size()); }
     std::size_t count() const { return ids_.size(); }
 
   private:
@@ -402,22 +439,26 @@ std::vector<kinship::Relation> walk_cached(People& people, PersonId a, const kin
         Newcomers newcomers(people);
         int32 ai = newcomers.index(a, ap), bi = newcomers.index(b, bp);
         const kinship::ParentGraph& g = cache.graph;
-        std::optional<std::vector<kinship::Relation>> flat = cache.walk.run(g, ai, bi);
+        std::optional<std::vector<kinship::Relation>> flat;
+        if (cache.in_order && newcomers.in_order()) flat = cache.walk.run(g, ai, bi);
         if (flat) {
             found = std::move(*flat);
+            for (kinship::Relation& r : found)
+                r.ancestor = newcomers.id_of(static_cast<int32>(r.ancestor));
         } else {
-            // Generations out of order (written behind the triggers' back).
-            found = kinship::nearest_common_ancestors(ai, bi, [&](PersonId i) {
+            // Generations out of order (written behind the triggers' back):
+            // the walk of the index path, by id, over the copy.
+            found = kinship::nearest_common_ancestors(a, b, [&](PersonId id) {
+                int32 i = newcomers.find(id);
                 kinship::Person p;
                 int32 f = g.father[i], m = g.mother[i];
-                if (f != kinship::ParentGraph::kNone) p.father = f;
-                if (m != kinship::ParentGraph::kNone) p.mother = m;
+                if (f != kinship::ParentGraph::kNone) p.father = newcomers.id_of(f);
+                if (m != kinship::ParentGraph::kNone) p.mother = newcomers.id_of(m);
                 p.generation = g.generation[i];
                 return p;
             });
         }
-        for (kinship::Relation& r : found) r.ancestor = newcomers.id_of(static_cast<int32>(r.ancestor));
-        many = newcomers.count() > cache.ids.size() / 100 + 1000;
+        many = newcomers.count() > cache.ids.size() / 100 + kNewcomersAtMost;
     }
     if (many) {
         // Read the copy again at the next call: it lacks too many persons.

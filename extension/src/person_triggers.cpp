@@ -273,7 +273,6 @@ HeapTuple before_write(TriggerData* td) {
         derived = checks.derive_row(links);
         bool parents_changed = insert || !attr_same(td->tg_trigtuple, row, d, c.father_id) ||
                                !attr_same(td->tg_trigtuple, row, d, c.mother_id);
-        if (parents_changed && !insert) note_link_change();
         if (links.father && links.mother && parents_changed) checks.check_couple(links);
         checks.finish();
     }
@@ -466,11 +465,12 @@ std::vector<int64> transition_ids(Tuplestorestate* table, TupleDesc desc, int id
 }
 
 // Rows of an UPDATE whose links or derived values changed.
-std::vector<int64> changed_rows(TriggerData* td) {
+std::vector<int64> changed_rows(TriggerData* td, bool* parents_changed) {
     std::vector<int64> changed;
     PersonColumns columns = columns_of(td->tg_relation);
     call(
-        [](TriggerData* td, const PersonColumns* c, std::vector<int64>* changed) {
+        [](TriggerData* td, const PersonColumns* c, std::vector<int64>* changed,
+           bool* parents_changed) {
             TupleDesc d = td->tg_relation->rd_att;
             TupleTableSlot* o = MakeSingleTupleTableSlot(d, &TTSOpsMinimalTuple);
             TupleTableSlot* n = MakeSingleTupleTableSlot(d, &TTSOpsMinimalTuple);
@@ -491,8 +491,9 @@ std::vector<int64> changed_rows(TriggerData* td) {
                 };
                 bool isnull = false;
                 int64 id = DatumGetInt64(heap_getattr(nt, c->id, d, &isnull));
-                bool links = differs(c->father_id) || differs(c->mother_id) ||
-                             differs(c->father_rank) || differs(c->mother_rank);
+                bool parents = differs(c->father_id) || differs(c->mother_id);
+                *parents_changed = *parents_changed || parents;
+                bool links = parents || differs(c->father_rank) || differs(c->mother_rank);
                 // Derived values the extension wrote are already right below.
                 bool derived = !internal_write_of(id) && (differs(c->generation) ||
                                                           differs(c->sums) || differs(c->counts));
@@ -501,7 +502,7 @@ std::vector<int64> changed_rows(TriggerData* td) {
             ExecDropSingleTupleTableSlot(o);
             ExecDropSingleTupleTableSlot(n);
         },
-        td, &columns, &changed);
+        td, &columns, &changed, parents_changed);
     return changed;
 }
 
@@ -564,7 +565,11 @@ Datum family_person_before_write(PG_FUNCTION_ARGS) {
 Datum family_person_propagate(PG_FUNCTION_ARGS) {
     return entry([&] {
         TriggerData* td = trigger_data(fcinfo);
-        std::vector<int64> roots = changed_rows(td);
+        bool parents_changed = false;
+        std::vector<int64> roots = changed_rows(td, &parents_changed);
+        // Here, not in our BEFORE trigger: a user's BEFORE trigger may
+        // change a row's parents after ours has seen it.
+        if (parents_changed) note_link_change();
         if (!roots.empty()) {
             Spi spi;
             propagate(roots);

@@ -250,6 +250,19 @@ BOOST_AUTO_TEST_CASE(kinship_flat_walk_refuses_generations_out_of_order) {
     BOOST_TEST(!walk.run(graph({0, 0, -1, 1}), 2, 3).has_value());  // a, below 0
     BOOST_TEST(!walk.run(graph({0, 0, 1, 4}), 2, 3).has_value());   // b, above the persons' count
     BOOST_TEST(show(*walk.run(graph({0, 0, 1, 3}), 2, 3)) == "0:1/1 1:1/1 ");  // a gap is no disorder
+    // What the caller checks first: a walk can stop before it meets the
+    // edge out of order (a father and his son both at generation 0: the
+    // father's side closes at once), so only in_order() tells.
+    BOOST_TEST(graph({0, 0, 1, 1}).in_order(0, 4));
+    BOOST_TEST(graph({0, 0, 1, 3}).in_order(0, 4));
+    BOOST_TEST(!graph({0, 1, 1, 1}).in_order(0, 4));
+    BOOST_TEST(graph({0, 1, 1, 1}).in_order(2, 2));  // an empty range
+    BOOST_TEST(!graph({0, -1, 1, 1}).in_order(1, 2));
+    BOOST_TEST(graph({0, 1, 2, 2}).in_order(0, 2));  // only the range's own edges
+    ParentGraph line;
+    line.add(-1, -1, 0);
+    line.add(0, -1, 0);
+    BOOST_TEST(!line.in_order(0, 2));
 }
 
 BOOST_AUTO_TEST_CASE(kinship_nearest_common_ancestors_against_an_oracle) {
