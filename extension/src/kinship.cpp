@@ -68,9 +68,33 @@ std::string term(int up, int down, Sex sex, bool half) {
                                     : " " + std::to_string(removed) + " times removed");
 }
 
+namespace {
+
+// What the walks know of a person met: from which side(s), whether above a
+// common ancestor (stale), and queued (GraphWalk's; the other keeps a bool).
+enum : std::uint8_t { kFromA = 1, kFromB = 2, kStale = 4, kQueued = 8 };
+
+// Adds what a child brings to a person met: its sides and, per side, fewer
+// steps up. Whether anything changed (then the person is walked again).
+template <typename Seen>
+bool take(Seen& s, unsigned flags, int from_a, int from_b) {
+    bool changed = (s.flags | flags) != s.flags;
+    if ((flags & kFromA) && (!(s.flags & kFromA) || from_a < s.from_a)) {
+        s.from_a = from_a;
+        changed = true;
+    }
+    if ((flags & kFromB) && (!(s.flags & kFromB) || from_b < s.from_b)) {
+        s.from_b = from_b;
+        changed = true;
+    }
+    s.flags |= flags;
+    return changed;
+}
+
+}  // namespace
+
 std::vector<Relation> nearest_common_ancestors(PersonId a, PersonId b,
                                                const std::function<Person(PersonId)>& fetch) {
-    enum : unsigned { kFromA = 1, kFromB = 2, kStale = 4 };  // stale: above a common ancestor
     struct Seen {
         Person person;
         unsigned flags = 0;
@@ -92,16 +116,7 @@ std::vector<Relation> nearest_common_ancestors(PersonId a, PersonId b,
         Seen& s = it->second;
         if (fresh) s.person = fetch(id);
         if (s.queued) count(s.flags, -1);
-        bool changed = fresh || (s.flags | flags) != s.flags;
-        if ((flags & kFromA) && (!(s.flags & kFromA) || from_a < s.from_a)) {
-            s.from_a = from_a;
-            changed = true;
-        }
-        if ((flags & kFromB) && (!(s.flags & kFromB) || from_b < s.from_b)) {
-            s.from_b = from_b;
-            changed = true;
-        }
-        s.flags |= flags;
+        bool changed = take(s, flags, from_a, from_b) || fresh;
         if (!s.queued && changed) {
             // Only once a child has been met, unless stored generations
             // were made behind the triggers' back (then again, boundedly).
@@ -132,10 +147,6 @@ std::vector<Relation> nearest_common_ancestors(PersonId a, PersonId b,
         return std::tuple(x.up + x.down, x.up, x.ancestor) < std::tuple(y.up + y.down, y.up, y.ancestor);
     });
     return out;
-}
-
-namespace {
-enum : std::uint8_t { kFromA = 1, kFromB = 2, kStale = 4, kQueued = 8 };
 }
 
 bool ParentGraph::in_order(std::int32_t from, std::int32_t to) const {
@@ -206,16 +217,7 @@ std::optional<std::vector<Relation>> GraphWalk::run(const ParentGraph& g, std::i
         Seen& s = find(i, fresh);
         bool queued = s.flags & kQueued;
         if (queued) count(s.flags, -1);
-        bool changed = fresh || (s.flags | flags) != s.flags;
-        if ((flags & kFromA) && (!(s.flags & kFromA) || from_a < s.from_a)) {
-            s.from_a = from_a;
-            changed = true;
-        }
-        if ((flags & kFromB) && (!(s.flags & kFromB) || from_b < s.from_b)) {
-            s.from_b = from_b;
-            changed = true;
-        }
-        s.flags |= flags;
+        bool changed = take(s, flags, from_a, from_b) || fresh;
         if (!queued && changed) {
             buckets_[g.generation[i]].push_back(i);
             s.flags |= kQueued;

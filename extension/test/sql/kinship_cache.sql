@@ -232,6 +232,12 @@ INSERT INTO family.person (id, first_name) OVERRIDING SYSTEM VALUE VALUES (6, 'n
 SET client_min_messages = debug1;
 SELECT * FROM family.kinship(6, 8);
 
+-- family.kinship_cache_size = 0 drops the copy; the next call reads it anew.
+SET family.kinship_cache_size = 0;
+SELECT * FROM family.kinship(6, 8);
+RESET family.kinship_cache_size;
+SELECT * FROM family.kinship(6, 8);
+
 -- Settings: only a superuser changes them.
 SET client_min_messages = warning;
 CREATE ROLE kinship_user;
