@@ -19,8 +19,13 @@ CREATE TABLE family.link_change (xact xid8 NOT NULL);
 CREATE INDEX link_change_xact ON family.link_change (xact);
 ALTER TABLE family.link_change REPLICA IDENTITY FULL;
 REVOKE ALL ON family.link_change FROM PUBLIC;
+-- This transaction, as a change: a snapshot taken before it ends may miss a
+-- change made under the older library (which notes nothing), and a copy
+-- read on it must look stale.
+INSERT INTO family.link_change VALUES (pg_current_xact_id());
 
--- Notes the current transaction. At READ COMMITTED it also deletes the rows
+-- Notes the current transaction. At READ COMMITTED (and READ UNCOMMITTED,
+-- which PostgreSQL runs as READ COMMITTED) it also deletes the rows
 -- every snapshot taken from now on sees alike (below the current snapshot's
 -- xmin), skipping rows another transaction is deleting: writers never wait
 -- for each other here. A copy read before such a row's transaction ended
@@ -32,7 +37,8 @@ CREATE FUNCTION family.note_link_change() RETURNS void
     LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     WITH old AS (SELECT ctid FROM family.link_change
                   WHERE xact < pg_snapshot_xmin(pg_current_snapshot())
-                    AND current_setting('transaction_isolation') = 'read committed'
+                    AND current_setting('transaction_isolation') IN ('read committed',
+                                                                     'read uncommitted')
                     FOR UPDATE SKIP LOCKED)
     DELETE FROM family.link_change AS c USING old WHERE c.ctid = old.ctid;
     INSERT INTO family.link_change (xact) VALUES (pg_current_xact_id());

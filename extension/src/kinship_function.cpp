@@ -280,7 +280,8 @@ bool build(const People& people, Snapshot q) {
     cache.drop();
     std::vector<PersonLinks> rows;
     std::size_t limit = static_cast<std::size_t>(cache_kb) * 1024 / kBytesPerPerson;
-    // No doubling on the way: at most 28 + 20 bytes a person while reading.
+    // Reserved for as many persons as the table is thought to hold (32 +
+    // 20 bytes a person while reading; more if reltuples is behind).
     float4 thought = people.table()->rd_rel->reltuples;
     rows.reserve(std::min(limit, static_cast<std::size_t>(std::max(thought, 0.0f)) + 1));
     Reading r{people.id(), people.father(), people.mother(), people.generation(), limit, &rows,

@@ -353,9 +353,10 @@ void kinship_init();
 // row, the batch's own included) is checked as usual.
 bool pass_internal_write(int64 id);
 
-// Writes this transaction into family.link_change (once), before it changes
-// any person's parents or generation, or deletes persons: family.kinship's
-// copies of the parents then know they may be stale.
+// Writes this transaction into family.link_change (once), before it
+// commits, when it has changed any person's parents or generation, or
+// deleted persons: family.kinship's copies of the parents then know they
+// may be stale.
 void note_link_change();
 bool internal_write_of(int64 id);
 
