@@ -170,13 +170,41 @@ IndexScanDesc begin_scan(Relation table, Relation index, Snapshot snapshot, cons
     return scan;
 }
 
+// Locks a row this command found (at `tid`), as ExecLockRows does: at READ
+// COMMITTED its latest version, waiting for a writer, returned in `slot`
+// (false if it was deleted meanwhile); with a fixed snapshot a change since
+// it is a serialization failure. PostgreSQL calls only: for call()'s side.
+bool lock_found_row(Relation table, ItemPointer tid, Snapshot snapshot, TupleTableSlot* slot,
+                    CommandId cid, LockTupleMode mode, int flags, TM_FailureData* failure) {
+    bool fixed = IsolationUsesXactSnapshot();
+    TM_Result result =
+        table_tuple_lock(table, tid, snapshot, slot, cid, mode, LockWaitBlock,
+                         flags | (fixed ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION), failure);
+    switch (result) {
+        case TM_Ok:
+            return true;
+        case TM_Updated:
+        case TM_Deleted:
+            if (fixed)
+                ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                                errmsg("could not serialize access due to concurrent %s",
+                                       result == TM_Updated ? "update" : "delete")));
+            return false;
+        // LCOV_EXCL_START: TM_SelfModified, TM_Invisible, TM_BeingModified,
+        // TM_WouldBlock: not for a row this command found visible after
+        // CommandCounterIncrement(), locked with LockWaitBlock.
+        default:
+            elog(ERROR, "family: unexpected result %d locking a row", static_cast<int>(result));
+            // LCOV_EXCL_STOP
+    }
+}
+
 // RowReader::lock's work, all of it PostgreSQL calls: run through call(),
 // it owns nothing that needs a destructor.
 bool lock_row(Relation table, TupleTableSlot* slot, Oid index_oid, const int64* keys, int nkeys,
               LockTupleMode mode, const RowReader::Test& accept) {
     Relation index = index_open(index_oid, AccessShareLock);
     Snapshot snapshot = GetActiveSnapshot();
-    bool fixed = IsolationUsesXactSnapshot();
     IndexScanDesc scan = begin_scan(table, index, snapshot, keys, nkeys);
     bool found = false;
     while (!found && index_getnext_slot(scan, ForwardScanDirection, slot)) {
@@ -191,32 +219,10 @@ bool lock_row(Relation table, TupleTableSlot* slot, Oid index_oid, const int64* 
         }
         TM_FailureData failure;
         ItemPointerData tid = slot->tts_tid;
-        // As ExecLockRows: at READ COMMITTED the latest version is locked
-        // (and returned in the slot); with a fixed snapshot a change since
-        // it is a serialization failure.
-        TM_Result result = table_tuple_lock(table, &tid, snapshot, slot, GetCurrentCommandId(false),
-                                            mode, LockWaitBlock,
-                                            TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS |
-                                                (fixed ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION),
-                                            &failure);
-        switch (result) {
-            case TM_Ok:
-                found = !accept.test || accept.test(slot, accept.arg);
-                break;
-            case TM_Updated:
-            case TM_Deleted:
-                if (fixed)
-                    ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-                                    errmsg("could not serialize access due to concurrent %s",
-                                           result == TM_Updated ? "update" : "delete")));
-                break;  // deleted meanwhile: the next one, if any
-            // LCOV_EXCL_START: TM_SelfModified, TM_Invisible, TM_BeingModified,
-            // TM_WouldBlock: not for a row this command found visible after
-            // CommandCounterIncrement(), locked with LockWaitBlock.
-            default:
-                elog(ERROR, "family: unexpected result %d locking a row", static_cast<int>(result));
-                // LCOV_EXCL_STOP
-        }
+        if (lock_found_row(table, &tid, snapshot, slot, GetCurrentCommandId(false), mode,
+                           TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS, &failure))
+            found = !accept.test || accept.test(slot, accept.arg);
+        // else deleted meanwhile: the next one, if any
     }
     index_endscan(scan);
     index_close(index, NoLock);  // held until the transaction ends, as a query's
@@ -646,7 +652,6 @@ void DerivedBatch::write_rows(const DerivedBatch* b, Relation table, const Perso
     PushActiveSnapshot(GetTransactionSnapshot());
     UpdateActiveSnapshotCommandId();
     Snapshot snapshot = GetActiveSnapshot();
-    bool fixed = IsolationUsesXactSnapshot();
 
     // An executor state for one result relation, as logical replication's
     // apply worker makes it.
@@ -729,28 +734,9 @@ void DerivedBatch::write_rows(const DerivedBatch* b, Relation table, const Perso
         auto lock_latest = [&] {
             TM_FailureData failure;
             ItemPointerData tid = row->tts_tid;
-            TM_Result result = table_tuple_lock(
-                table, &tid, snapshot, row, estate->es_output_cid, LockTupleNoKeyExclusive,
-                LockWaitBlock, fixed ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &failure);
-            switch (result) {
-                case TM_Ok:
-                    return !failure.traversed || wanted();
-                case TM_Updated:
-                case TM_Deleted:
-                    if (fixed)
-                        ereport(ERROR,
-                                (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-                                 errmsg("could not serialize access due to concurrent %s",
-                                        result == TM_Updated ? "update" : "delete")));
-                    return false;  // deleted meanwhile
-                // LCOV_EXCL_START: TM_SelfModified, TM_Invisible, TM_BeingModified,
-                // TM_WouldBlock: not for a row this command found visible after
-                // CommandCounterIncrement(), locked with LockWaitBlock.
-                default:
-                    elog(ERROR, "family: unexpected result %d locking a row",
-                         static_cast<int>(result));
-                    // LCOV_EXCL_STOP
-            }
+            return lock_found_row(table, &tid, snapshot, row, estate->es_output_cid,
+                                  LockTupleNoKeyExclusive, 0, &failure) &&
+                   (!failure.traversed || wanted());
         };
         // The row with the derived values, checked as an UPDATE checks it.
         auto compose = [&] {
