@@ -324,24 +324,24 @@ bool build(const People& people, Snapshot q) {
     cache.table = RelationGetRelid(people.table());
     cache.built = true;
     cache.build_ms = spent;
-    call([](int n, double ms) { elog(DEBUG1, "kinship: copied the parents of %d persons", n); elog(DEBUG2, "kinship: in %.1f ms", ms); },
-         cache.graph.size(), spent);
+    call(
+        [](int n, double ms) {
+            elog(DEBUG1, "kinship: copied the parents of %d persons", n);
+            elog(DEBUG2, "kinship: in %.1f ms", ms);
+        },
+        cache.graph.size(), spent);
     return true;
 }
 
 // Whether this call may walk the copy (read now if it is time to).
 bool use_cache(const People& people) {
-    if (cache_kb == 0) {
-        if (cache.built) cache.drop();
-        return false;
-    }
     Oid ns = RelationGetNamespace(people.table());
     Oid changes = call(get_relname_relid, "link_change", ns);
     Oid index = call(get_relname_relid, "link_change_xact", ns);
-    // The schema predates 0.8.0, or the database subscribes to a logical
-    // publication (its apply worker fires no trigger of ours): nothing tells
-    // when a copy is stale.
-    if (!OidIsValid(changes) || !OidIsValid(index) || call(subscribes)) {
+    // No copy when turned off, nor when nothing tells when it is stale: the
+    // schema predates 0.8.0, or the database subscribes to a logical
+    // publication (its apply worker fires no trigger of ours).
+    if (cache_kb == 0 || !OidIsValid(changes) || !OidIsValid(index) || call(subscribes)) {
         if (cache.built) cache.drop();
         return false;
     }
